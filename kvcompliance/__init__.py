@@ -1,0 +1,3 @@
+"""kvcompliance: audit the child-abuse conditions in contracts and subsidies."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from kvcompliance.cli import main
+
+main()
