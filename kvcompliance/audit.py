@@ -1,0 +1,229 @@
+"""The audit as a library call: inbox -> AuditResult -> output folder.
+
+Only :mod:`kvcompliance.cli` prints or chooses exit codes; this module reports progress
+through a small callback protocol and raises :class:`kvcompliance.errors.KvError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from kvcompliance.catalogue import Catalogue, Status, load_catalogue
+from kvcompliance.errors import KvError, OutputError, UnreadableFile
+from kvcompliance.model import AuditResult, RejectedFile, ReturnRecord, SourceFile
+
+log = logging.getLogger(__name__)
+
+OVERVIEW_FILE = "overzicht.xlsx"
+FINDINGS_FILE = "bevindingen.csv"
+PROVIDER_DIR = "accountgesprek"
+
+
+class Progress(Protocol):
+    def stage(self, label: str, total: int) -> None: ...
+
+    def step(self, n: int = 1) -> None: ...
+
+    def done(self) -> None: ...
+
+
+class NoProgress:
+    def stage(self, label: str, total: int) -> None:
+        pass
+
+    def step(self, n: int = 1) -> None:
+        pass
+
+    def done(self) -> None:
+        pass
+
+
+@dataclass
+class Collected:
+    records: list[ReturnRecord] = field(default_factory=list)
+    rejected: list[RejectedFile] = field(default_factory=list)
+
+
+def read_one(path: Path, source: SourceFile, return_id: str, catalogue: Catalogue) -> ReturnRecord | RejectedFile:
+    """Read one file; every failure becomes a RejectedFile with a Dutch reason."""
+    from kvcompliance import ingest
+
+    try:
+        return ingest.read_return(path, source, return_id, catalogue)
+    except UnreadableFile as exc:
+        return RejectedFile(source, exc.reason, exc.kind)
+    except Exception:  # noqa: BLE001 - nothing may be lost because a reader crashed
+        log.debug("unexpected error reading %s", path, exc_info=True)
+        return RejectedFile(
+            source,
+            "Het bestand kon door een onverwachte fout niet worden gelezen. Open het en sla het opnieuw op als .xlsx.",
+            "onleesbaar",
+        )
+
+
+def collect(inbox: Path, catalogue: Catalogue, progress: Progress) -> Collected:
+    from kvcompliance import ingest
+
+    paths = ingest.discover(inbox)
+    progress.stage("Bestanden lezen", len(paths))
+    collected = Collected()
+    for number, path in enumerate(paths, start=1):
+        try:
+            source = ingest.source_file(path, inbox)
+        except OSError as exc:
+            rel = path.relative_to(inbox).as_posix()
+            collected.rejected.append(
+                RejectedFile(SourceFile(rel, 0, 0.0, ""), f"Het bestand kon niet worden geopend ({exc.strerror or exc}).", "onleesbaar")
+            )
+            progress.step()
+            continue
+        outcome = read_one(path, source, f"R{number:04d}", catalogue)
+        if isinstance(outcome, RejectedFile):
+            collected.rejected.append(outcome)
+        else:
+            collected.records.append(outcome)
+        progress.step()
+    progress.done()
+    return collected
+
+
+def choose_year(frame, year: int | None) -> tuple[int, str]:
+    """The audit year: ``--jaar``, else the verslagjaar most returns state."""
+    if year is not None:
+        return year, "opgegeven met --jaar"
+    counts = Counter(int(y) for y in frame["verslagjaar"].dropna()) if len(frame) else Counter()
+    if not counts:
+        fallback = datetime.now().year - 1
+        return fallback, f"geen verslagjaar gevonden; aangenomen: {fallback}"
+    best = max(counts.items(), key=lambda item: (item[1], item[0]))
+    share = f"{best[1]} van de {sum(counts.values())} opgaven"
+    return best[0], f"het verslagjaar dat de meeste opgaven noemen ({share})"
+
+
+def run_audit(
+    inbox: Path,
+    *,
+    year: int | None = None,
+    rules_file: str | None = None,
+    progress: Progress | None = None,
+) -> AuditResult:
+    """Read, normalise and validate every return in ``inbox``."""
+    from kvcompliance.normalise import normalise
+    from kvcompliance.validate import evaluate
+
+    progress = progress or NoProgress()
+    inbox = Path(inbox)
+    if not inbox.is_dir():
+        raise KvError(f"De map {inbox} bestaat niet of is geen map.")
+    catalogue = load_catalogue(rules_file)
+    run_date = datetime.now().replace(microsecond=0)
+    collected = collect(inbox, catalogue, progress)
+    frame, issues = normalise(collected.records, catalogue)
+    audit_year, year_source = choose_year(frame, year)
+    evaluation = evaluate(frame, issues, catalogue, audit_year)
+    return AuditResult(
+        catalogue=catalogue,
+        audit_year=audit_year,
+        audit_year_source=year_source,
+        run_date=run_date,
+        returns=collected.records,
+        frame=frame,
+        findings=evaluation.findings,
+        issues=issues,
+        overall=evaluation.overall,
+        rejected=collected.rejected,
+        inbox=str(inbox),
+    )
+
+
+@dataclass
+class WrittenReports:
+    out_dir: Path
+    overview: Path
+    findings_csv: Path
+    provider_files: dict[str, str]  # return_id -> file name inside accountgesprek/
+
+
+def _provider_files(result: AuditResult) -> dict[str, str]:
+    """A unique, safe workbook file name per return: <verslagjaar>_<naam>_<contractnummer>."""
+    import pandas as pd
+
+    from kvcompliance.report.names import provider_filename
+
+    def plain(value):
+        return None if pd.isna(value) else value
+
+    taken: set[str] = set()
+    files = {}
+    columns = result.frame[["verslagjaar", "aanbieder_naam", "contractnummer"]]
+    for record in result.returns:
+        year, name, contract = (plain(v) for v in columns.loc[record.return_id])
+        filename = provider_filename(
+            None if year is None else int(year),
+            None if name is None else str(name),
+            None if contract is None else str(contract),
+            taken,
+        )
+        taken.add(filename.lower())
+        files[record.return_id] = filename
+    return files
+
+
+def write_reports(result: AuditResult, out_dir: Path, progress: Progress | None = None) -> WrittenReports:
+    """Write overview, findings CSV and one accountgesprek workbook per return.
+
+    The provider folder is written next to the old one and swapped in at the end, so the
+    folder never mixes workbooks of two runs.
+    """
+    from kvcompliance.report.csvout import write_findings_csv
+    from kvcompliance.report.overview import write_overview
+    from kvcompliance.report.provider import provider_view, render_provider
+
+    progress = progress or NoProgress()
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".accountgesprek-", dir=out_dir))
+    except OSError as exc:
+        raise OutputError(f"De uitvoermap {out_dir} kan niet worden gemaakt of beschreven ({exc.strerror or exc}).") from None
+    files = _provider_files(result)
+    try:
+        progress.stage("Werkboeken schrijven", len(result.returns))
+        for record in result.returns:
+            render_provider(provider_view(result, record.return_id), result.catalogue, staging / files[record.return_id])
+            progress.step()
+        progress.done()
+        overview = out_dir / OVERVIEW_FILE
+        write_overview(result, overview, files)
+        findings_csv = out_dir / FINDINGS_FILE
+        write_findings_csv(result, findings_csv)
+        _swap_in(staging, out_dir / PROVIDER_DIR)
+    except OSError as exc:
+        raise OutputError(f"Schrijven in {out_dir} is mislukt ({exc.strerror or exc}).") from None
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return WrittenReports(out_dir, overview, findings_csv, files)
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}-oud-{os.getpid()}")
+        target.rename(old)
+    staging.rename(target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def status_counts(result: AuditResult) -> dict[Status, int]:
+    counts = Counter(result.overall.values())
+    return {s: counts.get(s, 0) for s in (Status.ROOD, Status.ORANJE, Status.GRIJS, Status.GROEN)}

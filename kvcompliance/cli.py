@@ -1,0 +1,208 @@
+"""The ``kvcompliance`` command: a thin Dutch skin over the library.
+
+Only this module prints, talks to click or chooses exit codes. Heavy imports (pandas,
+pandera, xlsxwriter) happen inside the commands so that ``--help`` stays fast.
+
+Exit codes: 0 every file audited; 1 the audit ran but some files were not processed;
+2 usage error; 3 the audit could not run.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import logging
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from kvcompliance import __version__, clinl
+
+clinl.install()
+
+EXIT_OK = 0
+EXIT_NOT_ALL_PROCESSED = 1
+EXIT_USAGE = 2
+EXIT_CANNOT_RUN = 3
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+#: Settings every command shares: Dutch metavars and help options.
+COMMAND = {"context_settings": CONTEXT, "options_metavar": "[OPTIES]"}
+
+
+def year_type() -> click.IntRange:
+    kind = click.IntRange(1990, 2100)
+    kind.name = "jaartal"
+    return kind
+
+
+class ClickProgress:
+    """Progress bars on stderr (results go to stdout)."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self._bar = None
+
+    def stage(self, label: str, total: int) -> None:
+        if not self.enabled or total == 0:
+            return
+        self._bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True, width=30)
+        self._bar.__enter__()
+
+    def step(self, n: int = 1) -> None:
+        if self._bar is not None:
+            self._bar.update(n)
+
+    def done(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+
+def _fail(message: str, code: int = EXIT_CANNOT_RUN) -> None:
+    click.secho(f"Fout: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+def guarded(command):
+    """Turn project errors into a Dutch message and exit code 3; ``--debug`` shows tracebacks."""
+
+    @functools.wraps(command)
+    def wrapper(*args, debug: bool = False, **kwargs):
+        from kvcompliance.errors import KvError
+
+        logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        try:
+            return command(*args, **kwargs)
+        except KvError as exc:
+            if debug:
+                traceback.print_exc()
+            _fail(str(exc))
+        except KeyboardInterrupt:
+            _fail("Afgebroken.")
+        except Exception as exc:  # noqa: BLE001 - never show a traceback unless asked
+            if debug:
+                traceback.print_exc()
+            _fail(
+                f"Er ging iets onverwachts mis ({exc.__class__.__name__}). Draai het commando opnieuw met --debug "
+                "en stuur de uitvoer naar de beheerder."
+            )
+
+    return click.option("--debug", is_flag=True, help="Toon technische details (traceback) bij een fout.")(wrapper)
+
+
+rules_option = click.option(
+    "--regels",
+    "rules_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Eigen regelbestand (TOML) dat de standaardregels aanpast.",
+)
+
+
+@click.group(**COMMAND, subcommand_metavar="COMMANDO [ARGUMENTEN]...")
+@click.version_option(__version__, "--versie", "-V", prog_name="kvcompliance", message="%(prog)s %(version)s")
+def main() -> None:
+    """Controleer de voorwaarden over kindermishandeling in contracten en subsidies.
+
+    \b
+    Werkwijze:
+      1. kvcompliance template -o uitvraag.xlsx    maak het uitvraagformulier
+      2. stuur het formulier naar elke aanbieder en verzamel de ingevulde bestanden in één map
+      3. kvcompliance audit opgaven/ -o uitvoer/   controleer alle opgaven
+      4. stuur elke aanbieder zijn werkboek uit uitvoer/accountgesprek/
+    """
+
+
+@main.command(**COMMAND)
+@click.argument("inbox", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="MAP")
+@click.option(
+    "-o",
+    "--uitvoer",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("uitvoer"),
+    show_default=True,
+    help="Map voor het overzicht, de bevindingen en de werkboeken per aanbieder.",
+)
+@click.option("--jaar", type=year_type(), metavar="JAAR", help="Het controlejaar. Standaard: het verslagjaar dat de meeste opgaven noemen.")
+@rules_option
+@click.option("--stil", is_flag=True, help="Geen voortgangsbalk tonen.")
+@guarded
+def audit(inbox: Path, out_dir: Path, jaar: int | None, rules_file: Path | None, stil: bool) -> None:
+    """Controleer alle opgaven in MAP en schrijf de werkboeken.
+
+    Leest elk bestand in MAP, toetst alle opgaven aan de regels en schrijft in de
+    uitvoermap: overzicht.xlsx (voor u), bevindingen.csv en per aanbieder een
+    werkboek voor het accountgesprek in accountgesprek/.
+
+    \b
+    Voorbeeld:
+      kvcompliance audit opgaven/ -o uitvoer/ --jaar 2025
+    """
+    from kvcompliance.audit import run_audit, status_counts, write_reports
+
+    progress = ClickProgress(enabled=not stil)
+    result = run_audit(inbox, year=jaar, rules_file=str(rules_file) if rules_file else None, progress=progress)
+    reports = write_reports(result, out_dir, progress=progress)
+
+    catalogue = result.catalogue
+    click.echo(f"Controlejaar {result.audit_year} ({result.audit_year_source}).")
+    n_returns, n_rejected = len(result.returns), len(result.rejected)
+    click.echo(
+        f"{n_returns} {'opgave' if n_returns == 1 else 'opgaven'} gecontroleerd, "
+        f"{n_rejected} {'bestand' if n_rejected == 1 else 'bestanden'} niet verwerkt."
+    )
+    if n_returns:
+        counts = status_counts(result)
+        parts = [f"{catalogue.status_info(s).label.lower()} {n}" for s, n in counts.items()]
+        click.echo("Eindoordeel per opgave: " + " · ".join(parts))
+    for rejected in result.rejected:
+        click.echo(f"  niet verwerkt: {rejected.source.path} — {rejected.reason}")
+    click.echo(f"Overzicht:   {reports.overview}")
+    click.echo(f"Bevindingen: {reports.findings_csv}")
+    click.echo(f"Werkboeken:  {reports.out_dir / 'accountgesprek'} ({len(reports.provider_files)})")
+    sys.exit(EXIT_NOT_ALL_PROCESSED if result.rejected else EXIT_OK)
+
+
+@main.command(**COMMAND)
+@click.option(
+    "-o",
+    "--uitvoer",
+    "output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("uitvraag.xlsx"),
+    show_default=True,
+    help="Het bestand voor het uitvraagformulier.",
+)
+@guarded
+def template(output: Path) -> None:
+    """Maak het uitvraagformulier dat aanbieders invullen.
+
+    \b
+    Voorbeeld:
+      kvcompliance template -o uitvraag-2025.xlsx
+    """
+    from kvcompliance.catalogue import load_catalogue
+    from kvcompliance.template import write_template
+
+    write_template(output, load_catalogue())
+    click.echo(f"Uitvraagformulier geschreven: {output}")
+
+
+@main.command(**COMMAND)
+@rules_option
+@guarded
+def regels(rules_file: Path | None) -> None:
+    """Toon de regels en normen die de controle toepast.
+
+    \b
+    Voorbeeld:
+      kvcompliance regels --regels onze-regio.toml
+    """
+    from kvcompliance.catalogue import load_catalogue
+    from kvcompliance.explain import rules_table
+
+    catalogue = load_catalogue(str(rules_file) if rules_file else None)
+    click.echo(rules_table(catalogue, width=max(80, min(160, shutil.get_terminal_size((120, 40)).columns))))
