@@ -1,0 +1,257 @@
+"""Every rule of the catalogue, every status: one frame with all cases, validated once."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from kvcompliance.catalogue import Status, load_catalogue
+from kvcompliance.model import ReturnRecord, SourceFile
+from kvcompliance.normalise import normalise
+from kvcompliance.rules import poisson_cdf
+from kvcompliance.validate import evaluate
+
+G, O, R, Y, N = Status.GROEN, Status.ORANJE, Status.ROOD, Status.GRIJS, Status.NVT
+YEAR = 2025
+
+# A jeugdhulp provider that meets every norm (400 jeugdigen -> 6 signalen expected).
+BASE = {
+    "aanbieder_naam": "Stichting Voorbeeld",
+    "kvk_nummer": "12345678",
+    "agb_code": "87654321",
+    "contractnummer": "JH-2025-001",
+    "sector": "jeugdhulp",
+    "verslagjaar": 2025,
+    "contact_naam": "A. de Vries",
+    "contact_email": "a.devries@voorbeeld.nl",
+    "medewerkers": 50,
+    "fte": 40.0,
+    "clienten_minderjarig": 400,
+    "clienten_volwassen": 0,
+    "meldcode_aanwezig": "ja",
+    "meldcode_datum": "1-3-2024",
+    "meldcode_afwegingskader": "ja",
+    "meldcode_kindcheck": "ja",
+    "verwijsindex_aangesloten": "ja",
+    "af_aantal": 2,
+    "af_uren_per_week": 4,
+    "af_opgeleid": "ja",
+    "af_consultaties": 12,
+    "medewerkers_getraind": 45,
+    "trainingsuren": 120,
+    "intervisie_bijeenkomsten": 6,
+    "meldingen_veilig_thuis": 2,
+    "adviesvragen_veilig_thuis": 3,
+    "signalen_verwijsindex": 1,
+    "keurmerk_meldcode": "ja",
+    "kwaliteitskader_smb": "ja",
+    "toelichting": None,
+}
+
+# rule id -> [(changes to BASE, expected status of that rule)]
+CASES = {
+    "KV01": [({}, G), ({"meldcode_aanwezig": "nee"}, R), ({"meldcode_aanwezig": None}, Y), ({"meldcode_aanwezig": "misschien"}, Y)],
+    "KV02": [
+        ({}, G),
+        ({"meldcode_afwegingskader": "Nee"}, R),
+        ({"meldcode_afwegingskader": None}, Y),
+        ({"meldcode_aanwezig": "nee"}, N),
+        ({"meldcode_aanwezig": None}, Y),
+    ],
+    "KV03": [
+        ({}, G),
+        ({"meldcode_datum": "31-12-2022"}, G),  # exactly 3 years before the end of the year
+        ({"meldcode_datum": "30-12-2022"}, O),
+        ({"meldcode_datum": "2021-06-01"}, O),
+        ({"meldcode_datum": "1-3-2026"}, Y),  # after the end of the verslagjaar
+        ({"meldcode_datum": None}, Y),
+        ({"meldcode_datum": "vorig jaar"}, Y),
+        ({"meldcode_aanwezig": "nee"}, N),
+    ],
+    "KV04": [
+        ({"sector": "wmo", "meldcode_kindcheck": "ja"}, G),
+        ({"sector": "wmo", "meldcode_kindcheck": "nee"}, O),
+        ({"sector": "jeugdhulp", "clienten_volwassen": 10, "meldcode_kindcheck": "n.v.t."}, O),
+        ({"sector": "jeugdhulp", "clienten_volwassen": 0}, N),
+        ({"sector": "wmo", "meldcode_kindcheck": None}, Y),
+        ({"sector": None, "clienten_volwassen": 0}, Y),
+        ({"sector": None, "clienten_volwassen": 5, "meldcode_kindcheck": "ja"}, G),
+    ],
+    "KV05": [({}, G), ({"af_aantal": 0}, R), ({"af_aantal": None}, Y)],
+    "KV06": [
+        ({}, G),
+        ({"af_uren_per_week": 0}, R),
+        ({"af_uren_per_week": 0, "af_opgeleid": None}, R),  # rood is certain whatever is missing
+        ({"af_opgeleid": "nee"}, O),
+        ({"af_consultaties": 0}, O),
+        ({"medewerkers": 100, "medewerkers_getraind": 90, "af_uren_per_week": "1,5"}, O),  # norm 2 hours
+        ({"af_uren_per_week": None}, Y),
+        ({"af_opgeleid": "nee", "af_uren_per_week": None}, Y),  # could still be rood
+        ({"af_aantal": 0}, N),
+    ],
+    "KV07": [
+        ({}, G),
+        ({"medewerkers_getraind": 40}, G),  # exactly 80%
+        ({"medewerkers_getraind": 30}, O),
+        ({"medewerkers_getraind": 25}, O),  # exactly 50%
+        ({"medewerkers_getraind": 20}, R),
+        ({"medewerkers_getraind": 60}, Y),  # more trained than employed
+        ({"medewerkers_getraind": None}, Y),
+        ({"medewerkers": 0}, N),
+    ],
+    "KV08": [({}, G), ({"trainingsuren": 40}, O), ({"trainingsuren": None}, Y), ({"fte": 0}, N)],
+    "KV09": [
+        ({"intervisie_bijeenkomsten": 4}, G),
+        ({"intervisie_bijeenkomsten": 3}, O),
+        ({"intervisie_bijeenkomsten": 1}, O),
+        ({"intervisie_bijeenkomsten": 0}, R),
+        ({"intervisie_bijeenkomsten": None}, Y),
+    ],
+    "KV10": [
+        ({}, G),  # 6 signals, 6 expected
+        ({"meldingen_veilig_thuis": 0, "adviesvragen_veilig_thuis": 4, "signalen_verwijsindex": 0}, O),  # p = 0.29
+        ({"meldingen_veilig_thuis": 0, "adviesvragen_veilig_thuis": 0, "signalen_verwijsindex": 0}, R),  # p = 0.0025
+        ({"sector": "sport", "clienten_minderjarig": 100}, N),  # expected 0.15
+        ({"meldingen_veilig_thuis": None}, Y),
+        ({"sector": None}, Y),
+    ],
+    "KV11": [({}, G), ({"verwijsindex_aangesloten": "nee"}, O), ({"verwijsindex_aangesloten": None}, Y), ({"sector": "wmo"}, N)],
+    "KV12": [({}, G), ({"keurmerk_meldcode": "nee"}, O), ({"keurmerk_meldcode": None}, Y), ({"sector": "sport"}, N)],
+    "KV13": [
+        ({}, G),
+        ({"kwaliteitskader_smb": "nee"}, R),
+        ({"kwaliteitskader_smb": "nvt"}, R),
+        ({"kwaliteitskader_smb": None}, Y),
+        ({"sector": "kinderopvang"}, N),
+    ],
+    "KV90": [({}, G), ({"medewerkers": "ca. 20"}, Y), ({"aanbieder_naam": None}, Y), ({"contact_naam": None}, G)],
+    "KV91": [
+        ({}, G),
+        ({"kvk_nummer": "1234567"}, Y),
+        ({"agb_code": "12"}, Y),
+        ({"agb_code": None}, G),
+        ({"contact_email": "geen e-mail"}, Y),
+        ({"kvk_nummer": None}, Y),
+    ],
+    "KV92": [({}, G), ({"verslagjaar": 2024}, Y), ({"verslagjaar": None}, Y)],
+}
+
+
+def _records(rows):
+    return [
+        ReturnRecord(f"R{i:04d}", SourceFile(f"opgave{i}.xlsx", 1, 0.0, "0" * 64), row, {})
+        for i, row in enumerate(rows)
+    ]
+
+
+@pytest.fixture(scope="module")
+def evaluated():
+    catalogue = load_catalogue()
+    cases = [(rule_id, {**BASE, **changes}, expected) for rule_id, items in CASES.items() for changes, expected in items]
+    records = _records([row for _, row, _ in cases])
+    frame, issues = normalise(records, catalogue)
+    evaluation = evaluate(frame, issues, catalogue, YEAR)
+    return cases, records, evaluation
+
+
+def test_every_rule_has_groen_failing_and_grijs_cases():
+    catalogue = load_catalogue()
+    for rule in catalogue.active_rules:
+        expected = {status for _, status in CASES.get(rule.id, [])}
+        needed = {G, Y} | {lvl.status for lvl in rule.levels}
+        assert needed <= expected, f"{rule.id} mist testgevallen voor {sorted(needed - expected)}"
+
+
+def test_each_case_gets_the_expected_status(evaluated):
+    cases, records, evaluation = evaluated
+    wrong = []
+    for (rule_id, row, expected), record in zip(cases, records):
+        got = evaluation.statuses.loc[record.return_id, rule_id]
+        if got != expected:
+            changes = {k: v for k, v in row.items() if BASE.get(k) != v}
+            wrong.append(f"{rule_id} {changes}: verwacht {expected}, kreeg {got}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_base_return_is_groen_overall_and_one_finding_per_rule(evaluated):
+    cases, records, evaluation = evaluated
+    base_id = records[0].return_id
+    findings = [f for f in evaluation.findings if f.return_id == base_id]
+    catalogue = load_catalogue()
+    assert [f.rule_id for f in findings] == [r.id for r in catalogue.active_rules]
+    # KV04 does not apply to a jeugdhulp provider without adult clients; everything else is groen
+    assert {f.rule_id for f in findings if f.status != G} == {"KV04"}
+    assert evaluation.overall[base_id] == G
+
+
+def test_overall_status_is_the_worst(evaluated):
+    cases, records, evaluation = evaluated
+    for (rule_id, row, expected), record in zip(cases, records):
+        statuses = set(evaluation.statuses.loc[record.return_id])
+        overall = evaluation.overall[record.return_id]
+        if R in statuses:
+            assert overall == R
+        elif O in statuses:
+            assert overall == O
+        elif Y in statuses:
+            assert overall == Y
+        else:
+            assert overall == G
+
+
+def _finding(evaluation, records, cases, rule_id, changes):
+    for (case_rule, row, _), record in zip(cases, records):
+        if case_rule == rule_id and row == {**BASE, **changes}:
+            return next(f for f in evaluation.findings if f.return_id == record.return_id and f.rule_id == rule_id)
+    raise AssertionError("case not found")
+
+
+def test_kv10_explains_expected_actual_and_chance(evaluated):
+    cases, records, evaluation = evaluated
+    finding = _finding(evaluation, records, cases, "KV10", {"meldingen_veilig_thuis": 0, "adviesvragen_veilig_thuis": 0, "signalen_verwijsindex": 0})
+    assert finding.status == R
+    assert "0 signalen" in finding.message
+    assert "6 verwacht" in finding.message
+    assert "3% van 400 bereikte jeugdigen" in finding.message
+    assert "0,25%" in finding.message and "substantieel" in finding.message
+    assert finding.agenda
+
+
+def test_grijs_names_the_missing_field(evaluated):
+    cases, records, evaluation = evaluated
+    finding = _finding(evaluation, records, cases, "KV07", {"medewerkers_getraind": None})
+    assert finding.status == Y
+    assert "Aantal medewerkers getraind in de meldcode" in finding.message
+    assert finding.fields == ("medewerkers_getraind",)
+
+
+def test_not_understood_value_is_quoted_in_kv90(evaluated):
+    cases, records, evaluation = evaluated
+    finding = _finding(evaluation, records, cases, "KV90", {"medewerkers": "ca. 20"})
+    assert "'ca. 20'" in finding.message
+    assert finding.fields == ("medewerkers",)
+
+
+def test_kv91_points_at_the_invalid_identifier_only(evaluated):
+    cases, records, evaluation = evaluated
+    finding = _finding(evaluation, records, cases, "KV91", {"agb_code": "12"})
+    assert finding.fields == ("agb_code",)
+
+
+def test_explicit_expectation_from_the_register_replaces_the_estimate():
+    catalogue = load_catalogue()
+    records = _records([BASE, BASE])
+    frame, issues = normalise(records, catalogue, extra={"verwacht_aantal_signalen": {"R0001": 20.0}})
+    evaluation = evaluate(frame, issues, catalogue, YEAR)
+    assert evaluation.statuses.loc["R0000", "KV10"] == G  # 6 of 6 estimated
+    assert evaluation.statuses.loc["R0001", "KV10"] == R  # 6 of 20 fixed beforehand: p < 0.001
+    finding = next(f for f in evaluation.findings if f.return_id == "R0001" and f.rule_id == "KV10")
+    assert "contractregister" in finding.message and "20 verwacht" in finding.message
+
+
+@pytest.mark.parametrize("lam", [0.3, 1.0, 6.0, 25.5, 140.0, 900.0])
+def test_poisson_cdf_matches_direct_summation(lam):
+    for k in sorted({0, 1, int(lam * 0.5), int(lam), int(lam * 1.5) + 1}):
+        direct = sum(math.exp(i * math.log(lam) - lam - math.lgamma(i + 1)) for i in range(k + 1))
+        assert poisson_cdf(k, lam) == pytest.approx(direct, rel=1e-9, abs=1e-300)
