@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -113,9 +113,15 @@ def run_audit(
     *,
     year: int | None = None,
     rules_file: str | None = None,
+    register_file: Path | None = None,
+    previous_dir: Path | None = None,
     progress: Progress | None = None,
 ) -> AuditResult:
-    """Read, normalise and validate every return in ``inbox``."""
+    """Read, normalise and validate every return in ``inbox``.
+
+    The rules file, contract register and previous audit are checked before any return
+    is read, so a mistake in them costs the officer no waiting.
+    """
     from kvcompliance.normalise import normalise
     from kvcompliance.validate import evaluate
 
@@ -124,24 +130,107 @@ def run_audit(
     if not inbox.is_dir():
         raise KvError(f"De map {inbox} bestaat niet of is geen map.")
     catalogue = load_catalogue(rules_file)
+    register = previous = None
+    if register_file is not None:
+        from kvcompliance.register import load_register
+
+        register = load_register(Path(register_file), catalogue)
+    if previous_dir is not None:
+        from kvcompliance.history import load_previous
+
+        previous = load_previous(Path(previous_dir), catalogue)
     run_date = datetime.now().replace(microsecond=0)
     collected = collect(inbox, catalogue, progress)
     frame, issues = normalise(collected.records, catalogue)
+    records, frame, issues, replaced = drop_replaced(collected.records, frame, issues)
+    rejected = collected.rejected + replaced
+    match = None
+    if register is not None:
+        from kvcompliance.register import match_returns
+
+        match = match_returns(register, frame)
+        for rid, expected in match.expectations().items():
+            frame.loc[rid, "verwacht_aantal_signalen"] = expected
+        records = [_with_register_notes(r, match) for r in records]
     audit_year, year_source = choose_year(frame, year)
     evaluation = evaluate(frame, issues, catalogue, audit_year)
+    trends = None
+    if previous is not None:
+        from kvcompliance.history import compare
+
+        trends = compare(frame, evaluation.statuses, evaluation.overall, previous)
     return AuditResult(
         catalogue=catalogue,
         audit_year=audit_year,
         audit_year_source=year_source,
         run_date=run_date,
-        returns=collected.records,
+        returns=records,
         frame=frame,
         findings=evaluation.findings,
         issues=issues,
         overall=evaluation.overall,
-        rejected=collected.rejected,
+        rejected=sorted(rejected, key=lambda r: r.source.path),
         inbox=str(inbox),
+        register=match,
+        trends=trends,
+        previous_dir=str(previous_dir) if previous_dir is not None else None,
     )
+
+
+def _with_register_notes(record: ReturnRecord, match) -> ReturnRecord:
+    notes = list(record.notes)
+    contract = match.matched.get(record.return_id)
+    if contract is None:
+        notes.append("Deze opgave hoort bij geen enkel contract in het contractregister: controleer het contractnummer.")
+    elif record.return_id in match.kvk_differs:
+        notes.append(f"Het KvK-nummer wijkt af van het contractregister ({contract.kvk_nummer}).")
+    return replace(record, notes=tuple(notes)) if notes != list(record.notes) else record
+
+
+def drop_replaced(records: list[ReturnRecord], frame, issues):
+    """Keep one return per KvK-nummer + contractnummer + verslagjaar: the newest file.
+
+    The older files are listed as not processed ("vervangen"), and the kept return says
+    which file it replaces.
+    """
+    import pandas as pd
+
+    from kvcompliance.register import contract_key
+
+    groups: dict[tuple, list[ReturnRecord]] = {}
+    by_id = {r.return_id: r for r in records}
+    for rid, kvk, contract, year in zip(frame.index, frame["kvk_nummer"], frame["contractnummer"], frame["verslagjaar"]):
+        if pd.isna(kvk) or pd.isna(contract) or pd.isna(year):
+            continue
+        groups.setdefault((str(kvk), contract_key(contract), int(year)), []).append(by_id[rid])
+    dropped: dict[str, ReturnRecord] = {}
+    notes: dict[str, list[str]] = {}
+    replaced: list[RejectedFile] = []
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        newest = max(group, key=lambda r: (r.source.modified, r.source.path))
+        for older in group:
+            if older is newest:
+                continue
+            dropped[older.return_id] = older
+            replaced.append(
+                RejectedFile(
+                    older.source,
+                    f"Vervangen door een nieuwere opgave voor hetzelfde contract en verslagjaar: {newest.source.path}.",
+                    "vervangen",
+                )
+            )
+            notes.setdefault(newest.return_id, []).append(
+                f"Deze opgave vervangt een eerdere opgave voor hetzelfde contract en verslagjaar ({older.source.path}); "
+                "alleen deze nieuwste opgave is beoordeeld."
+            )
+    if not dropped:
+        return records, frame, issues, replaced
+    kept = [replace(r, notes=r.notes + tuple(notes.get(r.return_id, ()))) for r in records if r.return_id not in dropped]
+    frame = frame.drop(index=list(dropped))
+    issues = [i for i in issues if i.return_id not in dropped]
+    return kept, frame, issues, replaced
 
 
 @dataclass

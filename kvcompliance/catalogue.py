@@ -107,11 +107,11 @@ class Operator:
 
 OPERATORS: Mapping[str, Operator] = MappingProxyType(
     {
-        "kleiner_dan": Operator("kleiner_dan", "kleiner dan"),
-        "groter_dan": Operator("groter_dan", "groter dan"),
-        "gelijk_aan": Operator("gelijk_aan", "gelijk aan"),
-        "niet_gelijk_aan": Operator("niet_gelijk_aan", "niet gelijk aan"),
-        "in": Operator("in", "is een van"),
+        "kleiner_dan": Operator("kleiner_dan", "<"),
+        "groter_dan": Operator("groter_dan", ">"),
+        "gelijk_aan": Operator("gelijk_aan", "="),
+        "niet_gelijk_aan": Operator("niet_gelijk_aan", "≠"),
+        "in": Operator("in", "="),
         "niet_patroon": Operator("niet_patroon", "heeft niet het juiste formaat"),
     }
 )

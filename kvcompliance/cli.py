@@ -101,6 +101,15 @@ rules_option = click.option(
 )
 
 
+contracts_option = click.option(
+    "--contracten",
+    "register_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Contractregister (.xlsx of .csv) met contractnummer, aanbieder_naam, kvk_nummer, sector, contact_email"
+    " en eventueel verwacht_aantal_signalen.",
+)
+
+
 @click.group(**COMMAND, subcommand_metavar="COMMANDO [ARGUMENTEN]...")
 @click.version_option(__version__, "--versie", "-V", prog_name="kvcompliance", message="%(prog)s %(version)s")
 def main() -> None:
@@ -128,9 +137,24 @@ def main() -> None:
 )
 @click.option("--jaar", type=year_type(), metavar="JAAR", help="Het controlejaar. Standaard: het verslagjaar dat de meeste opgaven noemen.")
 @rules_option
+@contracts_option
+@click.option(
+    "--vorige",
+    "previous_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Uitvoermap van de controle van vorig jaar: toon per aanbieder verbetering of verslechtering.",
+)
 @click.option("--stil", is_flag=True, help="Geen voortgangsbalk tonen.")
 @guarded
-def audit(inbox: Path, out_dir: Path, jaar: int | None, rules_file: Path | None, stil: bool) -> None:
+def audit(
+    inbox: Path,
+    out_dir: Path,
+    jaar: int | None,
+    rules_file: Path | None,
+    register_file: Path | None,
+    previous_dir: Path | None,
+    stil: bool,
+) -> None:
     """Controleer alle opgaven in MAP en schrijf de werkboeken.
 
     Leest elk bestand in MAP, toetst alle opgaven aan de regels en schrijft in de
@@ -144,7 +168,14 @@ def audit(inbox: Path, out_dir: Path, jaar: int | None, rules_file: Path | None,
     from kvcompliance.audit import run_audit, status_counts, write_reports
 
     progress = ClickProgress(enabled=not stil)
-    result = run_audit(inbox, year=jaar, rules_file=str(rules_file) if rules_file else None, progress=progress)
+    result = run_audit(
+        inbox,
+        year=jaar,
+        rules_file=str(rules_file) if rules_file else None,
+        register_file=register_file,
+        previous_dir=previous_dir,
+        progress=progress,
+    )
     reports = write_reports(result, out_dir, progress=progress)
 
     catalogue = result.catalogue
@@ -158,6 +189,22 @@ def audit(inbox: Path, out_dir: Path, jaar: int | None, rules_file: Path | None,
         counts = status_counts(result)
         parts = [f"{catalogue.status_info(s).label.lower()} {n}" for s, n in counts.items()]
         click.echo("Eindoordeel per opgave: " + " · ".join(parts))
+    if result.register is not None:
+        match = result.register
+        click.echo(
+            f"Contractregister: {len(match.matched)} opgaven bij een contract, {len(match.unmatched)} zonder contract, "
+            f"{len(match.missing)} {'contract' if len(match.missing) == 1 else 'contracten'} zonder opgave."
+        )
+    if result.trends is not None:
+        from collections import Counter
+
+        from kvcompliance import history
+
+        trend = Counter(t.overall for t in result.trends.values())
+        click.echo(
+            f"Ten opzichte van vorig jaar: {trend[history.IMPROVED]} verbeterd, {trend[history.WORSENED]} verslechterd, "
+            f"{trend[history.SAME]} gelijk, {trend[history.NEW]} nieuw, {trend[history.NOT_COMPARABLE]} niet te vergelijken."
+        )
     for rejected in result.rejected:
         click.echo(f"  niet verwerkt: {rejected.source.path} — {rejected.reason}")
     click.echo(f"Overzicht:   {reports.overview}")

@@ -33,7 +33,7 @@ def level_value_text(catalogue: Catalogue, rule: Rule, level: Level) -> str:
 
 
 def level_text(catalogue: Catalogue, rule: Rule, level: Level) -> str:
-    """'aandeel getrainde medewerkers kleiner dan 50%'."""
+    """'aandeel getrainde medewerkers < 50%'."""
     label = catalogue.column_label(rule, level.column)
     op = OPERATORS[level.op].dutch
     value = level_value_text(catalogue, rule, level)
@@ -47,7 +47,7 @@ def norm_text(catalogue: Catalogue, rule: Rule) -> str:
         conditions = [level_text(catalogue, rule, lvl) for lvl in rule.levels if lvl.status == status]
         if conditions:
             label = catalogue.status_info(status).label.lower()
-            parts.append(f"{label} als {' of '.join(conditions)}")
+            parts.append(f"{label} bij: {' of '.join(conditions)}")
     if not parts:
         return "Altijd groen."
     text = "; ".join(parts) + "; anders groen."
@@ -117,3 +117,21 @@ def rules_table(catalogue: Catalogue, width: int = 120) -> str:
         lines.append("")
     title = "Regels en normen" + (f" (met {catalogue.rules_file})" if catalogue.rules_file else " (standaard)")
     return title + "\n\n" + "\n".join(lines).rstrip() + "\n"
+
+
+def markdown_rules_table(catalogue: Catalogue) -> str:
+    """The rules as a Markdown table, for the README (kept in sync by a test)."""
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| Regel | Titel | Geldt voor | Norm | Bron |", "|---|---|---|---|---|"]
+    for rule in catalogue.rules:
+        norm = norm_text(catalogue, rule)
+        params = params_text(rule)
+        if params:
+            norm += f" ({params})"
+        lines.append(
+            f"| {rule.id} | {cell(rule.title)} | {cell(scope_text(catalogue, rule))} | {cell(norm)} | {cell(source_text(catalogue, rule))} |"
+        )
+    return "\n".join(lines) + "\n"

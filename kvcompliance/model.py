@@ -99,6 +99,11 @@ class AuditResult:
     overall: dict[str, Status]
     rejected: list[RejectedFile]
     inbox: str = ""
+    #: contract register match (kvcompliance.register.RegisterMatch), when --contracten is given
+    register: Any = None
+    #: return id -> kvcompliance.history.Trend, when --vorige is given
+    trends: dict[str, Any] | None = None
+    previous_dir: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def findings_for(self, return_id: str) -> list[Finding]:

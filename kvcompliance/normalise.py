@@ -35,7 +35,7 @@ DTYPES = {
 EXTRA_COLUMNS = {"verwacht_aantal_signalen": "Float64"}
 
 
-def _squash(text: str) -> str:
+def squash(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
@@ -43,8 +43,8 @@ def sector_lookup(catalogue: Catalogue) -> dict[str, str]:
     """Every way a sector may be typed (key, label, common abbreviations) -> sector key."""
     lookup = {}
     for sector in catalogue.sectors:
-        lookup[_squash(sector.key)] = sector.key
-        lookup[_squash(sector.label)] = sector.key
+        lookup[squash(sector.key)] = sector.key
+        lookup[squash(sector.label)] = sector.key
     lookup.setdefault("jeugdzorg", "jeugdhulp")
     lookup.setdefault("jgz", "jgz")
     lookup.setdefault("jeugdgezondheid", "jgz")
@@ -62,7 +62,7 @@ def _parse_column(field: Field, records: list[ReturnRecord], issues: list[FieldI
         try:
             value = parse(raw)
             if value is not None and field.type == "sector":
-                key = sectors.get(_squash(value))
+                key = sectors.get(squash(value))
                 if key is None:
                     raise NotUnderstood(f"'{value}' is geen bekende sector")
                 value = key

@@ -259,12 +259,19 @@ def _findings(checked, outputs, holds, status_frame, reasons, catalogue: Catalog
                 missing = [key for key in rule.inputs if na[key][pos]]
                 if rule.sectors is not None and "sector" not in missing and na["sector"][pos]:
                     missing.append("sector")
-                base["ontbrekend"] = ", ".join(field_labels[k] for k in missing) if missing else "een of meer gegevens"
+                base.update(_missing_phrases([field_labels[k] for k in missing]))
                 values = _RuleValues(rule_columns, field_values, pos, base)
                 message = (texts["grijs_sector"] if missing == ["sector"] else texts["grijs_ontbrekend"]).format_map(values)
                 agenda = texts["agenda_grijs"].format_map(values)
                 fields = tuple(missing)
             else:
+                if status.severity >= Status.GRIJS.severity:
+                    fields = _fields_of_levels(rule, output, holds, pos)
+                    base["afwijkend"] = "; ".join(
+                        f"{field_labels[k]}: {field_values[k]}" for k in fields if k in field_labels
+                    )
+                else:
+                    fields = rule.inputs
                 values = _RuleValues(rule_columns, field_values, pos, base)
                 template = rule.texts.get(status.value)
                 if template is None:
@@ -272,10 +279,6 @@ def _findings(checked, outputs, holds, status_frame, reasons, catalogue: Catalog
                 message = template.format_map(values)
                 agenda_template = rule.agenda.get(status.value) if status.severity >= Status.GRIJS.severity else None
                 agenda = agenda_template.format_map(values) if agenda_template else None
-                if status.severity >= Status.GRIJS.severity:
-                    fields = _fields_of_levels(rule, output, holds, pos)
-                else:
-                    fields = rule.inputs
             yield Finding(
                 return_id=rid,
                 rule_id=rule.id,
@@ -286,6 +289,17 @@ def _findings(checked, outputs, holds, status_frame, reasons, catalogue: Catalog
                 message=message,
                 agenda=agenda,
             )
+
+
+def _missing_phrases(labels: list[str]) -> dict[str, str]:
+    """Dutch phrases for missing fields: {ontbrekend} (a clause) and {velden} (a list)."""
+    quoted = [f"‘{label}’" for label in labels]
+    if not quoted:
+        return {"ontbrekend": "een of meer gegevens ontbreken of zijn niet begrepen", "velden": "de ontbrekende gegevens"}
+    listed = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " en " + quoted[-1]
+    if len(quoted) == 1:
+        return {"ontbrekend": f"het veld {listed} is leeg of niet begrepen", "velden": f"het veld {listed}"}
+    return {"ontbrekend": f"de velden {listed} zijn leeg of niet begrepen", "velden": f"de velden {listed}"}
 
 
 def _fields_of_levels(rule: Rule, output: RuleOutput, holds: dict[str, np.ndarray], pos: int) -> tuple[str, ...]:

@@ -1,0 +1,97 @@
+"""Year-on-year follow-up (``--vorige``): compare with a previous audit's output folder.
+
+The previous audit is read from its ``bevindingen.csv`` (one row per return × rule), and
+returns are matched by KvK-nummer + contractnummer. Only groen, oranje and rood are
+compared: grijs means "unknown" and n.v.t. "does not apply", so those are not a trend.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kvcompliance.catalogue import Catalogue, Status
+from kvcompliance.errors import KvError
+from kvcompliance.register import contract_key
+from kvcompliance.tabular import decode_text
+
+FINDINGS_FILE = "bevindingen.csv"
+COMPARABLE = (Status.GROEN, Status.ORANJE, Status.ROOD)
+
+IMPROVED = "verbeterd"
+WORSENED = "verslechterd"
+SAME = "gelijk"
+NOT_COMPARABLE = "niet te vergelijken"
+NEW = "nieuw"
+
+
+@dataclass
+class PreviousReturn:
+    statuses: dict[str, Status] = field(default_factory=dict)
+
+    @property
+    def overall(self) -> Status:
+        worst = max((s for s in self.statuses.values() if s != Status.NVT), key=lambda s: s.severity, default=Status.GROEN)
+        return worst
+
+
+@dataclass
+class Trend:
+    previous_overall: Status | None
+    overall: str  # one of IMPROVED, WORSENED, SAME, NOT_COMPARABLE, NEW
+    rules: dict[str, tuple[Status | None, str]] = field(default_factory=dict)  # rule id -> (previous, trend)
+
+
+def _key(kvk: str, contract: str) -> tuple[str, str]:
+    return (str(kvk).lstrip("'").strip(), contract_key(str(contract).lstrip("'")))
+
+
+def load_previous(folder: Path, catalogue: Catalogue) -> dict[tuple[str, str], PreviousReturn]:
+    """Statuses per (KvK-nummer, contractnummer) from a previous audit's output folder."""
+    path = Path(folder) / FINDINGS_FILE
+    if not path.is_file():
+        raise KvError(f"In {folder} staat geen {FINDINGS_FILE}: is dit de uitvoermap van een eerdere controle?")
+    labels = {info.label.lower(): info.status for info in catalogue.statuses}
+    rows = list(csv.DictReader(decode_text(path.read_bytes()).splitlines(), delimiter=";"))
+    needed = {"kvk_nummer", "contractnummer", "regel", "status"}
+    if not rows or not needed <= set(rows[0]):
+        raise KvError(f"{path} heeft niet de kolommen van een bevindingenbestand ({', '.join(sorted(needed))}).")
+    previous: dict[tuple[str, str], PreviousReturn] = {}
+    for row in rows:
+        status = labels.get((row["status"] or "").strip().lower())
+        if status is None:
+            continue
+        entry = previous.setdefault(_key(row["kvk_nummer"], row["contractnummer"]), PreviousReturn())
+        entry.statuses[row["regel"]] = status
+    return previous
+
+
+def trend_of(before: Status | None, now: Status) -> str:
+    if before is None:
+        return NEW
+    if before not in COMPARABLE or now not in COMPARABLE:
+        return NOT_COMPARABLE
+    if now.severity < before.severity:
+        return IMPROVED
+    if now.severity > before.severity:
+        return WORSENED
+    return SAME
+
+
+def compare(frame, statuses, overall: dict[str, Status], previous: dict[tuple[str, str], PreviousReturn]) -> dict[str, Trend]:
+    """A Trend per return id; ``statuses`` is the evaluation's status frame."""
+    import pandas as pd
+
+    trends = {}
+    for rid, kvk, contract in zip(frame.index, frame["kvk_nummer"], frame["contractnummer"]):
+        before = None if pd.isna(kvk) or pd.isna(contract) else previous.get(_key(kvk, contract))
+        if before is None:
+            trends[rid] = Trend(None, NEW)
+            continue
+        rules = {}
+        for rule_id, now in statuses.loc[rid].items():
+            prev = before.statuses.get(rule_id)
+            rules[rule_id] = (prev, trend_of(prev, now))
+        trends[rid] = Trend(before.overall, trend_of(before.overall, overall[rid]), rules)
+    return trends

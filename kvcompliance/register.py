@@ -1,0 +1,159 @@
+"""The contract register (``--contracten``): which providers should have sent a return.
+
+Columns: contractnummer, aanbieder_naam, kvk_nummer, sector, contact_email and optionally
+verwacht_aantal_signalen (the expectation fixed beforehand, used by KV10).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kvcompliance.catalogue import Catalogue
+from kvcompliance.errors import RegisterError, UnreadableFile
+from kvcompliance.normalise import sector_lookup, squash
+from kvcompliance.tabular import read_rows
+from kvcompliance.values import NotUnderstood, parse_amount, parse_code, parse_text
+
+COLUMNS = ("contractnummer", "aanbieder_naam", "kvk_nummer", "sector", "contact_email")
+OPTIONAL_COLUMNS = ("verwacht_aantal_signalen",)
+
+
+@dataclass(frozen=True)
+class Contract:
+    row: int  # 1-based row number in the register file (header = 1)
+    contractnummer: str
+    aanbieder_naam: str
+    kvk_nummer: str
+    sector: str
+    contact_email: str
+    expected_signals: float | None = None
+
+    @property
+    def key(self) -> str:
+        return contract_key(self.contractnummer)
+
+
+def contract_key(number: Any) -> str:
+    """Contract numbers match regardless of case, spaces and dashes."""
+    return re.sub(r"[\s\-_./]", "", str(number)).upper()
+
+
+@dataclass
+class Register:
+    path: str
+    contracts: list[Contract]
+
+    def by_key(self) -> dict[str, Contract]:
+        return {c.key: c for c in self.contracts}
+
+
+@dataclass
+class RegisterMatch:
+    """How the audited returns relate to the register."""
+
+    matched: dict[str, Contract] = field(default_factory=dict)  # return id -> contract
+    unmatched: list[str] = field(default_factory=list)  # return ids with no contract
+    kvk_differs: set[str] = field(default_factory=set)  # matched, but another KvK-nummer
+    missing: list[Contract] = field(default_factory=list)  # contracts without a return
+
+    def expectations(self) -> dict[str, float]:
+        return {rid: c.expected_signals for rid, c in self.matched.items() if c.expected_signals is not None}
+
+
+def _header_index(header: list[Any], path: Path) -> dict[str, int]:
+    names = {squash(str(h)) if h is not None else "": i for i, h in reversed(list(enumerate(header)))}
+    index = {}
+    for column in COLUMNS + OPTIONAL_COLUMNS:
+        position = names.get(squash(column))
+        if position is None and column in COLUMNS:
+            raise RegisterError(
+                f"Het contractregister {path.name} mist de kolom '{column}'. Nodig zijn: {', '.join(COLUMNS)}"
+                f" (en eventueel {', '.join(OPTIONAL_COLUMNS)})."
+            )
+        if position is not None:
+            index[column] = position
+    return index
+
+
+def load_register(path: Path, catalogue: Catalogue) -> Register:
+    """Read and check the register; any bad row is refused with its row number."""
+    path = Path(path)
+    if not path.is_file():
+        raise RegisterError(f"Het contractregister {path} bestaat niet.")
+    try:
+        rows = read_rows(path)
+    except UnreadableFile as exc:
+        raise RegisterError(f"Het contractregister {path.name} kan niet worden gelezen: {exc.reason}") from None
+    rows = [r for r in rows if any(v not in (None, "") for v in r)]
+    if not rows:
+        raise RegisterError(f"Het contractregister {path.name} is leeg.")
+    index = _header_index(rows[0], path)
+    sectors = sector_lookup(catalogue)
+    contracts: list[Contract] = []
+    seen: dict[str, int] = {}
+    problems: list[str] = []
+    for number, row in enumerate(rows[1:], start=2):
+        def cell(column: str) -> Any:
+            i = index.get(column)
+            return row[i] if i is not None and i < len(row) else None
+
+        try:
+            contract = _contract(number, cell, sectors)
+        except NotUnderstood as exc:
+            problems.append(f"rij {number}: {exc.reason}")
+            continue
+        if contract.key in seen:
+            problems.append(f"rij {number}: contractnummer {contract.contractnummer} staat ook op rij {seen[contract.key]}")
+            continue
+        seen[contract.key] = number
+        contracts.append(contract)
+    if problems:
+        shown = "; ".join(problems[:10]) + (f"; en nog {len(problems) - 10} fouten" if len(problems) > 10 else "")
+        raise RegisterError(f"Het contractregister {path.name} bevat fouten: {shown}.")
+    return Register(str(path), contracts)
+
+
+def _contract(number: int, cell, sectors: dict[str, str]) -> Contract:
+    contractnummer = parse_text(cell("contractnummer"))
+    if not contractnummer:
+        raise NotUnderstood("contractnummer ontbreekt")
+    name = parse_text(cell("aanbieder_naam"))
+    if not name:
+        raise NotUnderstood("aanbieder_naam ontbreekt")
+    kvk = parse_code(cell("kvk_nummer"), 8) or ""
+    if not re.fullmatch(r"\d{8}", kvk):
+        raise NotUnderstood(f"kvk_nummer '{cell('kvk_nummer') or ''}' is geen 8 cijfers")
+    sector_text = parse_text(cell("sector")) or ""
+    sector = sectors.get(squash(sector_text))
+    if sector is None:
+        raise NotUnderstood(f"onbekende sector '{sector_text}'")
+    email = parse_text(cell("contact_email")) or ""
+    expected_raw = cell("verwacht_aantal_signalen")
+    try:
+        expected = parse_amount(expected_raw)
+    except NotUnderstood as exc:
+        raise NotUnderstood(f"verwacht_aantal_signalen: {exc.reason}") from None
+    return Contract(number, contractnummer, name, kvk, sector, email, expected)
+
+
+def match_returns(register: Register, frame) -> RegisterMatch:
+    """Match returns (the normalised frame) to contracts by contractnummer."""
+    import pandas as pd
+
+    contracts = register.by_key()
+    result = RegisterMatch()
+    used: set[str] = set()
+    for rid, number, kvk in zip(frame.index, frame["contractnummer"], frame["kvk_nummer"]):
+        contract = None if pd.isna(number) else contracts.get(contract_key(number))
+        if contract is None:
+            result.unmatched.append(rid)
+            continue
+        result.matched[rid] = contract
+        used.add(contract.key)
+        if pd.isna(kvk) or str(kvk) != contract.kvk_nummer:
+            result.kvk_differs.add(rid)
+    result.missing = [c for c in register.contracts if c.key not in used]
+    return result
