@@ -370,8 +370,10 @@ def _build_rule(raw: dict[str, Any], fields: dict[str, Field], sector_keys: set[
     bad = [k for k in inputs if k not in fields]
     _require(not bad, here, f"onbekend veld {', '.join(map(str, bad))}")
     sectors = raw.get("sectoren")
+    if sectors == "alle":
+        sectors = None
     if sectors is not None:
-        _require(isinstance(sectors, list), here, "sectoren moet een lijst zijn, bijvoorbeeld [\"jeugdhulp\", \"wmo\"]")
+        _require(isinstance(sectors, list), here, "sectoren moet \"alle\" zijn of een lijst, bijvoorbeeld [\"jeugdhulp\", \"wmo\"]")
         bad = [s for s in sectors if s not in sector_keys]
         _require(not bad, here, f"onbekende sector {', '.join(map(str, bad))} (bekend: {', '.join(sorted(sector_keys))})")
     active = raw.get("actief", True)
@@ -429,9 +431,23 @@ def _apply_overrides(rules: list[dict[str, Any]], override: dict[str, Any], wher
     return rules
 
 
-@lru_cache(maxsize=8)
 def load_catalogue(rules_file: str | None = None) -> Catalogue:
-    """Load fields and rules; ``rules_file`` (a user's ``--regels``) overrides the defaults."""
+    """Load fields and rules; ``rules_file`` (a user's ``--regels``) overrides the defaults.
+
+    Cached per file and modification time, so an edited rules file is read again.
+    """
+    stamp = None
+    if rules_file is not None:
+        try:
+            info = Path(rules_file).stat()
+            stamp = (info.st_mtime_ns, info.st_size)
+        except OSError:
+            stamp = None
+    return _load_catalogue(None if rules_file is None else str(rules_file), stamp)
+
+
+@lru_cache(maxsize=8)
+def _load_catalogue(rules_file: str | None, stamp: tuple[int, int] | None) -> Catalogue:
     base = schemas_dir()
     field_data = _read_toml(base / FIELDS_FILE)
     rule_data = _read_toml(base / RULES_FILE)

@@ -1,0 +1,138 @@
+"""The catalogue and officers' own rules files (--regels)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kvcompliance.catalogue import Status, load_catalogue
+from kvcompliance.errors import CatalogueError
+from kvcompliance.normalise import normalise
+from kvcompliance.validate import evaluate
+from tests.test_validate import BASE, _records
+
+
+def test_every_field_of_the_form_is_in_the_catalogue_once():
+    catalogue = load_catalogue()
+    keys = [f.key for f in catalogue.fields]
+    assert len(keys) == len(set(keys)) == 30
+    assert {f.key for f in catalogue.fields if f.required} >= {"aanbieder_naam", "kvk_nummer", "sector", "medewerkers"}
+    assert catalogue.field("kvk_nummer").defined_name == "kv_kvk_nummer"
+
+
+def test_rules_kv01_to_kv13_and_kv90_to_kv92_with_dutch_texts():
+    catalogue = load_catalogue()
+    ids = [r.id for r in catalogue.rules]
+    assert ids == [f"KV{n:02d}" for n in range(1, 14)] + ["KV90", "KV91", "KV92"]
+    for rule in catalogue.rules:
+        assert rule.texts.get("groen"), rule.id
+        for level in rule.levels:
+            assert rule.texts.get(level.status.value), f"{rule.id} has no text for {level.status}"
+            if level.status != Status.GRIJS:
+                assert rule.agenda.get(level.status.value), f"{rule.id} has no agenda question for {level.status}"
+
+
+def _write(tmp_path, text, name="regels.toml"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[[regel]]\nid = "KV99"\n', "onbekende regel 'KV99'"),
+        ('[[regel]]\nid = "KV07"\n[[regel.norm]]\nstatus = "oranje"\nkolom = "aandeel_getraind"\nkleiner_dan = "tachtig"\n',
+         "regel KV07, norm 1, kleiner_dan: moet een getal zijn"),
+        ('[[regel]]\nid = "KV12"\nsectoren = ["jeugdhulp", "voetbal"]\n', "onbekende sector voetbal"),
+        ('[[regel]]\nid = "KV12"\nsectoren = "jeugdhulp"\n', "sectoren moet \"alle\" zijn of een lijst"),
+        ('[[regel]]\nid = "KV12"\n[[regel.norm]]\nstatus = "paars"\nkolom = "keurmerk_meldcode"\ngelijk_aan = false\n',
+         "status moet rood, oranje of grijs zijn"),
+        ('[[regel]]\nid = "KV12"\n[[regel.norm]]\nstatus = "rood"\nkolom = "keurmerk"\ngelijk_aan = false\n',
+         "onbekende kolom 'keurmerk'"),
+        ('[[regel]]\nid = "KV12"\n[[regel.norm]]\nstatus = "rood"\nkolom = "keurmerk_meldcode"\ngelijk_aan = "nee"\n',
+         "moet true of false zijn"),
+        ('[[regel]]\nid = "KV10"\n[regel.parameters]\nprevalentie = "3%"\n', "parameters.prevalentie: moet een getal zijn"),
+        ('[[regel]]\nid = "KV10"\n[regel.parameters.sectorfactor]\nvoetbal = 0.1\n', "onbekende parameter 'voetbal'"),
+        ('[[regel]]\nid = "KV05"\nactief = "nee"\n', "actief moet true of false zijn"),
+        ('[[regel]]\nid = "KV05"\nnorm_rood = 1\n', "onbekende sleutel 'norm_rood'"),
+        ('[[regel]]\nid = "KV05"\n[[regel]]\nid = "KV05"\n', "staat twee keer in het bestand"),
+        ('[regel]\nid = "KV05"\n', "gebruik [[regel]]-blokken"),
+        ('[[regel]]\nid = "KV05"\ntitel = "Aandachtsfunctionaris\n', "fout op regel 3"),
+        ('[[regel]]\nid = "KV05"\n[[regel.norm]]\nstatus = "rood"\nkolom = "af_aantal"\nkleiner_dan = 1\ngroter_dan = 9\n',
+         "geef precies één voorwaarde"),
+    ],
+)
+def test_a_bad_rules_file_is_refused_with_a_dutch_message_naming_the_place(tmp_path, text, expected):
+    with pytest.raises(CatalogueError) as caught:
+        load_catalogue(_write(tmp_path, text))
+    assert expected in str(caught.value)
+    assert "regels.toml" in str(caught.value)
+
+
+def test_own_rules_change_exactly_the_statuses_they_should(tmp_path):
+    rules = _write(
+        tmp_path,
+        """
+[[regel]]
+id = "KV12"
+sectoren = "alle"
+[[regel.norm]]
+status = "rood"
+kolom = "keurmerk_meldcode"
+gelijk_aan = false
+
+[[regel]]
+id = "KV07"
+[[regel.norm]]
+status = "oranje"
+kolom = "aandeel_getraind"
+kleiner_dan = 0.9
+
+[[regel]]
+id = "KV09"
+actief = false
+""",
+    )
+    rows = [
+        BASE,  # 45 of 50 trained = 90%: still groen
+        {**BASE, "medewerkers_getraind": 42},  # 84%: groen by default, oranje with 90%
+        {**BASE, "sector": "wmo", "keurmerk_meldcode": "nee", "meldcode_kindcheck": "ja"},  # KV12 n.v.t. -> rood
+        {**BASE, "sector": "sport", "keurmerk_meldcode": "ja"},  # KV12 n.v.t. -> groen
+        {**BASE, "intervisie_bijeenkomsten": 0},  # KV09 rood, but switched off
+    ]
+    default = load_catalogue()
+    own = load_catalogue(rules)
+    frame, issues = normalise(_records(rows), default)
+    before = evaluate(frame, issues, default, 2025).statuses
+    after = evaluate(frame, issues, own, 2025).statuses
+    assert "KV09" in before.columns and "KV09" not in after.columns
+    changed = {
+        (rid, rule)
+        for rid in before.index
+        for rule in after.columns
+        if before.loc[rid, rule] != after.loc[rid, rule]
+    }
+    assert changed == {("R0001", "KV07"), ("R0002", "KV12"), ("R0003", "KV12")}
+    assert after.loc["R0001", "KV07"] == Status.ORANJE
+    assert after.loc["R0002", "KV12"] == Status.ROOD
+    assert after.loc["R0003", "KV12"] == Status.GROEN
+
+
+def test_the_shipped_example_rules_file_loads(tmp_path):
+    from kvcompliance.catalogue import schemas_dir
+
+    catalogue = load_catalogue(str(schemas_dir() / "regels-voorbeeld.toml"))
+    assert catalogue.rule("KV12").sectors is None
+    assert catalogue.rule("KV12").levels[0].status == Status.ROOD
+
+
+def test_an_edited_rules_file_is_read_again(tmp_path):
+    path = _write(tmp_path, '[[regel]]\nid = "KV05"\nactief = false\n')
+    assert not load_catalogue(path).rule("KV05").active
+    import os
+    import time
+
+    _write(tmp_path, '[[regel]]\nid = "KV05"\nactief = true\n')
+    later = time.time() + 5
+    os.utime(path, (later, later))
+    assert load_catalogue(path).rule("KV05").active
