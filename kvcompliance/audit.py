@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 OVERVIEW_FILE = "overzicht.xlsx"
 FINDINGS_FILE = "bevindingen.csv"
+LOG_FILE = "verwerking.jsonl"
+MAILING_FILE = "verzendlijst.csv"
 PROVIDER_DIR = "accountgesprek"
 
 
@@ -273,6 +275,7 @@ def write_reports(result: AuditResult, out_dir: Path, progress: Progress | None 
     folder never mixes workbooks of two runs.
     """
     from kvcompliance.report.csvout import write_findings_csv
+    from kvcompliance.report.logbook import write_mailing_list, write_processing_log
     from kvcompliance.report.overview import write_overview
     from kvcompliance.report.provider import provider_view, render_provider
 
@@ -294,7 +297,9 @@ def write_reports(result: AuditResult, out_dir: Path, progress: Progress | None 
         write_overview(result, overview, files)
         findings_csv = out_dir / FINDINGS_FILE
         write_findings_csv(result, findings_csv)
+        write_mailing_list(result, out_dir / MAILING_FILE, files, PROVIDER_DIR)
         _swap_in(staging, out_dir / PROVIDER_DIR)
+        write_processing_log(result, out_dir / LOG_FILE, files, PROVIDER_DIR)
     except OSError as exc:
         raise OutputError(f"Schrijven in {out_dir} is mislukt ({exc.strerror or exc}).") from None
     finally:

@@ -210,6 +210,7 @@ def audit(
     click.echo(f"Overzicht:   {reports.overview}")
     click.echo(f"Bevindingen: {reports.findings_csv}")
     click.echo(f"Werkboeken:  {reports.out_dir / 'accountgesprek'} ({len(reports.provider_files)})")
+    click.echo(f"Verzendlijst en verwerkingslog: {reports.out_dir / 'verzendlijst.csv'}, {reports.out_dir / 'verwerking.jsonl'}")
     sys.exit(EXIT_NOT_ALL_PROCESSED if result.rejected else EXIT_OK)
 
 

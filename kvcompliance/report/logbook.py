@@ -1,0 +1,94 @@
+"""The processing log and the mailing list: what was received, what was done, who gets what.
+
+``verwerking.jsonl`` has one JSON object per input file (path, size, SHA-256, outcome,
+reason, the return it became and its workbook), so an officer can show exactly what
+was received and what was done with it. ``verzendlijst.csv`` lists per return the
+provider, its e-mail address, its workbook and its overall status, for a mail merge.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import datetime
+from pathlib import Path
+
+from kvcompliance.model import AuditResult
+from kvcompliance.report.csvout import guard_formula
+from kvcompliance.report.output import atomic_path
+from kvcompliance.report.tables import plain
+
+AUDITED = "gecontroleerd"
+NOT_PROCESSED = "niet verwerkt"
+REPLACED = "vervangen"
+
+MAILING_COLUMNS = ("aanbieder", "contact_email", "bestand", "eindoordeel")
+
+
+def log_entries(result: AuditResult, files: dict[str, str], provider_dir: str) -> list[dict]:
+    """One entry per input file, sorted by path."""
+    entries = []
+    for record in result.returns:
+        source = record.source
+        entries.append(
+            {
+                "bestand": source.path,
+                "grootte_bytes": source.size,
+                "gewijzigd": datetime.fromtimestamp(source.modified).isoformat(timespec="seconds"),
+                "sha256": source.sha256,
+                "uitkomst": AUDITED,
+                "reden": "; ".join(record.notes) or None,
+                "opgave": record.return_id,
+                "aanbieder": plain(result.frame.at[record.return_id, "aanbieder_naam"]),
+                "eindoordeel": result.catalogue.status_info(result.overall[record.return_id]).label,
+                "werkboek": f"{provider_dir}/{files[record.return_id]}",
+            }
+        )
+    for rejected in result.rejected:
+        source = rejected.source
+        entries.append(
+            {
+                "bestand": source.path,
+                "grootte_bytes": source.size,
+                "gewijzigd": datetime.fromtimestamp(source.modified).isoformat(timespec="seconds") if source.modified else None,
+                "sha256": source.sha256 or None,
+                "uitkomst": REPLACED if rejected.kind == "vervangen" else NOT_PROCESSED,
+                "soort": rejected.kind,
+                "reden": rejected.reason,
+                "opgave": None,
+                "werkboek": None,
+            }
+        )
+    return sorted(entries, key=lambda e: e["bestand"])
+
+
+def write_processing_log(result: AuditResult, path: Path, files: dict[str, str], provider_dir: str) -> None:
+    with atomic_path(path) as tmp:
+        with tmp.open("w", encoding="utf-8", newline="\n") as handle:
+            for entry in log_entries(result, files, provider_dir):
+                handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+
+def write_mailing_list(result: AuditResult, path: Path, files: dict[str, str], provider_dir: str) -> None:
+    """``verzendlijst.csv``: per return the provider, its e-mail, its workbook and status.
+
+    The e-mail address comes from the return; when it is empty and the contract register
+    has one for the contract, the register's address is used.
+    """
+    register = result.register
+    with atomic_path(path) as tmp:
+        with tmp.open("w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle, delimiter=";", lineterminator="\r\n")
+            writer.writerow(MAILING_COLUMNS)
+            for record in result.returns:
+                rid = record.return_id
+                email = plain(result.frame.at[rid, "contact_email"])
+                if not email and register is not None and rid in register.matched:
+                    email = register.matched[rid].contact_email
+                row = (
+                    plain(result.frame.at[rid, "aanbieder_naam"]) or "",
+                    email or "",
+                    f"{provider_dir}/{files[rid]}",
+                    result.catalogue.status_info(result.overall[rid]).label,
+                )
+                writer.writerow([guard_formula(str(v)) for v in row])

@@ -1,0 +1,90 @@
+"""The contract register (--contracten)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kvcompliance.catalogue import load_catalogue
+from kvcompliance.errors import RegisterError
+from kvcompliance.normalise import normalise
+from kvcompliance.register import load_register, match_returns
+from tests.test_validate import BASE, _records
+
+HEADER = "contractnummer;aanbieder_naam;kvk_nummer;sector;contact_email;verwacht_aantal_signalen\n"
+
+
+def _register(tmp_path, body, encoding="utf-8", name="contracten.csv", header=HEADER):
+    path = tmp_path / name
+    path.write_bytes((header + body).encode(encoding))
+    return path
+
+
+def test_register_from_a_dutch_excel_csv(tmp_path):
+    path = _register(
+        tmp_path,
+        "JH-2025-001;Stichting Voorbeeld;12345678;Jeugdhulp;a@voorbeeld.nl;12,5\n"
+        "WMO-7;Zorg & Welzijn Café;87654321;wmo;b@zorg.nl;\n",
+        encoding="cp1252",
+    )
+    register = load_register(path, load_catalogue())
+    assert [c.contractnummer for c in register.contracts] == ["JH-2025-001", "WMO-7"]
+    assert register.contracts[0].expected_signals == 12.5
+    assert register.contracts[0].sector == "jeugdhulp"
+    assert register.contracts[1].aanbieder_naam == "Zorg & Welzijn Café"
+    assert register.contracts[1].expected_signals is None
+
+
+def test_register_from_xlsx(tmp_path):
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Contractnummer", "Aanbieder naam", "KvK-nummer", "Sector", "Contact e-mail"])
+    sheet.append(["JH-2025-001", "Stichting Voorbeeld", "12345678", "jeugdhulp", "a@voorbeeld.nl"])
+    workbook.save(tmp_path / "register.xlsx")
+    register = load_register(tmp_path / "register.xlsx", load_catalogue())
+    assert register.contracts[0].kvk_nummer == "12345678"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("JH-1;Stichting A;1234567;jeugdhulp;a@a.nl;\n", "rij 2: kvk_nummer '1234567' is geen 8 cijfers"),
+        ("JH-1;Stichting A;12345678;voetbal;a@a.nl;\n", "rij 2: onbekende sector 'voetbal'"),
+        ("JH-1;Stichting A;12345678;wmo;a@a.nl;veel\n", "rij 2: verwacht_aantal_signalen: 'veel' is geen getal"),
+        (";Stichting A;12345678;wmo;a@a.nl;\n", "rij 2: contractnummer ontbreekt"),
+        ("JH-1;A;12345678;wmo;;\nJH 1;B;87654321;wmo;;\n", "rij 3: contractnummer JH 1 staat ook op rij 2"),
+    ],
+)
+def test_a_bad_row_is_refused_naming_the_row(tmp_path, body, expected):
+    with pytest.raises(RegisterError) as caught:
+        load_register(_register(tmp_path, body), load_catalogue())
+    assert expected in str(caught.value)
+
+
+def test_a_missing_column_is_named(tmp_path):
+    path = _register(tmp_path, "JH-1;A;12345678\n", header="contractnummer;aanbieder_naam;kvk_nummer\n")
+    with pytest.raises(RegisterError, match="mist de kolom 'sector'"):
+        load_register(path, load_catalogue())
+
+
+def test_returns_are_matched_and_missing_contracts_listed(tmp_path):
+    path = _register(
+        tmp_path,
+        "JH-2025-001;Stichting Voorbeeld;12345678;jeugdhulp;a@voorbeeld.nl;20\n"
+        "JH-2025-002;Stichting Anders;11112222;jeugdhulp;b@anders.nl;\n"
+        "JH-2025-003;Stichting Derde;33334444;jeugdhulp;c@derde.nl;\n",
+    )
+    catalogue = load_catalogue()
+    rows = [
+        {**BASE, "contractnummer": "jh 2025 001"},  # same contract, typed differently
+        {**BASE, "contractnummer": "JH-2025-002"},  # KvK differs from the register
+        {**BASE, "contractnummer": "ONBEKEND-9"},
+    ]
+    frame, _ = normalise(_records(rows), catalogue)
+    match = match_returns(load_register(path, catalogue), frame)
+    assert set(match.matched) == {"R0000", "R0001"}
+    assert match.unmatched == ["R0002"]
+    assert match.kvk_differs == {"R0001"}
+    assert [c.contractnummer for c in match.missing] == ["JH-2025-003"]
+    assert match.expectations() == {"R0000": 20.0}
