@@ -13,6 +13,8 @@ from datetime import date, datetime, timedelta
 from typing import Any, Callable
 
 EXCEL_EPOCH = date(1899, 12, 30)
+#: Excel serials before 1-1-1990 are not plausible dates here; '2024' is a year, not a date.
+MIN_DATE_SERIAL = 32874
 
 
 class NotUnderstood(ValueError):
@@ -139,7 +141,8 @@ def parse_ternary(value: Any) -> str | None:
 
 
 _NUMBER_DUTCH = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")  # 1.234 or 1.234,5
-_NUMBER_ENGLISH = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")  # 1,234 or 1,234.5
+# English grouping only when unambiguous: 1,234.5 or 1,234,567. A lone "1,234" is Dutch 1,234.
+_NUMBER_ENGLISH = re.compile(r"^[+-]?[1-9]\d{0,2}((,\d{3}){2,}(\.\d+)?|,\d{3}\.\d+)$")
 _NUMBER_COMMA = re.compile(r"^[+-]?\d*,\d+$")  # 12,5
 _NUMBER_PLAIN = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)$")  # 12 or 12.5
 
@@ -251,7 +254,7 @@ def parse_date(value: Any) -> date | None:
     if isinstance(value, (int, float)):
         if isinstance(value, float) and math.isnan(value):
             return None
-        if 1 <= value <= 2958465:  # Excel's serial range (1900-01-01 .. 9999-12-31)
+        if MIN_DATE_SERIAL <= value <= 2958465:  # Excel serials from 1990 up to 9999-12-31
             return EXCEL_EPOCH + timedelta(days=int(value))
         raise NotUnderstood(f"'{raw_text(value)}' is geen datum")
     text = _text(value) if isinstance(value, str) else None
