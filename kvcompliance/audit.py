@@ -71,28 +71,33 @@ def read_one(path: Path, source: SourceFile, return_id: str, catalogue: Catalogu
         )
 
 
-def collect(inbox: Path, catalogue: Catalogue, progress: Progress) -> Collected:
+def _read_path(item: tuple[str, str, str, str | None]) -> ReturnRecord | RejectedFile:
+    """Hash and read one file (runs in a worker process when --jobs > 1)."""
     from kvcompliance import ingest
+
+    path, inbox, return_id, rules_file = item
+    path_, inbox_ = Path(path), Path(inbox)
+    try:
+        source = ingest.source_file(path_, inbox_)
+    except OSError as exc:
+        rel = path_.relative_to(inbox_).as_posix()
+        return RejectedFile(SourceFile(rel, 0, 0.0, ""), f"Het bestand kon niet worden geopend ({exc.strerror or exc}).", "onleesbaar")
+    return read_one(path_, source, return_id, load_catalogue(rules_file))
+
+
+def collect(inbox: Path, catalogue: Catalogue, progress: Progress, jobs: int = 1) -> Collected:
+    from kvcompliance import ingest
+    from kvcompliance.parallel import ordered_map
 
     paths = ingest.discover(inbox)
     progress.stage("Bestanden lezen", len(paths))
+    items = [(str(p), str(inbox), f"R{n:04d}", catalogue.rules_file) for n, p in enumerate(paths, start=1)]
     collected = Collected()
-    for number, path in enumerate(paths, start=1):
-        try:
-            source = ingest.source_file(path, inbox)
-        except OSError as exc:
-            rel = path.relative_to(inbox).as_posix()
-            collected.rejected.append(
-                RejectedFile(SourceFile(rel, 0, 0.0, ""), f"Het bestand kon niet worden geopend ({exc.strerror or exc}).", "onleesbaar")
-            )
-            progress.step()
-            continue
-        outcome = read_one(path, source, f"R{number:04d}", catalogue)
+    for outcome in ordered_map(_read_path, items, jobs, on_done=progress.step):
         if isinstance(outcome, RejectedFile):
             collected.rejected.append(outcome)
         else:
             collected.records.append(outcome)
-        progress.step()
     progress.done()
     return collected
 
@@ -118,6 +123,7 @@ def run_audit(
     register_file: Path | None = None,
     previous_dir: Path | None = None,
     progress: Progress | None = None,
+    jobs: int = 1,
 ) -> AuditResult:
     """Read, normalise and validate every return in ``inbox``.
 
@@ -142,7 +148,7 @@ def run_audit(
 
         previous = load_previous(Path(previous_dir), catalogue)
     run_date = datetime.now().replace(microsecond=0)
-    collected = collect(inbox, catalogue, progress)
+    collected = collect(inbox, catalogue, progress, jobs)
     frame, issues = normalise(collected.records, catalogue)
     records, frame, issues, replaced = drop_replaced(collected.records, frame, issues)
     rejected = collected.rejected + replaced
@@ -268,7 +274,15 @@ def _provider_files(result: AuditResult) -> dict[str, str]:
     return files
 
 
-def write_reports(result: AuditResult, out_dir: Path, progress: Progress | None = None) -> WrittenReports:
+def _write_provider(item) -> None:
+    """Write one accountgesprek workbook (runs in a worker process when --jobs > 1)."""
+    from kvcompliance.report.provider import render_provider
+
+    view, path, rules_file = item
+    render_provider(view, load_catalogue(rules_file), Path(path))
+
+
+def write_reports(result: AuditResult, out_dir: Path, progress: Progress | None = None, jobs: int = 1) -> WrittenReports:
     """Write overview, findings CSV and one accountgesprek workbook per return.
 
     The provider folder is written next to the old one and swapped in at the end, so the
@@ -277,7 +291,8 @@ def write_reports(result: AuditResult, out_dir: Path, progress: Progress | None 
     from kvcompliance.report.csvout import write_findings_csv
     from kvcompliance.report.logbook import write_mailing_list, write_processing_log
     from kvcompliance.report.overview import write_overview
-    from kvcompliance.report.provider import provider_view, render_provider
+    from kvcompliance.parallel import ordered_map
+    from kvcompliance.report.provider import provider_view
 
     progress = progress or NoProgress()
     out_dir = Path(out_dir)
@@ -289,9 +304,12 @@ def write_reports(result: AuditResult, out_dir: Path, progress: Progress | None 
     files = _provider_files(result)
     try:
         progress.stage("Werkboeken schrijven", len(result.returns))
-        for record in result.returns:
-            render_provider(provider_view(result, record.return_id), result.catalogue, staging / files[record.return_id])
-            progress.step()
+        rules_file = result.catalogue.rules_file
+        items = (
+            (provider_view(result, r.return_id), str(staging / files[r.return_id]), rules_file) for r in result.returns
+        )
+        for _ in ordered_map(_write_provider, list(items), jobs, on_done=progress.step):
+            pass
         progress.done()
         overview = out_dir / OVERVIEW_FILE
         write_overview(result, overview, files)

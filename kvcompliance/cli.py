@@ -144,6 +144,12 @@ def main() -> None:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Uitvoermap van de controle van vorig jaar: toon per aanbieder verbetering of verslechtering.",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    metavar="N",
+    help="Aantal processen voor lezen en schrijven. Standaard: het aantal processorkernen.",
+)
 @click.option("--stil", is_flag=True, help="Geen voortgangsbalk tonen.")
 @guarded
 def audit(
@@ -153,6 +159,7 @@ def audit(
     rules_file: Path | None,
     register_file: Path | None,
     previous_dir: Path | None,
+    jobs: int | None,
     stil: bool,
 ) -> None:
     """Controleer alle opgaven in MAP en schrijf de werkboeken.
@@ -166,7 +173,9 @@ def audit(
       kvcompliance audit opgaven/ -o uitvoer/ --jaar 2025
     """
     from kvcompliance.audit import run_audit, status_counts, write_reports
+    from kvcompliance.parallel import default_jobs
 
+    jobs = jobs or default_jobs()
     progress = ClickProgress(enabled=not stil)
     result = run_audit(
         inbox,
@@ -175,8 +184,9 @@ def audit(
         register_file=register_file,
         previous_dir=previous_dir,
         progress=progress,
+        jobs=jobs,
     )
-    reports = write_reports(result, out_dir, progress=progress)
+    reports = write_reports(result, out_dir, progress=progress, jobs=jobs)
 
     catalogue = result.catalogue
     click.echo(f"Controlejaar {result.audit_year} ({result.audit_year_source}).")
