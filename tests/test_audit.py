@@ -1,0 +1,214 @@
+"""End to end: the form, filled in like a provider would, audited into workbooks."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from kvcompliance.catalogue import Status, load_catalogue
+from kvcompliance.cli import main
+from kvcompliance.template import write_template
+from tests.test_validate import BASE
+
+
+@pytest.fixture(scope="module")
+def blank_form(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("form") / "uitvraag.xlsx"
+    write_template(path, load_catalogue())
+    return path
+
+
+def fill(form: Path, out: Path, values: dict) -> Path:
+    """Fill the form's named input cells with openpyxl, as Excel would."""
+    workbook = openpyxl.load_workbook(form)
+    for key, value in values.items():
+        if value is None:
+            continue
+        name = workbook.defined_names[f"kv_{key}"]
+        (sheet, ref), = name.destinations
+        workbook[sheet][ref.replace("$", "")] = value
+    workbook.save(out)
+    return out
+
+
+def _rows(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle, delimiter=";"))
+
+
+def _fill_colour(cell) -> str:
+    return (cell.fill.fgColor.rgb or "")[-6:].upper()
+
+
+def _status_colour(status: Status) -> str:
+    return load_catalogue().status_info(status).colour.lstrip("#").upper()
+
+
+def test_round_trip_form_to_workbooks(tmp_path, blank_form):
+    inbox = tmp_path / "opgaven"
+    inbox.mkdir()
+    fill(blank_form, inbox / "goed.xlsx", BASE)
+    fill(
+        blank_form,
+        inbox / "slecht.xlsx",
+        {**BASE, "aanbieder_naam": "Zorg Anders", "kvk_nummer": "87654321", "contractnummer": "WMO-9",
+         "meldcode_aanwezig": "nee", "medewerkers_getraind": 20, "medewerkers": "ca. 50"},
+    )
+    out = tmp_path / "uitvoer"
+    result = CliRunner().invoke(main, ["audit", str(inbox), "-o", str(out), "--stil"])
+    assert result.exit_code == 0, result.output
+    assert "2 opgaven gecontroleerd, 0 bestanden niet verwerkt" in result.output
+    assert "Controlejaar 2025" in result.output
+
+    rows = _rows(out / "bevindingen.csv")
+    rules = [r.id for r in load_catalogue().active_rules]
+    assert len(rows) == 2 * len(rules)
+    by = {(r["aanbieder"], r["regel"]): r for r in rows}
+    assert by[("Stichting Voorbeeld", "KV01")]["status"] == "Groen"
+    assert by[("Zorg Anders", "KV01")]["status"] == "Rood"
+    assert by[("Zorg Anders", "KV07")]["status"] == "Grijs"  # 'ca. 50' employees is not a number
+    assert "'ca. 50'" in by[("Zorg Anders", "KV90")]["toelichting"]
+
+    workbooks = sorted((out / "accountgesprek").iterdir())
+    assert [p.name for p in workbooks] == [
+        "2025_Stichting Voorbeeld_JH-2025-001.xlsx",
+        "2025_Zorg Anders_WMO-9.xlsx",
+    ]
+    book = openpyxl.load_workbook(workbooks[1])
+    assert book.sheetnames[:3] == ["Samenvatting", "Aanlevering", "Normen"]
+    summary = book["Samenvatting"]
+    kv01 = next(row for row in summary.iter_rows() if row[0].value == "KV01")
+    status_cell = next(c for c in kv01 if c.value == "Rood")
+    assert _fill_colour(status_cell) == _status_colour(Status.ROOD)
+    texts = " ".join(str(c.value) for row in summary.iter_rows() for c in row if c.value)
+    assert "Gespreksagenda" in texts and "Wanneer stelt u een meldcode vast" in texts
+
+    overview = openpyxl.load_workbook(out / "overzicht.xlsx")
+    assert {"Overzicht", "Bevindingen", "Niet verwerkt", "Normen"} <= set(overview.sheetnames)
+
+
+def test_rejected_files_are_listed_and_exit_code_is_1(tmp_path, blank_form):
+    inbox = tmp_path / "opgaven"
+    inbox.mkdir()
+    fill(blank_form, inbox / "goed.xlsx", BASE)
+    (inbox / "brief.pdf").write_bytes(b"%PDF-1.4\n%...")
+    (inbox / "kapot.xlsx").write_bytes(b"PK\x03\x04 dit is geen werkboek")
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in inbox.iterdir()}
+    out = tmp_path / "uitvoer"
+    result = CliRunner().invoke(main, ["audit", str(inbox), "-o", str(out), "--stil"])
+    assert result.exit_code == 1, result.output
+    assert "1 opgave gecontroleerd, 2 bestanden niet verwerkt" in result.output
+    assert "brief.pdf" in result.output and "kapot.xlsx" in result.output
+    assert "Traceback" not in result.output
+    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in inbox.iterdir()}
+    assert after == before  # the inputs are never modified
+    log = [json.loads(line) for line in (out / "verwerking.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert {e["bestand"]: e["uitkomst"] for e in log} == {
+        "brief.pdf": "niet verwerkt",
+        "goed.xlsx": "gecontroleerd",
+        "kapot.xlsx": "niet verwerkt",
+    }
+    assert all(e["sha256"] == before[e["bestand"]] for e in log)
+    sheet = openpyxl.load_workbook(out / "overzicht.xlsx")["Niet verwerkt"]
+    listed = " ".join(str(c.value) for row in sheet.iter_rows() for c in row if c.value)
+    assert "brief.pdf" in listed and "kapot.xlsx" in listed
+
+
+def test_newest_of_two_returns_for_the_same_contract_is_audited(tmp_path, blank_form):
+    import os
+
+    inbox = tmp_path / "opgaven"
+    inbox.mkdir()
+    old = fill(blank_form, inbox / "eerste.xlsx", {**BASE, "intervisie_bijeenkomsten": 0})
+    new = fill(blank_form, inbox / "tweede.xlsx", BASE)
+    os.utime(old, (1_700_000_000, 1_700_000_000))
+    os.utime(new, (1_800_000_000, 1_800_000_000))
+    out = tmp_path / "uitvoer"
+    result = CliRunner().invoke(main, ["audit", str(inbox), "-o", str(out), "--stil"])
+    assert result.exit_code == 1
+    assert "1 opgave gecontroleerd" in result.output
+    assert "eerste.xlsx — Vervangen door een nieuwere opgave" in result.output
+    rows = _rows(out / "bevindingen.csv")
+    assert {r["bestand"] for r in rows} == {"tweede.xlsx"}
+    book = openpyxl.load_workbook(next((out / "accountgesprek").iterdir()))
+    texts = " ".join(str(c.value) for row in book["Samenvatting"].iter_rows() for c in row if c.value)
+    assert "vervangt een eerdere opgave" in texts and "eerste.xlsx" in texts
+
+
+def test_register_lists_missing_providers_and_feeds_kv10(tmp_path, blank_form):
+    inbox = tmp_path / "opgaven"
+    inbox.mkdir()
+    fill(blank_form, inbox / "goed.xlsx", BASE)
+    register = tmp_path / "contracten.csv"
+    register.write_text(
+        "contractnummer;aanbieder_naam;kvk_nummer;sector;contact_email;verwacht_aantal_signalen\n"
+        "JH-2025-001;Stichting Voorbeeld;12345678;jeugdhulp;a@voorbeeld.nl;30\n"
+        "JH-2025-002;Stichting Stil;11112222;jeugdhulp;info@stil.nl;\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "uitvoer"
+    result = CliRunner().invoke(main, ["audit", str(inbox), "-o", str(out), "--stil", "--contracten", str(register)])
+    assert result.exit_code == 0, result.output
+    assert "1 contract zonder opgave" in result.output
+    by = {r["regel"]: r for r in _rows(out / "bevindingen.csv")}
+    assert by["KV10"]["status"] == "Rood"  # 6 signals where 30 were fixed beforehand
+    assert "contractregister" in by["KV10"]["toelichting"]
+
+
+def test_previous_audit_shows_what_improved(tmp_path, blank_form):
+    runner = CliRunner()
+    last_year = tmp_path / "2024"
+    last_year.mkdir()
+    fill(blank_form, last_year / "opgave.xlsx", {**BASE, "verslagjaar": 2024, "intervisie_bijeenkomsten": 0})
+    assert runner.invoke(main, ["audit", str(last_year), "-o", str(tmp_path / "uit2024"), "--stil"]).exit_code == 0
+    this_year = tmp_path / "2025"
+    this_year.mkdir()
+    fill(blank_form, this_year / "opgave.xlsx", {**BASE, "medewerkers_getraind": 30})
+    result = runner.invoke(
+        main, ["audit", str(this_year), "-o", str(tmp_path / "uit2025"), "--stil", "--vorige", str(tmp_path / "uit2024")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Ten opzichte van vorig jaar: 1 verbeterd" in result.output  # rood -> oranje
+
+
+def test_a_bad_rules_file_stops_before_reading_with_exit_3(tmp_path, blank_form):
+    inbox = tmp_path / "opgaven"
+    inbox.mkdir()
+    fill(blank_form, inbox / "goed.xlsx", BASE)
+    rules = tmp_path / "regels.toml"
+    rules.write_text('[[regel]]\nid = "KV77"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["audit", str(inbox), "-o", str(tmp_path / "uit"), "--regels", str(rules)])
+    assert result.exit_code == 3
+    assert "onbekende regel 'KV77'" in result.output
+    assert not (tmp_path / "uit").exists()
+
+
+def test_output_is_the_same_for_any_number_of_jobs(tmp_path, blank_form):
+    inbox = tmp_path / "opgaven"
+    inbox.mkdir()
+    for n in range(40):  # enough work for the pool to be used
+        fill(blank_form, inbox / f"opgave{n:02d}.xlsx",
+             {**BASE, "aanbieder_naam": f"Aanbieder {n}", "contractnummer": f"C-{n}", "medewerkers_getraind": 10 + n})
+    runner = CliRunner()
+    outputs = {}
+    for jobs in (1, 2):
+        out = tmp_path / f"uit{jobs}"
+        assert runner.invoke(main, ["audit", str(inbox), "-o", str(out), "--stil", "--jobs", str(jobs)]).exit_code == 0
+        outputs[jobs] = out
+    assert (outputs[1] / "bevindingen.csv").read_bytes() == (outputs[2] / "bevindingen.csv").read_bytes()
+    names = sorted(p.name for p in (outputs[1] / "accountgesprek").iterdir())
+    assert names == sorted(p.name for p in (outputs[2] / "accountgesprek").iterdir())
+    assert len(names) == 40
+    for name in names:
+        one = openpyxl.load_workbook(outputs[1] / "accountgesprek" / name)
+        two = openpyxl.load_workbook(outputs[2] / "accountgesprek" / name)
+        for sheet in one.sheetnames:
+            assert [[c.value for c in row] for row in one[sheet].iter_rows()] == [
+                [c.value for c in row] for row in two[sheet].iter_rows()
+            ]
