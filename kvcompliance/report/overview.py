@@ -1,0 +1,263 @@
+"""The overview workbook for the officer: every return, every finding, every file.
+
+Sheets: Overzicht (one row per return, one coloured column per rule), Grafiek (statuses
+per rule), Bevindingen (one row per return × rule; the same table as the CSV),
+Niet verwerkt (files that could not be audited) and Normen.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import kvcompliance
+from kvcompliance.catalogue import Status
+from kvcompliance.model import AuditResult
+from kvcompliance.report.output import new_workbook
+from kvcompliance.report.styles import (
+    STATUS_ORDER,
+    Styles,
+    fit_row,
+    rules_file_text,
+    run_date_text,
+    set_widths,
+    setup_print,
+    write_legend,
+    write_norms_sheet,
+)
+from kvcompliance.report.tables import FINDINGS_COLUMNS, findings_rows, identity
+
+RULE_WIDTH = 8
+
+
+def write_overview(result: AuditResult, path: Path, files: dict[str, str]) -> None:
+    """Write the overview workbook to ``path``; ``files`` maps return id -> provider workbook name."""
+    title = f"Overzicht opgaven kindermishandeling — verslagjaar {result.audit_year}"
+    footer = f"Verslagjaar {result.audit_year} · gemaakt op {run_date_text(result.run_date)}"
+    with new_workbook(path) as workbook:
+        workbook.set_properties(
+            {"title": title, "subject": "Handhaving kindermishandeling", "author": "kvcompliance", "comments": f"kvcompliance {kvcompliance.__version__}"}
+        )
+        styles = Styles(workbook, result.catalogue)
+        _overview_sheet(workbook, styles, result, files, title, footer)
+        _chart_sheet(workbook, styles, result, title, footer)
+        _findings_sheet(workbook, styles, result, title, footer)
+        _rejected_sheet(workbook, styles, result, title, footer)
+        meta = [
+            ("Versie kvcompliance", kvcompliance.__version__),
+            ("Controlejaar", str(result.audit_year)),
+            ("Herkomst controlejaar", result.audit_year_source),
+            ("Datum controle", run_date_text(result.run_date)),
+            ("Map met opgaven", result.inbox or "onbekend"),
+            ("Regels", rules_file_text(result.catalogue, full_path=True)),
+            ("Formulierversie", result.catalogue.form_version),
+            ("Opgaven beoordeeld", str(len(result.returns))),
+            ("Bestanden niet verwerkt", str(len(result.rejected))),
+        ]
+        write_norms_sheet(workbook, styles, meta, header_left=title, footer_left=footer)
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _overview_sheet(workbook: Any, styles: Styles, result: AuditResult, files: dict[str, str], title: str, footer: str) -> None:
+    catalogue = result.catalogue
+    rules = catalogue.active_rules
+    sheet = workbook.add_worksheet("Overzicht")
+    sheet.hide_gridlines(2)
+    columns = [
+        ("Aanbieder", 34),
+        ("KvK-nummer", 11),
+        ("Sector", 18),
+        ("Contractnummer", 16),
+        ("Verslagjaar", 10),
+        ("Bestand", 30),
+        ("Werkboek", 42),
+        ("Eindoordeel", 12),
+    ]
+    set_widths(sheet, [w for _, w in columns])
+    first_rule_col = len(columns)
+    sheet.set_column(first_rule_col, first_rule_col + max(len(rules), 1) - 1, RULE_WIDTH)
+
+    sheet.set_row(0, 28)
+    sheet.write_string(0, 0, title, styles.get("title"))
+    summary = (
+        f"{_plural(len(result.returns), 'opgave', 'opgaven')} beoordeeld op {run_date_text(result.run_date)}"
+        f" · {_plural(len(result.rejected), 'bestand', 'bestanden')} niet verwerkt (zie tabblad Niet verwerkt)"
+        f" · regels: {rules_file_text(catalogue)}"
+    )
+    sheet.write_string(1, 0, summary, styles.get("subtitle"))
+    counts = Counter(Status(result.overall[r.return_id]) for r in result.returns if r.return_id in result.overall)
+    overall_counts = {s: counts.get(s, 0) for s in STATUS_ORDER if s != Status.NVT}
+    header_row = write_legend(
+        sheet, styles, 3, 1, title="Legenda", counts=overall_counts, count_label="opgaven"
+    ) + 1
+
+    for col, (name, _) in enumerate(columns):
+        sheet.write_string(header_row, col, name, styles.get("header"))
+    for offset, rule in enumerate(rules):
+        col = first_rule_col + offset
+        sheet.write_string(header_row, col, rule.id, styles.get("header"))
+        sheet.write_comment(header_row, col, f"{rule.id}: {rule.title}", {"x_scale": 1.6, "y_scale": 0.7, "author": "kvcompliance"})
+    last_col = first_rule_col + len(rules) - 1 if rules else first_rule_col - 1
+
+    row = header_row
+    for record in result.returns:
+        row += 1
+        who = identity(result, record)
+        text = styles.get("text_nowrap")
+        sheet.write_string(row, 0, who.name, text)
+        sheet.write_string(row, 1, who.kvk, text)
+        sheet.write_string(row, 2, who.sector_label, text)
+        sheet.write_string(row, 3, who.contract, text)
+        if isinstance(who.year, int):
+            sheet.write_number(row, 4, who.year, styles.get("number"))
+        else:
+            sheet.write_string(row, 4, who.year or "", text)
+        sheet.write_string(row, 5, who.source, text)
+        sheet.write_string(row, 6, files.get(record.return_id, ""), text)
+        overall = result.overall.get(record.return_id)
+        styles.status_cell(sheet, row, 7, Status(overall) if overall is not None else None)
+        by_rule = {f.rule_id: f.status for f in result.findings_for(record.return_id)}
+        for offset, rule in enumerate(rules):
+            styles.status_cell(sheet, row, first_rule_col + offset, by_rule.get(rule.id))
+    sheet.autofilter(header_row, 0, row, last_col)
+    sheet.freeze_panes(header_row + 1, 1)
+    setup_print(sheet, landscape=True, header_left=title, header_right="Overzicht", footer_left=footer, repeat_rows=(header_row, header_row))
+
+
+def _chart_sheet(workbook: Any, styles: Styles, result: AuditResult, title: str, footer: str) -> None:
+    """A count table (statuses per rule) and a stacked column chart fed by it."""
+    catalogue = result.catalogue
+    rules = catalogue.active_rules
+    sheet = workbook.add_worksheet("Grafiek")
+    sheet.hide_gridlines(2)
+    set_widths(sheet, [8, 40] + [8] * len(STATUS_ORDER) + [8])
+    sheet.set_row(0, 28)
+    sheet.write_string(0, 0, "Oordeel per regel", styles.get("title"))
+    sheet.write_string(1, 0, "Aantal opgaven per status, per regel.", styles.get("subtitle"))
+    header_row = 3
+    sheet.write_string(header_row, 0, "Regel", styles.get("header"))
+    sheet.write_string(header_row, 1, "Omschrijving", styles.get("header"))
+    for offset, status in enumerate(STATUS_ORDER):
+        styles.status_cell(sheet, header_row, 2 + offset, status)
+    total_col = 2 + len(STATUS_ORDER)
+    sheet.write_string(header_row, total_col, "Totaal", styles.get("header"))
+    counts: dict[str, Counter] = {rule.id: Counter() for rule in rules}
+    for finding in result.findings:
+        if finding.rule_id in counts:
+            counts[finding.rule_id][Status(finding.status)] += 1
+    row = header_row
+    for rule in rules:
+        row += 1
+        sheet.write_string(row, 0, rule.id, styles.get("id"))
+        sheet.write_string(row, 1, rule.title, styles.get("text_nowrap"))
+        for offset, status in enumerate(STATUS_ORDER):
+            sheet.write_number(row, 2 + offset, counts[rule.id][status], styles.get("count"))
+        sheet.write_number(row, total_col, sum(counts[rule.id].values()), styles.get("count"))
+    sheet.freeze_panes(header_row + 1, 0)
+    if rules:
+        first, last = header_row + 1, row
+        chart = workbook.add_chart({"type": "column", "subtype": "stacked"})
+        for offset, status in enumerate(STATUS_ORDER):
+            info = styles.colours[status]
+            col = 2 + offset
+            chart.add_series(
+                {
+                    "name": info.label,
+                    "categories": ["Grafiek", first, 0, last, 0],
+                    "values": ["Grafiek", first, col, last, col],
+                    "fill": {"color": info.colour},
+                    "border": {"color": "#7F7F7F", "width": 0.5},
+                    "gap": 60,
+                }
+            )
+        chart.set_title({"name": "Oordeel per regel", "name_font": {"size": 12, "bold": True}})
+        chart.set_x_axis({"name": "Regel", "num_font": {"size": 9}})
+        returns = max(len(result.returns), 1)
+        unit = _nice_unit(returns)
+        chart.set_y_axis(
+            {
+                "name": "Aantal opgaven",
+                "min": 0,
+                "max": -(-returns // unit) * unit,
+                "major_unit": unit,
+                "num_format": "0",
+                "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}},
+            }
+        )
+        chart.set_legend({"position": "bottom"})
+        chart.set_size({"width": max(640, 48 * len(rules) + 160), "height": 420})
+        sheet.insert_chart(header_row, total_col + 2, chart)
+    setup_print(sheet, landscape=True, header_left=title, header_right="Grafiek", footer_left=footer)
+
+
+def _nice_unit(total: int) -> int:
+    """An axis step of 1, 2 or 5 times a power of ten giving at most 10 gridlines."""
+    scale = 1
+    while True:
+        for step in (1, 2, 5):
+            if total / (step * scale) <= 10:
+                return step * scale
+        scale *= 10
+
+
+#: Bevindingen sheet layout: (width, wrap). The norm is the same for every row of a rule
+#: (the Normen sheet has it in full), so it stays on one line to keep rows short.
+FINDINGS_LAYOUT = {
+    "aanbieder": (30, True),
+    "kvk_nummer": (11, False),
+    "contractnummer": (16, False),
+    "regel": (7, False),
+    "omschrijving": (26, True),
+    "status": (10, False),
+    "waarde": (24, True),
+    "norm": (34, False),
+    "toelichting": (70, True),
+    "bestand": (30, False),
+}
+
+
+def _findings_sheet(workbook: Any, styles: Styles, result: AuditResult, title: str, footer: str) -> None:
+    sheet = workbook.add_worksheet("Bevindingen")
+    set_widths(sheet, [FINDINGS_LAYOUT[c][0] for c in FINDINGS_COLUMNS])
+    formats = {c: styles.get("text" if FINDINGS_LAYOUT[c][1] else "text_nowrap") for c in FINDINGS_COLUMNS}
+    wrapped = [c for c in FINDINGS_COLUMNS if FINDINGS_LAYOUT[c][1]]
+    for col, name in enumerate(FINDINGS_COLUMNS):
+        sheet.write_string(0, col, name, styles.get("header"))
+    status_col = FINDINGS_COLUMNS.index("status")
+    row = 0
+    for item in findings_rows(result):
+        row += 1
+        for col, name in enumerate(FINDINGS_COLUMNS):
+            if col == status_col:
+                styles.status_cell(sheet, row, col, item.status)
+            else:
+                sheet.write_string(row, col, item.cells[name], formats[name])
+        fit_row(sheet, row, [(item.cells[name], FINDINGS_LAYOUT[name][0]) for name in wrapped])
+    sheet.autofilter(0, 0, row, len(FINDINGS_COLUMNS) - 1)
+    sheet.freeze_panes(1, 0)
+    setup_print(sheet, landscape=True, header_left=title, header_right="Bevindingen", footer_left=footer, repeat_rows=(0, 0))
+
+
+def _rejected_sheet(workbook: Any, styles: Styles, result: AuditResult, title: str, footer: str) -> None:
+    sheet = workbook.add_worksheet("Niet verwerkt")
+    set_widths(sheet, [44, 16, 90])
+    for col, name in enumerate(("Bestand", "Soort", "Reden")):
+        sheet.write_string(0, col, name, styles.get("header"))
+    row = 0
+    for rejected in result.rejected:
+        row += 1
+        sheet.write_string(row, 0, rejected.source.path, styles.get("text"))
+        sheet.write_string(row, 1, rejected.kind, styles.get("text"))
+        sheet.write_string(row, 2, rejected.reason, styles.get("text"))
+        fit_row(sheet, row, [(rejected.source.path, 44), (rejected.reason, 90)])
+    if not result.rejected:
+        row += 1
+        sheet.write_string(row, 0, "Alle bestanden zijn verwerkt.", styles.get("plain_nowrap"))
+    else:
+        sheet.autofilter(0, 0, row, 2)
+    sheet.freeze_panes(1, 0)
+    setup_print(sheet, landscape=True, header_left=title, header_right="Niet verwerkt", footer_left=footer, repeat_rows=(0, 0))

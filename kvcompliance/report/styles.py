@@ -1,0 +1,295 @@
+"""Look and layout shared by both workbooks: formats, legend, print setup, the Normen sheet.
+
+All colours come from ONE table, :func:`status_table`, derived from the catalogue's
+statuses (``kleur`` for status cells, ``licht`` for the fill of a value cell). Formats are
+created once per workbook and cached in a :class:`Styles` object.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from kvcompliance.catalogue import Catalogue, Status, StatusInfo
+from kvcompliance.explain import norm_text, params_text, scope_text, source_text
+from kvcompliance.values import format_date
+
+FONT = "Calibri"
+INK = "#1F3864"  # titles
+HEADER_FILL = "#1F4E79"  # table header rows
+SECTION_FILL = "#DDEBF7"  # section rows
+GRID = "#BFBFBF"  # cell borders
+MUTED = "#595959"  # secondary text
+
+#: Status order everywhere a user sees statuses listed: worst first, n.v.t. last.
+STATUS_ORDER = (Status.ROOD, Status.ORANJE, Status.GRIJS, Status.GROEN, Status.NVT)
+#: Statuses that put a finding on the agenda of the accountgesprek, in agenda order.
+AGENDA_STATUSES = (Status.ROOD, Status.ORANJE, Status.GRIJS)
+
+_BASE: dict[str, Any] = {"font_name": FONT, "font_size": 10, "valign": "top"}
+_CELL: dict[str, Any] = {"border": 1, "border_color": GRID}
+
+#: Format kinds. ``status`` kinds get the strong colour; value kinds the light fill.
+_KINDS: dict[str, dict[str, Any]] = {
+    "title": {"bold": True, "font_size": 16, "font_color": INK, "valign": "vcenter"},
+    "subtitle": {"italic": True, "font_color": MUTED},
+    "heading": {"bold": True, "font_size": 12, "font_color": INK, "bottom": 1, "bottom_color": INK, "valign": "bottom"},
+    "header": {**_CELL, "bold": True, "font_color": "#FFFFFF", "bg_color": HEADER_FILL, "text_wrap": True, "valign": "vcenter", "border_color": HEADER_FILL},
+    "label": {"bold": True},
+    "label_middle": {"bold": True, "valign": "vcenter"},
+    "plain": {"text_wrap": True},
+    "plain_nowrap": {},
+    "legend_text": {"valign": "vcenter"},
+    "note": {"italic": True, "text_wrap": True, "font_color": "#9C5700"},
+    "text": {**_CELL, "text_wrap": True},
+    "text_nowrap": {**_CELL},
+    "id": {**_CELL, "bold": True},
+    "number": {**_CELL, "align": "left", "num_format": "General"},
+    "count": {**_CELL, "align": "center", "num_format": "0"},
+    "date": {**_CELL, "align": "left", "num_format": "d-m-yyyy"},
+    "section": {**_CELL, "bold": True, "bg_color": SECTION_FILL},
+    "status": {**_CELL, "bold": True, "align": "center", "valign": "vcenter"},
+    "status_big": {"bold": True, "font_size": 14, "align": "center", "valign": "vcenter", "border": 2, "border_color": "#404040"},
+    "meaning_big": {"bold": True, "font_size": 12, "valign": "vcenter", "text_wrap": True},
+}
+_STRONG_KINDS = {"status", "status_big"}
+
+
+def status_table(catalogue: Catalogue) -> dict[Status, StatusInfo]:
+    """The one status → label/meaning/colour table, straight from the catalogue."""
+    return {info.status: info for info in catalogue.statuses}
+
+
+def status_label(catalogue: Catalogue, status: Status | str) -> str:
+    return catalogue.status_info(status).label
+
+
+class Styles:
+    """The formats of one workbook, each created once on first use."""
+
+    def __init__(self, workbook: Any, catalogue: Catalogue):
+        self.workbook = workbook
+        self.catalogue = catalogue
+        self.colours = status_table(catalogue)
+        self._cache: dict[tuple[str, Status | None], Any] = {}
+
+    def get(self, kind: str, status: Status | None = None) -> Any:
+        """The format for ``kind``; with a status, coloured (strong for status kinds, else light)."""
+        key = (kind, Status(status) if status is not None else None)
+        fmt = self._cache.get(key)
+        if fmt is None:
+            props = {**_BASE, **_KINDS[kind]}
+            if status is not None:
+                info = self.colours[Status(status)]
+                props["bg_color"] = info.colour if kind in _STRONG_KINDS else info.light
+                if status == Status.NVT:
+                    props["font_color"] = MUTED
+                    props["bold"] = False
+            fmt = self.workbook.add_format(props)
+            self._cache[key] = fmt
+        return fmt
+
+    def status_cell(self, sheet: Any, row: int, col: int, status: Status | None, big: bool = False) -> None:
+        """A status as its catalogue label on its catalogue colour; blank when ``None``."""
+        kind = "status_big" if big else "status"
+        if status is None:
+            sheet.write_blank(row, col, None, self.get("text"))
+            return
+        sheet.write_string(row, col, status_label(self.catalogue, status), self.get(kind, status))
+
+
+def write_legend(
+    sheet: Any,
+    styles: Styles,
+    row: int,
+    col: int,
+    *,
+    title: str = "Legenda",
+    statuses: Sequence[Status] = STATUS_ORDER,
+    counts: Mapping[Status, int] | None = None,
+    count_label: str = "aantal",
+) -> int:
+    """Write a legend (colour + label, optional count, betekenis) at ``row``; return the next free row.
+
+    Columns used: ``col`` (label), then with ``counts`` ``col + 1`` (count), then the meaning,
+    which may run over the empty cells to its right.
+    """
+    sheet.write_string(row, col, title, styles.get("label"))
+    if counts is not None:
+        sheet.write_string(row, col + 1, count_label, styles.get("label"))
+    row += 1
+    for status in statuses:
+        info = styles.colours[status]
+        styles.status_cell(sheet, row, col, status)
+        meaning_col = col + 1
+        if counts is not None:
+            if status in counts:
+                sheet.write_number(row, col + 1, counts[status], styles.get("count"))
+            else:
+                sheet.write_blank(row, col + 1, None, styles.get("count"))
+            meaning_col = col + 2
+        sheet.write_string(row, meaning_col, info.meaning, styles.get("legend_text"))
+        row += 1
+    return row
+
+
+def header_escape(text: str, limit: int = 80) -> str:
+    """Text safe for an Excel page header/footer: '&' doubled, length capped."""
+    text = " ".join(str(text).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text.replace("&", "&&")
+
+
+def setup_print(
+    sheet: Any,
+    *,
+    landscape: bool,
+    header_left: str = "",
+    header_right: str = "",
+    footer_left: str = "",
+    repeat_rows: tuple[int, int] | None = None,
+) -> None:
+    """A4, fit to one page wide, page numbers in Dutch, optional repeated header rows."""
+    sheet.set_paper(9)  # A4
+    if landscape:
+        sheet.set_landscape()
+    else:
+        sheet.set_portrait()
+    sheet.fit_to_pages(1, 0)
+    sheet.set_margins(left=0.5, right=0.5, top=0.75, bottom=0.75)
+    font = f'&"{FONT},Regular"&9'
+    header = ""
+    if header_left:
+        header += f"&L{font}{header_escape(header_left)}"
+    if header_right:
+        header += f"&R{font}{header_escape(header_right)}"
+    if header:
+        sheet.set_header(header, {"margin": 0.3})
+    footer = f"&C{font}Pagina &P van &N"
+    if footer_left:
+        footer = f"&L{font}{header_escape(footer_left)}" + footer
+    sheet.set_footer(footer, {"margin": 0.3})
+    if repeat_rows is not None:
+        sheet.repeat_rows(*repeat_rows)
+
+
+LINE_HEIGHT = 12.75  # points per line of 10 pt text
+
+
+def text_lines(text: str, width: float) -> int:
+    """Estimated number of lines ``text`` wraps to in a column ``width`` characters wide.
+
+    Greedy word wrap at about 1.3 characters of 10 pt Calibri per unit of column width,
+    slightly pessimistic so that text is never cut off.
+    """
+    per_line = max(4, int(width * 1.3))
+    total = 0
+    for part in str(text).split("\n"):
+        if len(part) <= per_line:
+            total += 1
+            continue
+        lines, used = 1, 0
+        for word in part.split():
+            size = len(word)
+            if used and used + 1 + size > per_line:
+                lines += 1
+                used = 0
+            if size > per_line:  # a long word is broken over several lines
+                lines += (size - 1) // per_line
+                size = (size - 1) % per_line + 1
+            used = used + 1 + size if used else size
+        total += lines
+    return total
+
+
+def fit_row(sheet: Any, row: int, cells: Sequence[tuple[str, float]], min_height: float = 0) -> None:
+    """Set the height of a row with wrapped text: neither Excel nor LibreOffice does it
+    reliably for generated files (and never for merged cells). ``cells``: (text, width)."""
+    lines = max((text_lines(text, width) for text, width in cells if text), default=1)
+    if lines > 1 or min_height:
+        sheet.set_row(row, max(min_height, LINE_HEIGHT * lines + 3))
+
+
+def set_widths(sheet: Any, widths: Sequence[float], first_col: int = 0) -> None:
+    for offset, width in enumerate(widths):
+        sheet.set_column(first_col + offset, first_col + offset, width)
+
+
+def run_date_text(run_date: datetime) -> str:
+    return f"{format_date(run_date.date())} {run_date:%H:%M}"
+
+
+def rules_file_text(catalogue: Catalogue, full_path: bool = True) -> str:
+    """Where the rules came from; a provider sees only the file name, not the officer's folders."""
+    if not catalogue.rules_file:
+        return "standaardregels"
+    return catalogue.rules_file if full_path else Path(catalogue.rules_file).name
+
+
+NORMS_COLUMNS = (
+    ("Regel", 8),
+    ("Titel", 24),
+    ("Geldt voor", 20),
+    ("Norm", 46),
+    ("Parameters", 28),
+    ("Bron", 26),
+    ("Toelichting", 46),
+)
+
+
+def write_norms_sheet(
+    workbook: Any,
+    styles: Styles,
+    meta: Sequence[tuple[str, str]],
+    *,
+    header_left: str = "",
+    footer_left: str = "",
+) -> Any:
+    """The 'Normen' sheet: every active rule with scope, norm, parameters, source and why.
+
+    ``meta`` are (label, value) lines shown above the table (tool version, audit year, ...).
+    """
+    catalogue = styles.catalogue
+    sheet = workbook.add_worksheet("Normen")
+    sheet.hide_gridlines(2)
+    set_widths(sheet, [w for _, w in NORMS_COLUMNS])
+    sheet.set_row(0, 24)
+    sheet.write_string(0, 0, "Normen en regels van deze controle", styles.get("title"))
+    sheet.write_string(
+        1, 0, "Zo is elke opgave beoordeeld. Een regel die niet geldt voor uw sector is n.v.t.", styles.get("subtitle")
+    )
+    row = 3
+    for label, value in meta:
+        sheet.write_string(row, 0, label, styles.get("label"))
+        sheet.write_string(row, 2, value, styles.get("plain_nowrap"))
+        row += 1
+    row += 1
+    header_row = row
+    for col, (name, _) in enumerate(NORMS_COLUMNS):
+        sheet.write_string(row, col, name, styles.get("header"))
+    for rule in catalogue.active_rules:
+        row += 1
+        cells = (
+            rule.id,
+            rule.title,
+            scope_text(catalogue, rule),
+            norm_text(catalogue, rule),
+            params_text(rule) or "geen",
+            source_text(catalogue, rule),
+            rule.explanation,
+        )
+        for col, value in enumerate(cells):
+            sheet.write_string(row, col, value, styles.get("id" if col == 0 else "text"))
+        fit_row(sheet, row, [(value, NORMS_COLUMNS[col][1]) for col, value in enumerate(cells)])
+    sheet.freeze_panes(header_row + 1, 0)
+    setup_print(
+        sheet,
+        landscape=True,
+        header_left=header_left,
+        header_right="Normen",
+        footer_left=footer_left,
+        repeat_rows=(header_row, header_row),
+    )
+    return sheet

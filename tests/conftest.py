@@ -1,0 +1,120 @@
+"""Shared test helpers: a small hand-built AuditResult for the report tests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from kvcompliance.catalogue import Status, load_catalogue
+from kvcompliance.explain import norm_text
+from kvcompliance.model import AuditResult, CellRef, FieldIssue, Finding, RejectedFile, ReturnRecord, SourceFile
+from kvcompliance.values import NotUnderstood, parser_for
+
+#: A complete, valid return (raw values as a provider would type them).
+GOOD_RETURN: dict[str, Any] = {
+    "aanbieder_naam": "Stichting Voorbeeld Jeugdhulp",
+    "kvk_nummer": "12345678",
+    "agb_code": None,
+    "contractnummer": "JH-2025-001",
+    "sector": "jeugdhulp",
+    "verslagjaar": 2025,
+    "contact_naam": "A. de Vries",
+    "contact_email": "a.devries@voorbeeld.nl",
+    "medewerkers": 40,
+    "fte": "32,5",
+    "clienten_minderjarig": 300,
+    "clienten_volwassen": 0,
+    "meldcode_aanwezig": "ja",
+    "meldcode_datum": datetime(2024, 3, 1),
+    "meldcode_afwegingskader": True,
+    "meldcode_kindcheck": "n.v.t.",
+    "verwijsindex_aangesloten": "ja",
+    "af_aantal": 2,
+    "af_uren_per_week": 6,
+    "af_opgeleid": "ja",
+    "af_consultaties": 25,
+    "medewerkers_getraind": 36,
+    "trainingsuren": 120,
+    "intervisie_bijeenkomsten": 6,
+    "meldingen_veilig_thuis": 3,
+    "adviesvragen_veilig_thuis": 5,
+    "signalen_verwijsindex": 2,
+    "keurmerk_meldcode": "ja",
+    "kwaliteitskader_smb": "ja",
+    "toelichting": None,
+}
+
+
+def make_result(
+    *providers: dict[str, Any],
+    rejected: tuple[RejectedFile, ...] = (),
+    audit_year: int = 2025,
+) -> AuditResult:
+    """An AuditResult with one return per ``providers`` entry.
+
+    Each entry overrides fields of GOOD_RETURN; special keys: ``statuses`` ({rule id:
+    Status}, default groen), ``notes`` (tuple of Dutch remarks), ``file`` (input path).
+    Values that cannot be parsed become FieldIssues, like the real normalise stage.
+    """
+    catalogue = load_catalogue()
+    returns, findings, issues, overall, rows = [], [], [], {}, {}
+    for n, spec in enumerate(providers or ({},), start=1):
+        spec = dict(spec)
+        statuses = spec.pop("statuses", {})
+        notes = tuple(spec.pop("notes", ()))
+        path = spec.pop("file", f"opgaven/opgave_{n}.xlsx")
+        rid = f"R{n:04d}"
+        raw = {**GOOD_RETURN, **spec}
+        typed = {}
+        for fld in catalogue.fields:
+            try:
+                typed[fld.key] = parser_for(fld.type, fld.digits)(raw.get(fld.key))
+            except NotUnderstood as exc:
+                typed[fld.key] = None
+                issues.append(FieldIssue(rid, fld.key, str(raw.get(fld.key)), exc.reason))
+        rows[rid] = typed
+        returns.append(
+            ReturnRecord(
+                return_id=rid,
+                source=SourceFile(path, 1000, 0.0, "0" * 64),
+                values=raw,
+                cells={f.key: CellRef("Formulier", f"C{i + 5}") for i, f in enumerate(catalogue.fields)},
+                form_version=catalogue.form_version,
+                sheet="Formulier",
+                notes=notes,
+            )
+        )
+        worst = Status.GROEN
+        for rule in catalogue.active_rules:
+            status = Status(statuses.get(rule.id, Status.GROEN))
+            findings.append(
+                Finding(
+                    return_id=rid,
+                    rule_id=rule.id,
+                    status=status,
+                    fields=rule.inputs,
+                    value=f"waarde {rule.id} van {raw['aanbieder_naam']}",
+                    norm=norm_text(catalogue, rule),
+                    message=rule.texts.get(status.value, f"{rule.title}: {status.value}"),
+                    agenda=rule.agenda.get(status.value),
+                )
+            )
+            if status.severity > worst.severity:
+                worst = status
+        overall[rid] = worst
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    return AuditResult(
+        catalogue=catalogue,
+        audit_year=audit_year,
+        audit_year_source="het verslagjaar van de meeste opgaven",
+        run_date=datetime(2026, 2, 3, 14, 30),
+        returns=returns,
+        frame=frame,
+        findings=findings,
+        issues=issues,
+        overall=overall,
+        rejected=list(rejected),
+        inbox="/data/opgaven",
+    )
