@@ -170,6 +170,10 @@ class Catalogue:
     rules_file: str | None = None
     _field_index: Mapping[str, Field] = field(default_factory=dict, repr=False, compare=False)
 
+    def __reduce__(self):
+        """Pickle as 'load the same catalogue again' (it holds read-only mappings)."""
+        return (load_catalogue, (self.rules_file,))
+
     def field(self, key: str) -> Field:
         return self._field_index[key]
 

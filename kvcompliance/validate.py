@@ -248,11 +248,13 @@ def _findings(checked, outputs, holds, status_frame, reasons, catalogue: Catalog
         for key, series in output.texts.items():
             rule_columns[key] = (series.to_numpy(dtype=object, na_value=None), "")
         statuses = status_frame[rule.id].to_numpy(dtype=object)
-        plan.append((rule, output, rule_columns, statuses, reasons[rule.id], norm_text(catalogue, rule)))
+        # a passing outcome is about every field the rule reads or tests
+        all_fields = tuple(dict.fromkeys(list(rule.inputs) + [l.column for l in rule.levels if l.column in field_labels]))
+        plan.append((rule, output, rule_columns, statuses, reasons[rule.id], norm_text(catalogue, rule), all_fields))
     # Findings are grouped per return (all rules of R0001, then R0002 ...).
     for pos, rid in enumerate(checked.index):
         field_values = _FieldValues(catalogue, columns, pos)
-        for rule, output, rule_columns, statuses, from_missing, norm in plan:
+        for rule, output, rule_columns, statuses, from_missing, norm, all_fields in plan:
             status = statuses[pos]
             base = {"auditjaar": year}
             if status == Status.GRIJS and from_missing[pos]:
@@ -271,7 +273,7 @@ def _findings(checked, outputs, holds, status_frame, reasons, catalogue: Catalog
                         f"{field_labels[k]}: {field_values[k]}" for k in fields if k in field_labels
                     )
                 else:
-                    fields = rule.inputs
+                    fields = all_fields
                 values = _RuleValues(rule_columns, field_values, pos, base)
                 template = rule.texts.get(status.value)
                 if template is None:
