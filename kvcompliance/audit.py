@@ -10,11 +10,13 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Iterator, Protocol
 
 from kvcompliance.catalogue import Catalogue, Status, load_catalogue
 from kvcompliance.errors import KvError, OutputError, UnreadableFile
@@ -46,6 +48,21 @@ class NoProgress:
 
     def done(self) -> None:
         pass
+
+
+class Stopwatch:
+    """Wall time per pipeline stage (for the benchmark and ``--debug``)."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.times[name] = self.times.get(name, 0.0) + time.perf_counter() - start
 
 
 @dataclass
@@ -85,19 +102,22 @@ def _read_path(item: tuple[str, str, str, str | None]) -> ReturnRecord | Rejecte
     return read_one(path_, source, return_id, load_catalogue(rules_file))
 
 
-def collect(inbox: Path, catalogue: Catalogue, progress: Progress, jobs: int = 1) -> Collected:
+def collect(inbox: Path, catalogue: Catalogue, progress: Progress, jobs: int = 1, stopwatch: Stopwatch | None = None) -> Collected:
     from kvcompliance import ingest
     from kvcompliance.parallel import ordered_map
 
-    paths = ingest.discover(inbox)
+    stopwatch = stopwatch or Stopwatch()
+    with stopwatch.stage("bestanden zoeken"):
+        paths = ingest.discover(inbox)
     progress.stage("Bestanden lezen", len(paths))
     items = [(str(p), str(inbox), f"R{n:04d}", catalogue.rules_file) for n, p in enumerate(paths, start=1)]
     collected = Collected()
-    for outcome in ordered_map(_read_path, items, jobs, on_done=progress.step):
-        if isinstance(outcome, RejectedFile):
-            collected.rejected.append(outcome)
-        else:
-            collected.records.append(outcome)
+    with stopwatch.stage("lezen"):
+        for outcome in ordered_map(_read_path, items, jobs, on_done=progress.step):
+            if isinstance(outcome, RejectedFile):
+                collected.rejected.append(outcome)
+            else:
+                collected.records.append(outcome)
     progress.done()
     return collected
 
@@ -124,6 +144,7 @@ def run_audit(
     previous_dir: Path | None = None,
     progress: Progress | None = None,
     jobs: int = 1,
+    stopwatch: Stopwatch | None = None,
 ) -> AuditResult:
     """Read, normalise and validate every return in ``inbox``.
 
@@ -148,9 +169,11 @@ def run_audit(
 
         previous = load_previous(Path(previous_dir), catalogue)
     run_date = datetime.now().replace(microsecond=0)
-    collected = collect(inbox, catalogue, progress, jobs)
-    frame, issues = normalise(collected.records, catalogue)
-    records, frame, issues, replaced = drop_replaced(collected.records, frame, issues)
+    stopwatch = stopwatch or Stopwatch()
+    collected = collect(inbox, catalogue, progress, jobs, stopwatch)
+    with stopwatch.stage("normaliseren"):
+        frame, issues = normalise(collected.records, catalogue)
+        records, frame, issues, replaced = drop_replaced(collected.records, frame, issues)
     rejected = collected.rejected + replaced
     match = None
     if register is not None:
@@ -161,7 +184,8 @@ def run_audit(
             frame.loc[rid, "verwacht_aantal_signalen"] = expected
         records = [_with_register_notes(r, match) for r in records]
     audit_year, year_source = choose_year(frame, year)
-    evaluation = evaluate(frame, issues, catalogue, audit_year)
+    with stopwatch.stage("valideren"):
+        evaluation = evaluate(frame, issues, catalogue, audit_year)
     trends = None
     if previous is not None:
         from kvcompliance.history import compare
@@ -282,7 +306,13 @@ def _write_provider(item) -> None:
     render_provider(view, load_catalogue(rules_file), Path(path))
 
 
-def write_reports(result: AuditResult, out_dir: Path, progress: Progress | None = None, jobs: int = 1) -> WrittenReports:
+def write_reports(
+    result: AuditResult,
+    out_dir: Path,
+    progress: Progress | None = None,
+    jobs: int = 1,
+    stopwatch: Stopwatch | None = None,
+) -> WrittenReports:
     """Write overview, findings CSV and one accountgesprek workbook per return.
 
     The provider folder is written next to the old one and swapped in at the end, so the
@@ -295,6 +325,7 @@ def write_reports(result: AuditResult, out_dir: Path, progress: Progress | None 
     from kvcompliance.report.provider import provider_view
 
     progress = progress or NoProgress()
+    stopwatch = stopwatch or Stopwatch()
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -302,20 +333,36 @@ def write_reports(result: AuditResult, out_dir: Path, progress: Progress | None 
     except OSError as exc:
         raise OutputError(f"De uitvoermap {out_dir} kan niet worden gemaakt of beschreven ({exc.strerror or exc}).") from None
     files = _provider_files(result)
+    overview = out_dir / OVERVIEW_FILE
+    findings_csv = out_dir / FINDINGS_FILE
+
+    def officer_files() -> None:
+        with stopwatch.stage("overzicht"):
+            write_overview(result, overview, files)
+            write_findings_csv(result, findings_csv)
+            write_mailing_list(result, out_dir / MAILING_FILE, files, PROVIDER_DIR)
+
     try:
-        progress.stage("Werkboeken schrijven", len(result.returns))
         rules_file = result.catalogue.rules_file
-        items = (
-            (provider_view(result, r.return_id), str(staging / files[r.return_id]), rules_file) for r in result.returns
-        )
-        for _ in ordered_map(_write_provider, list(items), jobs, on_done=progress.step):
-            pass
+        items = [(provider_view(result, r.return_id), str(staging / files[r.return_id]), rules_file) for r in result.returns]
+        # The officer's files are written by this process while the workers write the
+        # provider workbooks; the bar starts once they are done.
+        started = False
+
+        def step(n: int) -> None:
+            nonlocal started
+            if not started:
+                progress.stage("Werkboeken schrijven", len(items))
+                started = True
+            progress.step(n)
+
+        overlap = jobs > 1
+        with stopwatch.stage("werkboeken aanbieders (met overzicht)" if overlap else "werkboeken aanbieders"):
+            for _ in ordered_map(_write_provider, items, jobs, on_done=step, meanwhile=officer_files if overlap else None):
+                pass
         progress.done()
-        overview = out_dir / OVERVIEW_FILE
-        write_overview(result, overview, files)
-        findings_csv = out_dir / FINDINGS_FILE
-        write_findings_csv(result, findings_csv)
-        write_mailing_list(result, out_dir / MAILING_FILE, files, PROVIDER_DIR)
+        if not overlap:
+            officer_files()
         _swap_in(staging, out_dir / PROVIDER_DIR)
         write_processing_log(result, out_dir / LOG_FILE, files, PROVIDER_DIR)
     except OSError as exc:

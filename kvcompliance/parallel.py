@@ -35,14 +35,19 @@ def ordered_map(
     initializer: Callable[..., None] | None = None,
     initargs: tuple = (),
     chunk_size: int | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Iterable[Any]:
     """``map(fn, items)`` over ``jobs`` processes, yielding results in input order.
 
     ``fn`` must be a module-level function (it is pickled by reference). ``on_done(n)``
-    is called in this process as results arrive, for a progress bar.
+    is called in this process as results arrive, for a progress bar. ``meanwhile`` is
+    run in this process once the work has been handed out (or first, with one job), so
+    the main process does its own share instead of waiting.
     """
     items = list(items)
     if jobs <= 1 or len(items) < MIN_ITEMS_PER_JOB * 2:
+        if meanwhile is not None:
+            meanwhile()
         if initializer is not None:
             initializer(*initargs)
         for item in items:
@@ -54,6 +59,8 @@ def ordered_map(
     chunks = [items[i : i + size] for i in range(0, len(items), size)]
     with ProcessPoolExecutor(max_workers=jobs, initializer=initializer, initargs=initargs) as pool:
         futures = [pool.submit(_run_chunk, fn, chunk) for chunk in chunks]
+        if meanwhile is not None:
+            meanwhile()
         for future in futures:
             results = future.result()
             if on_done:
