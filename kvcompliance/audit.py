@@ -102,13 +102,24 @@ def _read_path(item: tuple[str, str, str, str | None]) -> ReturnRecord | Rejecte
     return read_one(path_, source, return_id, load_catalogue(rules_file))
 
 
-def collect(inbox: Path, catalogue: Catalogue, progress: Progress, jobs: int = 1, stopwatch: Stopwatch | None = None) -> Collected:
+def collect(
+    inbox: Path,
+    catalogue: Catalogue,
+    progress: Progress,
+    jobs: int = 1,
+    stopwatch: Stopwatch | None = None,
+    exclude: Path | None = None,
+) -> Collected:
     from kvcompliance import ingest
     from kvcompliance.parallel import ordered_map
 
     stopwatch = stopwatch or Stopwatch()
     with stopwatch.stage("bestanden zoeken"):
         paths = ingest.discover(inbox)
+        if exclude is not None:
+            # an output folder inside the inbox holds our own workbooks, not returns
+            skip = Path(exclude).resolve()
+            paths = [p for p in paths if not p.resolve().is_relative_to(skip)]
     progress.stage("Bestanden lezen", len(paths))
     items = [(str(p), str(inbox), f"R{n:04d}", catalogue.rules_file) for n, p in enumerate(paths, start=1)]
     collected = Collected()
@@ -145,6 +156,7 @@ def run_audit(
     progress: Progress | None = None,
     jobs: int = 1,
     stopwatch: Stopwatch | None = None,
+    exclude: Path | None = None,
 ) -> AuditResult:
     """Read, normalise and validate every return in ``inbox``.
 
@@ -170,7 +182,7 @@ def run_audit(
         previous = load_previous(Path(previous_dir), catalogue)
     run_date = datetime.now().replace(microsecond=0)
     stopwatch = stopwatch or Stopwatch()
-    collected = collect(inbox, catalogue, progress, jobs, stopwatch)
+    collected = collect(inbox, catalogue, progress, jobs, stopwatch, exclude)
     with stopwatch.stage("normaliseren"):
         frame, issues = normalise(collected.records, catalogue)
         records, frame, issues, replaced = drop_replaced(collected.records, frame, issues)

@@ -185,6 +185,7 @@ def audit(
         previous_dir=previous_dir,
         progress=progress,
         jobs=jobs,
+        exclude=out_dir,
     )
     reports = write_reports(result, out_dir, progress=progress, jobs=jobs)
 
@@ -229,24 +230,51 @@ def audit(
     "-o",
     "--uitvoer",
     "output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("uitvraag.xlsx"),
-    show_default=True,
-    help="Het bestand voor het uitvraagformulier.",
+    type=click.Path(path_type=Path),
+    help="Het bestand voor het uitvraagformulier (standaard uitvraag.xlsx); met --contracten de map voor de "
+    "formulieren (standaard formulieren/).",
+)
+@click.option(
+    "--contracten",
+    "register_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Contractregister (.xlsx of .csv): schrijf per contract een formulier waarin naam, KvK-nummer, "
+    "contractnummer en sector al zijn ingevuld en vergrendeld.",
 )
 @guarded
-def template(output: Path) -> None:
+def template(output: Path | None, register_file: Path | None) -> None:
     """Maak het uitvraagformulier dat aanbieders invullen.
 
+    Met --contracten krijgt elke aanbieder uit het contractregister een eigen formulier,
+    met naam, KvK-nummer, contractnummer en sector al ingevuld (grijs en vergrendeld).
+
     \b
-    Voorbeeld:
+    Voorbeelden:
       kvcompliance template -o uitvraag-2025.xlsx
+      kvcompliance template --contracten contracten.xlsx -o formulieren/
     """
     from kvcompliance.catalogue import load_catalogue
-    from kvcompliance.template import write_template
 
-    write_template(output, load_catalogue())
-    click.echo(f"Uitvraagformulier geschreven: {output}")
+    catalogue = load_catalogue()
+    if register_file is None:
+        from kvcompliance.template import write_template
+
+        output = output or Path("uitvraag.xlsx")
+        if output.is_dir():
+            _fail(f"{output} is een map; geef een bestandsnaam op, bijvoorbeeld -o {output / 'uitvraag.xlsx'}.", EXIT_USAGE)
+        write_template(output, catalogue)
+        click.echo(f"Uitvraagformulier geschreven: {output}")
+        return
+    from kvcompliance.register import load_register
+    from kvcompliance.template import write_prefilled_forms
+
+    register = load_register(register_file, catalogue)
+    written = write_prefilled_forms(register, catalogue, output or Path("formulieren"))
+    folder = output or Path("formulieren")
+    click.echo(
+        f"{len(written)} vooraf ingevulde {'formulier' if len(written) == 1 else 'formulieren'} geschreven in {folder}"
+        f" (één per contract uit {register_file.name})."
+    )
 
 
 @main.command(**COMMAND)

@@ -212,3 +212,14 @@ def test_output_is_the_same_for_any_number_of_jobs(tmp_path, blank_form):
             assert [[c.value for c in row] for row in one[sheet].iter_rows()] == [
                 [c.value for c in row] for row in two[sheet].iter_rows()
             ]
+
+
+def test_an_output_folder_inside_the_inbox_is_not_read_as_returns(tmp_path, blank_form):
+    inbox = tmp_path / "opgaven"
+    inbox.mkdir()
+    fill(blank_form, inbox / "goed.xlsx", BASE)
+    runner = CliRunner()
+    for _ in range(2):
+        result = runner.invoke(main, ["audit", str(inbox), "-o", str(inbox / "uitvoer"), "--stil"])
+        assert result.exit_code == 0, result.output
+        assert "1 opgave gecontroleerd, 0 bestanden niet verwerkt" in result.output
