@@ -50,6 +50,12 @@ class Register:
         return {c.key: c for c in self.contracts}
 
 
+#: How a return relates to the register, as the overview shows it.
+IN_REGISTER = "in register"
+NOT_IN_REGISTER = "niet in register"
+KVK_DIFFERS = "KvK wijkt af"
+
+
 @dataclass
 class RegisterMatch:
     """How the audited returns relate to the register."""
@@ -61,6 +67,12 @@ class RegisterMatch:
 
     def expectations(self) -> dict[str, float]:
         return {rid: c.expected_signals for rid, c in self.matched.items() if c.expected_signals is not None}
+
+    def state(self, return_id: str) -> str:
+        """:data:`IN_REGISTER`, :data:`NOT_IN_REGISTER` or :data:`KVK_DIFFERS` for one return."""
+        if return_id not in self.matched:
+            return NOT_IN_REGISTER
+        return KVK_DIFFERS if return_id in self.kvk_differs else IN_REGISTER
 
 
 def _header_index(header: list[Any], path: Path) -> dict[str, int]:

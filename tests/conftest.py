@@ -9,6 +9,7 @@ import pandas as pd
 
 from kvcompliance.catalogue import Status, load_catalogue
 from kvcompliance.explain import norm_text
+from kvcompliance.history import NEW, PreviousReturn, Trend, trend_of
 from kvcompliance.model import AuditResult, CellRef, FieldIssue, Finding, RejectedFile, ReturnRecord, SourceFile
 from kvcompliance.values import NotUnderstood, parser_for
 
@@ -55,15 +56,21 @@ def make_result(
     """An AuditResult with one return per ``providers`` entry.
 
     Each entry overrides fields of GOOD_RETURN; special keys: ``statuses`` ({rule id:
-    Status}, default groen), ``notes`` (tuple of Dutch remarks), ``file`` (input path).
-    Values that cannot be parsed become FieldIssues, like the real normalise stage.
+    Status}, default groen), ``notes`` (tuple of Dutch remarks), ``file`` (input path),
+    ``previous`` ({rule id: Status} of last year's audit, other rules as this year; when
+    any provider has it, the result has ``trends`` as ``--vorige`` gives them, and
+    providers without it are new). Values that cannot be parsed become FieldIssues, like
+    the real normalise stage.
     """
     catalogue = load_catalogue()
     returns, findings, issues, overall, rows = [], [], [], {}, {}
+    previous: dict[str, dict[str, Status]] = {}
     for n, spec in enumerate(providers or ({},), start=1):
         spec = dict(spec)
         statuses = spec.pop("statuses", {})
         notes = tuple(spec.pop("notes", ()))
+        if "previous" in spec:
+            previous[f"R{n:04d}"] = spec.pop("previous")
         path = spec.pop("file", f"opgaven/opgave_{n}.xlsx")
         rid = f"R{n:04d}"
         raw = {**GOOD_RETURN, **spec}
@@ -105,6 +112,7 @@ def make_result(
                 worst = status
         overall[rid] = worst
     frame = pd.DataFrame.from_dict(rows, orient="index")
+    trends = _trends(findings, overall, previous) if previous else None
     return AuditResult(
         catalogue=catalogue,
         audit_year=audit_year,
@@ -117,4 +125,20 @@ def make_result(
         overall=overall,
         rejected=list(rejected),
         inbox="/data/opgaven",
+        trends=trends,
+        previous_dir="/data/controle-vorig-jaar" if trends is not None else None,
     )
+
+
+def _trends(findings: list[Finding], overall: dict[str, Status], previous: dict[str, dict[str, Status]]) -> dict[str, Trend]:
+    """Trends as kvcompliance.history.compare makes them, from last year's statuses."""
+    trends = {}
+    for rid in overall:
+        if rid not in previous:
+            trends[rid] = Trend(None, NEW)
+            continue
+        now = {f.rule_id: f.status for f in findings if f.return_id == rid}
+        before = PreviousReturn({**now, **previous[rid]})
+        rules = {rule_id: (before.statuses.get(rule_id), trend_of(before.statuses.get(rule_id), status)) for rule_id, status in now.items()}
+        trends[rid] = Trend(before.overall, trend_of(before.overall, overall[rid]), rules)
+    return trends

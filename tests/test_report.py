@@ -241,20 +241,30 @@ def test_provider_text_that_looks_like_a_formula_stays_text(written):
     assert find(wb["Samenvatting"], f"Accountgesprek kindermishandeling — {EVIL_NAME}").data_type == "s"
 
 
-def test_no_workbook_contains_another_providers_data(written):
-    result, out, files = written
+def assert_no_other_providers_data(result, out: Path, files: dict[str, str], others: tuple[str, ...] = ()) -> None:
+    """No provider workbook (cells, notes, headers, any XML part) nor the view it was
+    written from holds another provider's name or KvK-nummer, nor any of ``others``
+    (e.g. contracts from the register that did not send a return)."""
     who = {r.return_id: (r.values["aanbieder_naam"], r.values["kvk_nummer"]) for r in result.returns}
     for rid, name in files.items():
         wb = openpyxl.load_workbook(out / name)
         text = all_text(wb)
         with zipfile.ZipFile(out / name) as zf:
             raw = "\n".join(zf.read(n).decode("utf-8", "replace") for n in zf.namelist())
+        view = pickle.dumps(provider_view(result, rid)).decode("utf-8", "replace")
         assert who[rid][1] in text  # its own KvK-nummer is there, so the scan works
         for other, (other_name, other_kvk) in who.items():
             if other == rid:
                 continue
             assert other_kvk not in text and other_kvk not in raw, (name, other)
             assert other_name not in text, (name, other)
+            assert other_kvk not in view and other_name not in view, (name, other)
+        for secret in others:
+            assert secret not in text and secret not in raw, (name, secret)
+
+
+def test_no_workbook_contains_another_providers_data(written):
+    assert_no_other_providers_data(*written)
 
 
 def test_provider_view_is_picklable_and_renders_after_a_round_trip(result, tmp_path):

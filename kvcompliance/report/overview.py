@@ -1,8 +1,10 @@
 """The overview workbook for the officer: every return, every finding, every file.
 
-Sheets: Overzicht (one row per return, one coloured column per rule), Grafiek (statuses
-per rule), Bevindingen (one row per return × rule; the same table as the CSV),
-Niet verwerkt (files that could not be audited) and Normen.
+Sheets: Overzicht (one row per return, one coloured column per rule; with ``--vorige``
+also last year's overall status and the trend, with ``--contracten`` how the return
+relates to the contract register), Grafiek (statuses per rule), Bevindingen (one row per
+return × rule; the same table as the CSV), Niet verwerkt (files that could not be
+audited), Ontbrekend (with ``--contracten``: contracts without a return) and Normen.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 import kvcompliance
 from kvcompliance.catalogue import Status
 from kvcompliance.model import AuditResult
+from kvcompliance.report.compare import trend_counts, year_on_year
 from kvcompliance.report.output import new_workbook
 from kvcompliance.report.styles import (
     STATUS_ORDER,
@@ -37,13 +40,21 @@ def write_overview(result: AuditResult, path: Path, files: dict[str, str]) -> No
     footer = f"Verslagjaar {result.audit_year} · gemaakt op {run_date_text(result.run_date)}"
     with new_workbook(path) as workbook:
         workbook.set_properties(
-            {"title": title, "subject": "Handhaving kindermishandeling", "author": "kvcompliance", "comments": f"kvcompliance {kvcompliance.__version__}"}
+            {
+                "title": title,
+                "subject": "Handhaving kindermishandeling",
+                "author": "kvcompliance",
+                "comments": f"kvcompliance {kvcompliance.__version__}",
+                "created": result.run_date,
+            }
         )
         styles = Styles(workbook, result.catalogue)
         _overview_sheet(workbook, styles, result, files, title, footer)
         _chart_sheet(workbook, styles, result, title, footer)
         _findings_sheet(workbook, styles, result, title, footer)
         _rejected_sheet(workbook, styles, result, title, footer)
+        if result.register is not None:
+            _missing_sheet(workbook, styles, result, title, footer)
         meta = [
             ("Versie kvcompliance", kvcompliance.__version__),
             ("Controlejaar", str(result.audit_year)),
@@ -55,6 +66,9 @@ def write_overview(result: AuditResult, path: Path, files: dict[str, str]) -> No
             ("Opgaven beoordeeld", str(len(result.returns))),
             ("Bestanden niet verwerkt", str(len(result.rejected))),
         ]
+        if result.trends is not None:
+            meta.append(("Vorige controle", result.previous_dir or "onbekend"))
+        meta += _extra_lines(result)
         write_norms_sheet(workbook, styles, meta, header_left=title, footer_left=footer)
 
 
@@ -62,7 +76,26 @@ def _plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
+def _extra_lines(result: AuditResult) -> list[tuple[str, str]]:
+    """(label, Dutch summary) about the contract register and the previous audit, if used."""
+    lines = []
+    match = result.register
+    if match is not None:
+        lines.append((
+            "Contractregister",
+            f"{_plural(len(match.matched) - len(match.kvk_differs), 'opgave', 'opgaven')} in het register"
+            f" · {len(match.unmatched)} niet in het register · {len(match.kvk_differs)} met een afwijkend KvK-nummer"
+            f" · {_plural(len(match.missing), 'contract', 'contracten')} zonder opgave (zie tabblad Ontbrekend)",
+        ))
+    if result.trends is not None:
+        counts = trend_counts(result)
+        lines.append(("Ten opzichte van vorig jaar", ", ".join(f"{n} {word}" for word, n in counts.items())))
+    return lines
+
+
 def _overview_sheet(workbook: Any, styles: Styles, result: AuditResult, files: dict[str, str], title: str, footer: str) -> None:
+    from kvcompliance.register import IN_REGISTER  # not at the top: it imports pandas
+
     catalogue = result.catalogue
     rules = catalogue.active_rules
     sheet = workbook.add_worksheet("Overzicht")
@@ -77,6 +110,11 @@ def _overview_sheet(workbook: Any, styles: Styles, result: AuditResult, files: d
         ("Werkboek", 42),
         ("Eindoordeel", 12),
     ]
+    if result.trends is not None:
+        columns += [("Vorig jaar", 12), ("Trend", 18)]
+    if result.register is not None:
+        columns += [("Contract", 16)]
+    at = {name: n for n, (name, _) in enumerate(columns)}
     set_widths(sheet, [w for _, w in columns])
     first_rule_col = len(columns)
     sheet.set_column(first_rule_col, first_rule_col + max(len(rules), 1) - 1, RULE_WIDTH)
@@ -89,10 +127,13 @@ def _overview_sheet(workbook: Any, styles: Styles, result: AuditResult, files: d
         f" · regels: {rules_file_text(catalogue)}"
     )
     sheet.write_string(1, 0, summary, styles.get("subtitle"))
+    extra = _extra_lines(result)
+    for offset, (label, line) in enumerate(extra, start=2):
+        sheet.write_string(offset, 0, f"{label}: {line}", styles.get("subtitle"))
     counts = Counter(Status(result.overall[r.return_id]) for r in result.returns if r.return_id in result.overall)
     overall_counts = {s: counts.get(s, 0) for s in STATUS_ORDER if s != Status.NVT}
     header_row = write_legend(
-        sheet, styles, 3, 1, title="Legenda", counts=overall_counts, count_label="opgaven"
+        sheet, styles, 3 + len(extra), 1, title="Legenda", counts=overall_counts, count_label="opgaven"
     ) + 1
 
     for col, (name, _) in enumerate(columns):
@@ -119,7 +160,15 @@ def _overview_sheet(workbook: Any, styles: Styles, result: AuditResult, files: d
         sheet.write_string(row, 5, who.source, text)
         sheet.write_string(row, 6, files.get(record.return_id, ""), text)
         overall = result.overall.get(record.return_id)
-        styles.status_cell(sheet, row, 7, Status(overall) if overall is not None else None)
+        styles.status_cell(sheet, row, at["Eindoordeel"], Status(overall) if overall is not None else None)
+        if result.trends is not None:
+            history = year_on_year(result, record.return_id)
+            styles.status_cell(sheet, row, at["Vorig jaar"], history.previous_overall)
+            sheet.write_string(row, at["Trend"], history.overall.text, styles.toned("text_nowrap", history.overall.tone))
+        if result.register is not None:
+            state = result.register.state(record.return_id)
+            flagged = state != IN_REGISTER
+            sheet.write_string(row, at["Contract"], state, styles.flagged("text_nowrap") if flagged else text)
         by_rule = {f.rule_id: f.status for f in result.findings_for(record.return_id)}
         for offset, rule in enumerate(rules):
             styles.status_cell(sheet, row, first_rule_col + offset, by_rule.get(rule.id))
@@ -261,3 +310,46 @@ def _rejected_sheet(workbook: Any, styles: Styles, result: AuditResult, title: s
         sheet.autofilter(0, 0, row, 2)
     sheet.freeze_panes(1, 0)
     setup_print(sheet, landscape=True, header_left=title, header_right="Niet verwerkt", footer_left=footer, repeat_rows=(0, 0))
+
+
+MISSING_COLUMNS = (
+    ("Contractnummer", 18),
+    ("Aanbieder", 36),
+    ("KvK-nummer", 12),
+    ("Sector", 16),
+    ("E-mailadres", 32),
+    ("Rij in register", 14),
+    ("Opmerking", 26),
+)
+MISSING_HINT = "Geen opgave ontvangen"
+
+
+def _missing_sheet(workbook: Any, styles: Styles, result: AuditResult, title: str, footer: str) -> None:
+    """'Ontbrekend': contracts in the register without a return, to chase."""
+    sheet = workbook.add_worksheet("Ontbrekend")
+    set_widths(sheet, [w for _, w in MISSING_COLUMNS])
+    for col, (name, _) in enumerate(MISSING_COLUMNS):
+        sheet.write_string(0, col, name, styles.get("header"))
+    row = 0
+    for contract in result.register.missing:
+        row += 1
+        sector = result.catalogue.sector(contract.sector)
+        cells = (
+            contract.contractnummer,
+            contract.aanbieder_naam,
+            contract.kvk_nummer,
+            sector.label if sector else contract.sector,
+            contract.contact_email,
+        )
+        for col, value in enumerate(cells):
+            sheet.write_string(row, col, value, styles.get("text"))
+        sheet.write_number(row, 5, contract.row, styles.get("count"))
+        sheet.write_string(row, 6, MISSING_HINT, styles.flagged("text"))
+        fit_row(sheet, row, [(cells[1], MISSING_COLUMNS[1][1]), (cells[4], MISSING_COLUMNS[4][1])])
+    if not result.register.missing:
+        row += 1
+        sheet.write_string(row, 0, "Voor elk contract in het register is een opgave ontvangen.", styles.get("plain_nowrap"))
+    else:
+        sheet.autofilter(0, 0, row, len(MISSING_COLUMNS) - 1)
+    sheet.freeze_panes(1, 0)
+    setup_print(sheet, landscape=True, header_left=title, header_right="Ontbrekend", footer_left=footer, repeat_rows=(0, 0))

@@ -19,10 +19,21 @@ import kvcompliance
 from kvcompliance.catalogue import Catalogue, Rule, Status
 from kvcompliance.explain import source_text
 from kvcompliance.model import AuditResult, FieldIssue, Finding
+from kvcompliance.report.compare import (
+    MIN_SECTOR_RETURNS,
+    WORSENED_MARK,
+    AgendaItem,
+    SectorFigure,
+    YearOnYear,
+    agenda,
+    sector_comparison,
+    year_on_year,
+)
 from kvcompliance.report.output import new_workbook
 from kvcompliance.report.styles import (
-    AGENDA_STATUSES,
     STATUS_ORDER,
+    TONE_DOWN,
+    TONE_MUTED,
     Styles,
     fit_row,
     rules_file_text,
@@ -57,7 +68,10 @@ class ProviderView:
     issues: tuple[FieldIssue, ...]
     overall: Status
     audit_year: int
-    run_date: datetime
+    run_date: datetime  # also the workbook's creation date, so equal input gives equal files
+    agenda: tuple[AgendaItem, ...]  # the points for the accountgesprek, in order
+    sector: tuple[SectorFigure, ...]  # own figures beside the sector median (never others' values)
+    history: YearOnYear | None = None  # None without --vorige
     tool_version: str = field(default=kvcompliance.__version__)
 
 
@@ -67,6 +81,8 @@ def provider_view(result: AuditResult, return_id: str) -> ProviderView:
     if record is None:
         raise KeyError(return_id)
     who = identity(result, record)
+    findings = tuple(result.findings_for(return_id))
+    history = year_on_year(result, return_id)
     return ProviderView(
         return_id=return_id,
         name=who.name,
@@ -79,11 +95,14 @@ def provider_view(result: AuditResult, return_id: str) -> ProviderView:
         notes=tuple(record.notes),
         values=dict(record.values),
         cells={key: str(ref) for key, ref in record.cells.items()},
-        findings=tuple(result.findings_for(return_id)),
+        findings=findings,
         issues=tuple(result.issues_for(return_id)),
         overall=Status(result.overall[return_id]),
         audit_year=result.audit_year,
         run_date=result.run_date,
+        agenda=agenda(findings, result.catalogue, history.worsened() if history else frozenset()),
+        sector=sector_comparison(result, return_id),
+        history=history,
     )
 
 
@@ -94,7 +113,13 @@ def render_provider(view: ProviderView, catalogue: Catalogue, path: Path) -> Non
     footer = f"Verslagjaar {view.audit_year} · gemaakt op {run_date_text(view.run_date)}"
     with new_workbook(path) as workbook:
         workbook.set_properties(
-            {"title": title, "subject": "Accountgesprek kindermishandeling", "author": "kvcompliance", "comments": f"kvcompliance {view.tool_version}"}
+            {
+                "title": title,
+                "subject": "Accountgesprek kindermishandeling",
+                "author": "kvcompliance",
+                "comments": f"kvcompliance {view.tool_version}",
+                "created": view.run_date,
+            }
         )
         styles = Styles(workbook, catalogue)
         _summary_sheet(workbook, styles, view, title, footer)
@@ -119,6 +144,16 @@ SUMMARY_COLUMNS = (
     ("Toelichting", 50),
     ("Bron", 24),
 )
+#: Inserted after Status when the audit compares with last year (--vorige).
+TREND_COLUMNS = (("Vorig jaar", 11), ("Ontwikkeling", 15))
+
+
+def summary_columns(with_history: bool) -> tuple[tuple[str, float], ...]:
+    """The columns of the rules table on Samenvatting (and so of the whole sheet)."""
+    if not with_history:
+        return SUMMARY_COLUMNS
+    status = [name for name, _ in SUMMARY_COLUMNS].index("Status")
+    return SUMMARY_COLUMNS[: status + 1] + TREND_COLUMNS + SUMMARY_COLUMNS[status + 1 :]
 
 
 def _rule_lookup(catalogue: Catalogue) -> dict[str, Rule]:
@@ -130,7 +165,10 @@ def _summary_sheet(workbook: Any, styles: Styles, view: ProviderView, title: str
     rules = _rule_lookup(catalogue)
     sheet = workbook.add_worksheet("Samenvatting")
     sheet.hide_gridlines(2)
-    widths = [w for _, w in SUMMARY_COLUMNS]
+    columns = summary_columns(view.history is not None)
+    col = {name: n for n, (name, _) in enumerate(columns)}
+    last = len(columns) - 1
+    widths = [w for _, w in columns]
     set_widths(sheet, widths)
 
     sheet.set_row(0, 28)
@@ -151,25 +189,30 @@ def _summary_sheet(workbook: Any, styles: Styles, view: ProviderView, title: str
         ("Verslagjaar opgave", "" if view.reporting_year is None else str(view.reporting_year)),
         ("Uw bestand", view.source_name),
     ]
+    # Identity values run from the Status column up to the legend (Norm, Toelichting).
+    legend_col = col["Norm"]
+    value_end = legend_col - 1
+    value_width = sum(widths[2 : value_end + 1])
     row = 3
     for label, value in info:
         sheet.write_string(row, 0, label, styles.get("label"))
-        sheet.merge_range(row, 2, row, 3, "", styles.get("plain"))
+        sheet.merge_range(row, 2, row, value_end, "", styles.get("plain"))
         sheet.write_string(row, 2, value or "onbekend", styles.get("plain"))
-        fit_row(sheet, row, [(value, widths[2] + widths[3])])
+        fit_row(sheet, row, [(value, value_width)])
         row += 1
 
     # Legend beside the identity block: swatch in Norm, meaning in Toelichting.
-    sheet.write_string(3, 4, "Legenda", styles.get("label"))
+    sheet.write_string(3, legend_col, "Legenda", styles.get("label"))
     for offset, status in enumerate(STATUS_ORDER, start=1):
-        styles.status_cell(sheet, 3 + offset, 4, status)
-        sheet.write_string(3 + offset, 5, styles.colours[status].meaning, styles.get("legend_text"))
+        styles.status_cell(sheet, 3 + offset, legend_col, status)
+        sheet.write_string(3 + offset, legend_col + 1, styles.colours[status].meaning, styles.get("legend_text"))
 
     row += 1
+    meaning_end = col["Toelichting"]
     sheet.set_row(row, 30)
     sheet.write_string(row, 0, "Eindoordeel", styles.get("label_middle"))
     styles.status_cell(sheet, row, 2, view.overall, big=True)
-    sheet.merge_range(row, 3, row, 5, "", styles.get("meaning_big"))
+    sheet.merge_range(row, 3, row, meaning_end, "", styles.get("meaning_big"))
     sheet.write_string(
         row,
         3,
@@ -177,52 +220,85 @@ def _summary_sheet(workbook: Any, styles: Styles, view: ProviderView, title: str
         styles.get("meaning_big"),
     )
     row += 1
+    if view.history is not None:
+        history = view.history
+        sheet.set_row(row, 30)
+        sheet.write_string(row, 0, "Vorig jaar", styles.get("label_middle"))
+        if history.previous_overall is not None:
+            styles.status_cell(sheet, row, 2, history.previous_overall)
+        else:
+            sheet.write_string(row, 2, "geen opgave", styles.toned("legend_text", history.overall.tone))
+        sheet.merge_range(row, 3, row, meaning_end, "", styles.get("meaning"))
+        sheet.write_rich_string(
+            row,
+            3,
+            styles.toned("meaning", history.overall.tone),
+            history.overall.text,
+            styles.get("meaning"),
+            f": {history.sentence}",
+            styles.get("meaning"),
+        )
+        fit_row(sheet, row, [(f"{history.overall.text}: {history.sentence}", sum(widths[3 : meaning_end + 1]) * 0.9)], min_height=30)
+        row += 1
     for note in view.notes:
-        sheet.merge_range(row, 0, row, 6, "", styles.get("note"))
+        sheet.merge_range(row, 0, row, last, "", styles.get("note"))
         sheet.write_string(row, 0, f"Let op: {note}", styles.get("note"))
         fit_row(sheet, row, [(f"Let op: {note}", sum(widths))])
         row += 1
 
     row += 1
     header_row = row
-    for col, (name, _) in enumerate(SUMMARY_COLUMNS):
-        sheet.write_string(row, col, name, styles.get("header"))
+    for n, (name, _) in enumerate(columns):
+        sheet.write_string(row, n, name, styles.get("header"))
+    rule_history = view.history.rules if view.history is not None else {}
     for finding in view.findings:
         row += 1
         rule = rules.get(finding.rule_id)
-        sheet.write_string(row, 0, finding.rule_id, styles.get("id"))
-        sheet.write_string(row, 1, rule.title if rule else "", styles.get("text"))
-        styles.status_cell(sheet, row, 2, finding.status)
-        sheet.write_string(row, 3, finding.value, styles.get("text"))
-        sheet.write_string(row, 4, finding.norm, styles.get("text"))
-        sheet.write_string(row, 5, finding.message, styles.get("text"))
         source = source_text(catalogue, rule) if rule else ""
-        sheet.write_string(row, 6, source, styles.get("text"))
-        texts = (finding.rule_id, rule.title if rule else "", "", finding.value, finding.norm, finding.message, source)
-        fit_row(sheet, row, list(zip(texts, widths)))
+        cells = {
+            "Regel": finding.rule_id,
+            "Omschrijving": rule.title if rule else "",
+            "Uw waarde": finding.value,
+            "Norm": finding.norm,
+            "Toelichting": finding.message,
+            "Bron": source,
+        }
+        for name, text in cells.items():
+            sheet.write_string(row, col[name], text, styles.get("id" if name == "Regel" else "text"))
+        styles.status_cell(sheet, row, col["Status"], finding.status)
+        if view.history is not None:
+            previous, mark = rule_history.get(finding.rule_id, (None, None))
+            styles.status_cell(sheet, row, col["Vorig jaar"], previous)
+            if mark is None:
+                sheet.write_blank(row, col["Ontwikkeling"], None, styles.get("text"))
+            else:
+                sheet.write_string(row, col["Ontwikkeling"], mark.text, styles.toned("trend", mark.tone))
+        fit_row(sheet, row, [(text, widths[col[name]]) for name, text in cells.items()])
     sheet.freeze_panes(header_row + 1, 0)
 
     row += 2
-    _agenda(sheet, styles, view, rules, row, widths)
+    row = _agenda(sheet, styles, view, row, widths)
+    row += 1
+    _sector_section(sheet, styles, view, row, widths)
     setup_print(
         sheet, landscape=True, header_left=title, header_right="Samenvatting", footer_left=footer, repeat_rows=(header_row, header_row)
     )
 
 
-def agenda_items(findings: Sequence[Finding]) -> list[Finding]:
-    """The findings to discuss: rood, then oranje, then grijs; catalogue order within each."""
-    return [f for status in AGENDA_STATUSES for f in findings if f.status == status]
-
-
-def _agenda(sheet: Any, styles: Styles, view: ProviderView, rules: dict[str, Rule], row: int, widths: list[float]) -> int:
+def _heading(sheet: Any, styles: Styles, row: int, text: str, last: int) -> None:
     sheet.set_row(row, 22)
-    sheet.write_string(row, 0, "Gespreksagenda", styles.get("heading"))
-    for col in range(1, 7):
+    sheet.write_string(row, 0, text, styles.get("heading"))
+    for col in range(1, last + 1):
         sheet.write_blank(row, col, None, styles.get("heading"))
+
+
+def _agenda(sheet: Any, styles: Styles, view: ProviderView, row: int, widths: list[float]) -> int:
+    """The Gespreksagenda from ``view.agenda``; returns the next free row."""
+    last = len(widths) - 1
+    _heading(sheet, styles, row, "Gespreksagenda", last)
     row += 1
-    items = agenda_items(view.findings)
-    if not items:
-        sheet.merge_range(row, 0, row, 6, "", styles.get("plain"))
+    if not view.agenda:
+        sheet.merge_range(row, 0, row, last, "", styles.get("plain"))
         sheet.write_string(
             row, 0, "Er zijn geen punten om te bespreken: de opgave voldoet aan alle normen die van toepassing zijn.", styles.get("plain")
         )
@@ -233,20 +309,62 @@ def _agenda(sheet: Any, styles: Styles, view: ProviderView, rules: dict[str, Rul
     row += 1
     for col, name in enumerate(("Nr.", "Onderwerp", "Status", "Vraag aan u")):
         if col == 3:
-            sheet.merge_range(row, 3, row, 6, "", styles.get("header"))
+            sheet.merge_range(row, 3, row, last, "", styles.get("header"))
         sheet.write_string(row, col, name, styles.get("header"))
-    question_width = sum(widths[3:7])
-    for number, finding in enumerate(items, start=1):
+    question_width = sum(widths[3:])
+    for number, item in enumerate(view.agenda, start=1):
         row += 1
-        rule = rules.get(finding.rule_id)
-        topic = f"{finding.rule_id} {rule.title}" if rule else finding.rule_id
-        question = finding.agenda or finding.message
         sheet.write_number(row, 0, number, styles.get("count"))
-        sheet.write_string(row, 1, topic, styles.get("text"))
-        styles.status_cell(sheet, row, 2, finding.status)
-        sheet.merge_range(row, 3, row, 6, "", styles.get("text"))
-        sheet.write_string(row, 3, question, styles.get("text"))
-        fit_row(sheet, row, [(question, question_width), (topic, widths[1])], min_height=18)
+        topic = item.topic
+        if item.worsened:
+            topic = f"{item.topic} {WORSENED_MARK}"
+            sheet.write_rich_string(
+                row, 1, f"{item.topic} ", styles.toned("text", TONE_DOWN), WORSENED_MARK, styles.get("text")
+            )
+        else:
+            sheet.write_string(row, 1, topic, styles.get("text"))
+        styles.status_cell(sheet, row, 2, item.status)
+        sheet.merge_range(row, 3, row, last, "", styles.get("text"))
+        sheet.write_string(row, 3, item.question, styles.get("text"))
+        fit_row(sheet, row, [(item.question, question_width), (topic, widths[1])], min_height=18)
+    return row + 1
+
+
+def _sector_section(sheet: Any, styles: Styles, view: ProviderView, row: int, widths: list[float]) -> int:
+    """'Vergelijking met de sector': own figures beside the sector median, or why not."""
+    last = len(widths) - 1
+    _heading(sheet, styles, row, "Vergelijking met de sector", last)
+    row += 1
+    sheet.write_string(
+        row,
+        0,
+        f"Uw kengetallen naast de mediaan van de opgaven in uw sector ({view.sector_label}) in deze controle."
+        f" De mediaan staat er alleen bij als ten minste {MIN_SECTOR_RETURNS} opgaven in de sector een waarde hebben,"
+        " zodat geen andere aanbieder herkenbaar is.",
+        styles.get("subtitle"),
+    )
+    row += 1
+    sheet.merge_range(row, 0, row, 1, "", styles.get("header"))
+    sheet.merge_range(row, 4, row, last, "", styles.get("header"))
+    for col, name in ((0, "Kengetal"), (2, "Uw waarde"), (3, "Mediaan sector"), (4, "Toelichting")):
+        sheet.write_string(row, col, name, styles.get("header"))
+    if widths[3] < len("Mediaan sector"):  # the header wraps over two lines
+        sheet.set_row(row, 27)
+    note_width = sum(widths[4:])
+    for figure in view.sector:
+        row += 1
+        sheet.merge_range(row, 0, row, 1, "", styles.get("text"))
+        sheet.write_string(row, 0, figure.label, styles.get("text"))
+        sheet.write_string(row, 2, figure.own, styles.get("text"))
+        sheet.write_string(row, 3, figure.median, styles.get("text") if figure.shown else styles.toned("text", TONE_MUTED))
+        sheet.merge_range(row, 4, row, last, "", styles.get("text"))
+        sheet.write_string(row, 4, figure.note, styles.get("text"))
+        fit_row(
+            sheet,
+            row,
+            [(figure.label, widths[0] + widths[1]), (figure.own, widths[2]), (figure.median, widths[3]), (figure.note, note_width)],
+            min_height=18,
+        )
     return row + 1
 
 

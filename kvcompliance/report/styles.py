@@ -27,6 +27,18 @@ STATUS_ORDER = (Status.ROOD, Status.ORANJE, Status.GRIJS, Status.GROEN, Status.N
 #: Statuses that put a finding on the agenda of the accountgesprek, in agenda order.
 AGENDA_STATUSES = (Status.ROOD, Status.ORANJE, Status.GRIJS)
 
+#: Tones of a trend (year on year): the font a trend text gets, on any format kind.
+TONE_UP, TONE_DOWN, TONE_PLAIN, TONE_MUTED = "beter", "slechter", "gelijk", "stil"
+TONES: dict[str, dict[str, Any]] = {
+    TONE_UP: {"font_color": "#006100", "bold": True},
+    TONE_DOWN: {"font_color": "#C00000", "bold": True},
+    TONE_PLAIN: {},
+    TONE_MUTED: {"font_color": MUTED},
+}
+#: Light fill of a cell that flags something for the officer to check (e.g. a return
+#: that matches no contract): the light colour of this status.
+FLAG_STATUS = Status.ORANJE
+
 _BASE: dict[str, Any] = {"font_name": FONT, "font_size": 10, "valign": "top"}
 _CELL: dict[str, Any] = {"border": 1, "border_color": GRID}
 
@@ -50,8 +62,10 @@ _KINDS: dict[str, dict[str, Any]] = {
     "date": {**_CELL, "align": "left", "num_format": "d-m-yyyy"},
     "section": {**_CELL, "bold": True, "bg_color": SECTION_FILL},
     "status": {**_CELL, "bold": True, "align": "center", "valign": "vcenter"},
+    "trend": {**_CELL, "align": "center", "valign": "vcenter"},  # beside a status cell
     "status_big": {"bold": True, "font_size": 14, "align": "center", "valign": "vcenter", "border": 2, "border_color": "#404040"},
     "meaning_big": {"bold": True, "font_size": 12, "valign": "vcenter", "text_wrap": True},
+    "meaning": {"font_size": 11, "valign": "vcenter", "text_wrap": True},
 }
 _STRONG_KINDS = {"status", "status_big"}
 
@@ -72,7 +86,7 @@ class Styles:
         self.workbook = workbook
         self.catalogue = catalogue
         self.colours = status_table(catalogue)
-        self._cache: dict[tuple[str, Status | None], Any] = {}
+        self._cache: dict[tuple[str, Any], Any] = {}
 
     def get(self, kind: str, status: Status | None = None) -> Any:
         """The format for ``kind``; with a status, coloured (strong for status kinds, else light)."""
@@ -89,6 +103,19 @@ class Styles:
             fmt = self.workbook.add_format(props)
             self._cache[key] = fmt
         return fmt
+
+    def toned(self, kind: str, tone: str) -> Any:
+        """The format ``kind`` in the font of a trend ``tone`` (see :data:`TONES`)."""
+        key = (kind, f"toon:{tone}")
+        fmt = self._cache.get(key)
+        if fmt is None:
+            fmt = self.workbook.add_format({**_BASE, **_KINDS[kind], **TONES.get(tone, {})})
+            self._cache[key] = fmt
+        return fmt
+
+    def flagged(self, kind: str) -> Any:
+        """The format ``kind`` with the light flag fill (something for the officer to check)."""
+        return self.get(kind, FLAG_STATUS)
 
     def status_cell(self, sheet: Any, row: int, col: int, status: Status | None, big: bool = False) -> None:
         """A status as its catalogue label on its catalogue colour; blank when ``None``."""
