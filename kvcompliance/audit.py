@@ -141,9 +141,14 @@ def choose_year(frame, year: int | None) -> tuple[int, str]:
     if not counts:
         fallback = datetime.now().year - 1
         return fallback, f"geen verslagjaar gevonden; aangenomen: {fallback}"
-    best = max(counts.items(), key=lambda item: (item[1], item[0]))
-    share = f"{best[1]} van de {sum(counts.values())} opgaven"
-    return best[0], f"het verslagjaar dat de meeste opgaven noemen ({share})"
+    this_year = datetime.now().year
+    # most returns; on a tie a year that is not in the future, then the latest
+    best = max(counts.items(), key=lambda item: (item[1], item[0] <= this_year, item[0]))
+    total = sum(counts.values())
+    source = f"het verslagjaar dat de meeste opgaven noemen ({best[1]} van de {total} opgaven)"
+    if best[1] * 2 <= total:
+        source += "; let op: geen duidelijke meerderheid, geef het jaar zo nodig op met --jaar"
+    return best[0], source
 
 
 def run_audit(

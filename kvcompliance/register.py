@@ -37,8 +37,9 @@ class Contract:
 
 
 def contract_key(number: Any) -> str:
-    """Contract numbers match regardless of case, spaces and dashes."""
-    return re.sub(r"[\s\-_./]", "", str(number)).upper()
+    """Contract numbers match regardless of case, and of spaces, dashes and underscores
+    used as separators ('jh 2025 001' = 'JH-2025-001'); dots and slashes still count."""
+    return re.sub(r"[\s\-_]+", "-", str(number).strip()).strip("-").upper()
 
 
 @dataclass

@@ -37,6 +37,8 @@ class RuleOutput:
     metrics: dict[str, pd.Series] = field(default_factory=dict)
     texts: dict[str, pd.Series] = field(default_factory=dict)  # extra template values (already text)
     fields: pd.Series | None = None  # per return: the fields a failing outcome is about (tuples)
+    #: fields that decide whether the rule applies; named when that cannot be told
+    scope_fields: tuple[str, ...] = ()
 
 
 CheckFunction = Callable[[RuleContext], RuleOutput]
@@ -55,7 +57,17 @@ def check(rule_id: str) -> Callable[[CheckFunction], CheckFunction]:
 
 def default_check(ctx: RuleContext) -> RuleOutput:
     """A rule whose levels test its fields directly applies in its sectors."""
-    return RuleOutput(applies=ctx.in_sector)
+    return RuleOutput(applies=ctx.in_sector, scope_fields=_sector_scope(ctx))
+
+
+def _sector_scope(ctx: RuleContext, *fields: str) -> tuple[str, ...]:
+    return (("sector",) if ctx.rule.sectors is not None else ()) + fields
+
+
+def _not_understood(ctx: RuleContext, key: str) -> pd.Series:
+    """True for returns where the provider typed something in ``key`` that was not understood."""
+    flagged = {rid for rid, problems in ctx.issues_per_return.items() if any(f == key for f, _ in problems)}
+    return pd.Series([rid in flagged for rid in ctx.frame.index], index=ctx.frame.index, dtype="boolean")
 
 
 def run_check(ctx: RuleContext) -> RuleOutput:
@@ -71,7 +83,7 @@ def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
 # ------------------------------------------------------------------------ the rules
 @check("KV02")
 def kv02_framework(ctx: RuleContext) -> RuleOutput:
-    return RuleOutput(applies=ctx.in_sector & ctx.frame["meldcode_aanwezig"])
+    return RuleOutput(applies=ctx.in_sector & ctx.frame["meldcode_aanwezig"], scope_fields=_sector_scope(ctx, "meldcode_aanwezig"))
 
 
 @check("KV03")
@@ -83,6 +95,7 @@ def kv03_current(ctx: RuleContext) -> RuleOutput:
     ]
     return RuleOutput(
         applies=ctx.in_sector & frame["meldcode_aanwezig"],
+        scope_fields=_sector_scope(ctx, "meldcode_aanwezig"),
         metrics={"ouderdom_jaren": pd.Series(ages, index=frame.index, dtype="Float64")},
     )
 
@@ -110,8 +123,11 @@ def _age_in_years(when: date, year: int) -> float:
 def kv04_childcheck(ctx: RuleContext) -> RuleOutput:
     applies = ctx.in_sector
     if ctx.rule.params.get("ook_bij_volwassen_clienten", False):
-        applies = applies | (ctx.frame["clienten_volwassen"] > 0)
-    return RuleOutput(applies=applies)
+        # An empty answer gives no sign of adult clients; an answer not understood does not tell.
+        adults = ctx.frame["clienten_volwassen"] > 0
+        adults = adults.fillna(False).mask(_not_understood(ctx, "clienten_volwassen"), pd.NA)
+        applies = applies | adults
+    return RuleOutput(applies=applies, scope_fields=_sector_scope(ctx, "clienten_volwassen"))
 
 
 @check("KV06")
@@ -122,6 +138,7 @@ def kv06_functioning(ctx: RuleContext) -> RuleOutput:
     norm = (frame["medewerkers"].astype("Float64") * per_25 / 25).clip(lower=minimum)
     return RuleOutput(
         applies=ctx.in_sector & (frame["af_aantal"] >= 1),
+        scope_fields=_sector_scope(ctx, "af_aantal"),
         metrics={"urennorm": norm, "uren_tov_norm": _ratio(frame["af_uren_per_week"], norm)},
     )
 
@@ -131,6 +148,7 @@ def kv07_training_reach(ctx: RuleContext) -> RuleOutput:
     frame = ctx.frame
     return RuleOutput(
         applies=ctx.in_sector & (frame["medewerkers"] != 0),
+        scope_fields=_sector_scope(ctx, "medewerkers"),
         metrics={"aandeel_getraind": _ratio(frame["medewerkers_getraind"], frame["medewerkers"])},
     )
 
@@ -140,6 +158,7 @@ def kv08_training_hours(ctx: RuleContext) -> RuleOutput:
     frame = ctx.frame
     return RuleOutput(
         applies=ctx.in_sector & (frame["fte"] != 0),
+        scope_fields=_sector_scope(ctx, "fte"),
         metrics={"uren_per_fte": _ratio(frame["trainingsuren"], frame["fte"])},
     )
 
@@ -170,6 +189,7 @@ def kv10_expected_signals(ctx: RuleContext) -> RuleOutput:
     )
     return RuleOutput(
         applies=ctx.in_sector & (expected >= float(params["minimum_verwachting"])),
+        scope_fields=_sector_scope(ctx, "clienten_minderjarig", "sector"),
         metrics={
             "signalen": signals,
             "verwachting": expected,

@@ -259,11 +259,11 @@ def _findings(checked, outputs, holds, status_frame, reasons, catalogue: Catalog
             base = {"auditjaar": year}
             if status == Status.GRIJS and from_missing[pos]:
                 missing = [key for key in rule.inputs if na[key][pos]]
-                if rule.sectors is not None and "sector" not in missing and na["sector"][pos]:
-                    missing.append("sector")
+                missing += [key for key in output.scope_fields if key not in missing and na[key][pos]]
                 base.update(_missing_phrases([field_labels[k] for k in missing]))
                 values = _RuleValues(rule_columns, field_values, pos, base)
-                message = (texts["grijs_sector"] if missing == ["sector"] else texts["grijs_ontbrekend"]).format_map(values)
+                sector_only = missing == ["sector"] and rule.sectors is not None
+                message = (texts["grijs_sector"] if sector_only else texts["grijs_ontbrekend"]).format_map(values)
                 agenda = texts["agenda_grijs"].format_map(values)
                 fields = tuple(missing)
             else:

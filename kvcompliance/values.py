@@ -27,14 +27,18 @@ class NotUnderstood(ValueError):
 
 # Error values spreadsheets put in cells (English and Dutch Excel, LibreOffice).
 ERROR_VALUES = {
-    "#div/0!", "#n/a", "#n/b", "#name?", "#naam?", "#null!", "#leeg!", "#num!", "#getal!",
-    "#ref!", "#verw!", "#value!", "#waarde!", "#getting_data", "#spill!", "#calc!", "err:502",
-    "err:504", "err:511", "err:522", "#error!",
+    "#div/0!", "#deel/0!", "#n/a", "#n/b", "#name?", "#naam?", "#null!", "#leeg!", "#num!", "#getal!",
+    "#ref!", "#verw!", "#value!", "#waarde!", "#getting_data", "#spill!", "#overloop!", "#calc!",
+    "#error!", "#fout!",
 }
+#: LibreOffice's numbered errors, in English and Dutch: Err:502, Fout:502.
+_NUMBERED_ERROR = re.compile(r"^(err|fout):\d{3}$")
 
 TRUE_WORDS = {"ja", "j", "x", "waar", "true", "1", "yes", "y", "wel", "ja.", "v", "✓", "✔"}
 FALSE_WORDS = {"nee", "n", "onwaar", "false", "0", "no", "niet", "nee."}
-NVT_WORDS = {"n.v.t.", "n.v.t", "nvt", "nvt.", "n.v.t..", "niet van toepassing", "n/a", "na", "nvt (niet van toepassing)", "-"}
+NVT_WORDS = {"n.v.t.", "n.v.t", "nvt", "nvt.", "n.v.t..", "niet van toepassing", "n/a", "nvt (niet van toepassing)"}
+#: What people type for "nothing to fill in here": read as an empty cell.
+EMPTY_WORDS = {"-", "--", "—", "–", "."}
 
 
 def raw_text(value: Any) -> str:
@@ -59,10 +63,10 @@ def _text(value: Any) -> str | None:
     if isinstance(value, float) and math.isnan(value):
         return None
     if isinstance(value, str):
-        text = value.replace("\u00a0", " ").strip()
-        if not text:
+        text = value.replace("\u00a0", " ").replace("\u202f", " ").strip()
+        if not text or text in EMPTY_WORDS:
             return None
-        if text.lower() in ERROR_VALUES:
+        if text.lower() in ERROR_VALUES or _NUMBERED_ERROR.match(text.lower()):
             raise NotUnderstood(f"de cel bevat een foutwaarde ({text})")
         return text
     return None
@@ -93,13 +97,15 @@ def parse_code(value: Any, digits: int | None = None) -> str | None:
     if isinstance(value, bool):
         raise NotUnderstood("een ja/nee-waarde is geen nummer")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+            return None
         if isinstance(value, float) and not value.is_integer():
             return raw_text(value)
         return str(int(value))
     text = parse_text(value)
-    if text is None:
-        return None
-    return re.sub(r"[\s.\-]", "", text)
+    if text is None or text.lower() in NVT_WORDS:
+        return None  # 'n.v.t.' for an optional identifier means: none
+    return re.sub(r"[\s.\-]", "", text) or None
 
 
 def parse_bool(value: Any) -> bool | None:
@@ -140,11 +146,11 @@ def parse_ternary(value: Any) -> str | None:
     return "ja" if parsed else "nee"
 
 
-_NUMBER_DUTCH = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")  # 1.234 or 1.234,5
+_NUMBER_DUTCH = re.compile(r"^[+-]?[1-9]\d{0,2}(\.\d{3})+(,\d+)?$", re.ASCII)  # 1.234 or 1.234,5; not 0.800
 # English grouping only when unambiguous: 1,234.5 or 1,234,567. A lone "1,234" is Dutch 1,234.
-_NUMBER_ENGLISH = re.compile(r"^[+-]?[1-9]\d{0,2}((,\d{3}){2,}(\.\d+)?|,\d{3}\.\d+)$")
-_NUMBER_COMMA = re.compile(r"^[+-]?\d*,\d+$")  # 12,5
-_NUMBER_PLAIN = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)$")  # 12 or 12.5
+_NUMBER_ENGLISH = re.compile(r"^[+-]?[1-9]\d{0,2}((,\d{3}){2,}(\.\d+)?|,\d{3}\.\d+)$", re.ASCII)
+_NUMBER_COMMA = re.compile(r"^[+-]?\d*,\d+$", re.ASCII)  # 12,5
+_NUMBER_PLAIN = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)$", re.ASCII)  # 12 or 12.5
 
 
 def parse_number(value: Any) -> float | None:
@@ -152,11 +158,15 @@ def parse_number(value: Any) -> float | None:
     if isinstance(value, bool):
         raise NotUnderstood("een ja/nee-waarde is geen getal")
     if isinstance(value, (int, float)):
-        if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-            if math.isnan(value):
-                return None
-            raise NotUnderstood("oneindig is geen getal")
-        return float(value)
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if math.isinf(number):
+            raise NotUnderstood(f"'{raw_text(value)[:20]}' is geen bruikbaar getal")
+        return number
     if isinstance(value, (date, datetime)):
         raise NotUnderstood(f"'{raw_text(value)}' is een datum, geen getal")
     text = _text(value) if isinstance(value, str) else None
@@ -178,6 +188,8 @@ def parse_number(value: Any) -> float | None:
         number = float(compact)
     else:
         raise NotUnderstood(f"'{text}' is geen getal")
+    if math.isinf(number):
+        raise NotUnderstood(f"'{text[:20]}…' is geen bruikbaar getal")
     return number / 100 if percent else number
 
 
@@ -198,10 +210,12 @@ def parse_count(value: Any) -> int | None:
 
 
 def parse_amount(value: Any) -> float | None:
-    """A number ≥ 0 such as fte or hours."""
+    """A number ≥ 0 such as fte or hours (not a percentage)."""
     number = parse_number(value)
     if number is None:
         return None
+    if isinstance(value, str) and value.strip().endswith("%"):
+        raise NotUnderstood(f"'{value.strip()}' is een percentage; vul een aantal in")
     if number < 0:
         raise NotUnderstood(f"'{raw_text(value)}' is negatief; dit getal kan niet kleiner zijn dan 0")
     if number > 10**9:
@@ -223,19 +237,19 @@ def parse_year(value: Any) -> int | None:
     return int(number)
 
 
-_DATE_DMY = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2}|\d{4})$")
-_DATE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+_DATE_DMY = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2}|\d{4})$", re.ASCII)
+_DATE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]([01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?)?$", re.ASCII)
 MONTHS = {
     "jan": 1, "januari": 1, "feb": 2, "februari": 2, "mrt": 3, "maart": 3, "apr": 4, "april": 4,
     "mei": 5, "jun": 6, "juni": 6, "jul": 7, "juli": 7, "aug": 8, "augustus": 8, "sep": 9,
     "sept": 9, "september": 9, "okt": 10, "oktober": 10, "nov": 11, "november": 11, "dec": 12,
     "december": 12,
 }
-_DATE_WORDS = re.compile(r"^(\d{1,2})\s+([a-z]+)\.?\s+(\d{4})$")
+_DATE_WORDS = re.compile(r"^(\d{1,2})\s+([a-z]+)\.?\s+(\d{4})$", re.ASCII)
 
 
-def _make_date(year: int, month: int, day: int, text: str) -> date:
-    if year < 100:
+def _make_date(year: int, month: int, day: int, text: str, two_digit_year: bool = False) -> date:
+    if two_digit_year:
         year += 2000 if year < 70 else 1900
     try:
         return date(year, month, day)
@@ -263,14 +277,14 @@ def parse_date(value: Any) -> date | None:
             return None
         raise NotUnderstood(f"'{raw_text(value)}' is geen datum")
     if m := _DATE_DMY.match(text):
-        return _make_date(int(m.group(3)), int(m.group(2)), int(m.group(1)), text)
+        return _make_date(int(m.group(3)), int(m.group(2)), int(m.group(1)), text, len(m.group(3)) == 2)
     if m := _DATE_ISO.match(text):
         return _make_date(int(m.group(1)), int(m.group(2)), int(m.group(3)), text)
     if m := _DATE_WORDS.match(text.lower()):
         month = MONTHS.get(m.group(2))
         if month:
             return _make_date(int(m.group(3)), month, int(m.group(1)), text)
-    if re.fullmatch(r"\d+([.,]\d+)?", text):
+    if re.fullmatch(r"[0-9]+([.,][0-9]+)?", text):
         return parse_date(parse_number(text))
     raise NotUnderstood(f"'{text}' is geen datum (gebruik dd-mm-jjjj)")
 

@@ -223,3 +223,17 @@ def test_an_output_folder_inside_the_inbox_is_not_read_as_returns(tmp_path, blan
         result = runner.invoke(main, ["audit", str(inbox), "-o", str(inbox / "uitvoer"), "--stil"])
         assert result.exit_code == 0, result.output
         assert "1 opgave gecontroleerd, 0 bestanden niet verwerkt" in result.output
+
+
+def test_audit_year_is_the_majority_and_a_typo_in_the_future_does_not_win():
+    import pandas as pd
+
+    from kvcompliance.audit import choose_year
+
+    frame = pd.DataFrame({"verslagjaar": pd.array([2025, 2025, 2024], dtype="Int64")})
+    assert choose_year(frame, None)[0] == 2025
+    assert choose_year(frame, 2023) == (2023, "opgegeven met --jaar")
+    tie = pd.DataFrame({"verslagjaar": pd.array([2024, 2025, 2052], dtype="Int64")})
+    year, source = choose_year(tie, None)
+    assert year == 2025
+    assert "geen duidelijke meerderheid" in source

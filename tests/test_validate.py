@@ -67,6 +67,7 @@ CASES = {
         ({"meldcode_datum": "1-3-2026"}, Y),  # after the end of the verslagjaar
         ({"meldcode_datum": None}, Y),
         ({"meldcode_datum": "vorig jaar"}, Y),
+        ({"meldcode_datum": "1-1-0024"}, Y),  # a four-digit year is never moved to this century
         ({"meldcode_aanwezig": "nee"}, N),
     ],
     "KV04": [
@@ -77,6 +78,8 @@ CASES = {
         ({"sector": "wmo", "meldcode_kindcheck": None}, Y),
         ({"sector": None, "clienten_volwassen": 0}, Y),
         ({"sector": None, "clienten_volwassen": 5, "meldcode_kindcheck": "ja"}, G),
+        ({"sector": "jeugdhulp", "clienten_volwassen": None}, N),  # empty: no sign of adult clients
+        ({"sector": "jeugdhulp", "clienten_volwassen": "veel"}, Y),  # typed, but not understood
     ],
     "KV05": [({}, G), ({"af_aantal": 0}, R), ({"af_aantal": None}, Y)],
     "KV06": [
@@ -100,7 +103,13 @@ CASES = {
         ({"medewerkers_getraind": None}, Y),
         ({"medewerkers": 0}, N),
     ],
-    "KV08": [({}, G), ({"trainingsuren": 40}, O), ({"trainingsuren": None}, Y), ({"fte": 0}, N)],
+    "KV08": [
+        ({}, G),
+        ({"trainingsuren": 40}, O),
+        ({"fte": "0.800", "trainingsuren": 10}, G),  # 0,8 fte (not 800): 12,5 hours per fte
+        ({"trainingsuren": None}, Y),
+        ({"fte": 0}, N),
+    ],
     "KV09": [
         ({"intervisie_bijeenkomsten": 4}, G),
         ({"intervisie_bijeenkomsten": 3}, O),
@@ -123,6 +132,7 @@ CASES = {
         ({"kwaliteitskader_smb": "nee"}, R),
         ({"kwaliteitskader_smb": "nvt"}, R),
         ({"kwaliteitskader_smb": None}, Y),
+        ({"kwaliteitskader_smb": "-"}, Y),  # a dash is no answer, not 'n.v.t.'
         ({"sector": "kinderopvang"}, N),
     ],
     "KV90": [({}, G), ({"medewerkers": "ca. 20"}, Y), ({"aanbieder_naam": None}, Y), ({"contact_naam": None}, G)],
@@ -131,6 +141,8 @@ CASES = {
         ({"kvk_nummer": "1234567"}, Y),
         ({"agb_code": "12"}, Y),
         ({"agb_code": None}, G),
+        ({"agb_code": "n.v.t."}, G),  # the AGB-code is only asked 'indien van toepassing'
+        ({"kvk_nummer": "-"}, Y),
         ({"contact_email": "geen e-mail"}, Y),
         ({"kvk_nummer": None}, Y),
     ],
@@ -248,6 +260,22 @@ def test_explicit_expectation_from_the_register_replaces_the_estimate():
     assert evaluation.statuses.loc["R0001", "KV10"] == R  # 6 of 20 fixed beforehand: p < 0.001
     finding = next(f for f in evaluation.findings if f.return_id == "R0001" and f.rule_id == "KV10")
     assert "contractregister" in finding.message and "20 verwacht" in finding.message
+
+
+def test_kv04_grijs_names_the_field_that_decides_whether_it_applies(evaluated):
+    cases, records, evaluation = evaluated
+    finding = _finding(evaluation, records, cases, "KV04", {"sector": "jeugdhulp", "clienten_volwassen": "veel"})
+    assert "Aantal bereikte volwassen cliënten" in finding.message
+    assert finding.fields == ("clienten_volwassen",)
+
+
+def test_fixed_expectation_needs_no_sector():
+    catalogue = load_catalogue()
+    records = _records([{**BASE, "sector": None}])
+    frame, issues = normalise(records, catalogue, extra={"verwacht_aantal_signalen": {"R0000": 6.0}})
+    evaluation = evaluate(frame, issues, catalogue, YEAR)
+    assert evaluation.statuses.loc["R0000", "KV10"] == G
+    assert evaluation.statuses.loc["R0000", "KV90"] == Y  # the sector is still required
 
 
 @pytest.mark.parametrize("lam", [0.3, 1.0, 6.0, 25.5, 140.0, 900.0])
