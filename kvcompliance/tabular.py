@@ -40,15 +40,34 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
-def read_csv_rows(path: Path) -> list[list[str]]:
+def read_csv_table(path: Path) -> tuple[list[list[str]], str]:
+    """All rows of a CSV file, and the delimiter it uses.
+
+    Raises :class:`UnreadableFile` (with a Dutch reason) for a file that is too large, is
+    not text, or is not a table that the csv module can split.
+    """
     size = path.stat().st_size
     if size > CSV_MAX_BYTES:
-        raise UnreadableFile(f"Het CSV-bestand is te groot ({size // (1024 * 1024)} MB).", "te groot")
+        raise UnreadableFile(
+            f"Het CSV-bestand is te groot ({size // (1024 * 1024)} MB); een ingevuld formulier is veel kleiner.",
+            "te groot",
+        )
     text = decode_text(path.read_bytes())
     if "\x00" in text:
         raise UnreadableFile("Het bestand is geen tekstbestand, al heet het .csv.", "onleesbaar")
     delimiter = sniff_delimiter(text)
-    return [row for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    try:
+        return [row for row in csv.reader(io.StringIO(text), delimiter=delimiter)], delimiter
+    except csv.Error:
+        raise UnreadableFile(
+            "Het CSV-bestand kan niet in kolommen worden verdeeld (bijvoorbeeld een aanhalingsteken dat niet wordt "
+            "afgesloten, of een veel te lange regel).",
+            "onleesbaar",
+        ) from None
+
+
+def read_csv_rows(path: Path) -> list[list[str]]:
+    return read_csv_table(path)[0]
 
 
 def read_sheet_rows(path: Path, sheet: str | int = 0) -> list[list[Any]]:

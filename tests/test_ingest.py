@@ -164,17 +164,44 @@ def test_names_that_moved_are_followed(blank_form, tmp_path):
     assert record.sheet == "Opgave 'Noord' 2025"
 
 
+def label_cell(workbook, key: str):
+    """The cell holding a field's label (left of its answer cell)."""
+    (sheet, coordinate), = workbook.defined_names[f"kv_{key}"].destinations
+    answer = workbook[sheet][coordinate.replace("$", "")]
+    return answer.parent.cell(row=answer.row, column=answer.column - 1)
+
+
 def test_field_missing_from_an_older_form_is_empty_with_a_note(blank_form, tmp_path):
     def older(workbook):
+        label_cell(workbook, "kwaliteitskader_smb").value = "Een vraag uit een ouder formulier"
         del workbook.defined_names["kv_kwaliteitskader_smb"]
         workbook.defined_names["kv_formulierversie"].attr_text = '"2025.1"'
 
-    record = read(fill(blank_form, tmp_path / "oud.xlsx", ANSWERS, older))
+    record = read(fill(blank_form, tmp_path / "oud.xlsx", {**ANSWERS, "kwaliteitskader_smb": "ja"}, older))
     assert record.values["kwaliteitskader_smb"] is None
     assert "kwaliteitskader_smb" not in record.cells
     assert record.form_version == "2025.1"
     notes = " ".join(record.notes)
     assert "Kwaliteitskader Voorkomen seksueel misbruik" in notes and "2025.1" in notes
+
+
+def test_field_without_its_name_is_found_by_its_label(blank_form, tmp_path):
+    """A provider copied the row back in: the defined name is gone, the label is still there."""
+
+    def lost_name(workbook):
+        del workbook.defined_names["kv_kwaliteitskader_smb"]
+        del workbook.defined_names["kv_fte"]
+
+    answers = {**ANSWERS, "kwaliteitskader_smb": "nee"}
+    record = read(fill(blank_form, tmp_path / "zonder-naam.xlsx", answers, lost_name))
+    assert record.values["kwaliteitskader_smb"] == "nee"
+    assert record.values["fte"] == "12,5"
+    workbook = openpyxl.load_workbook(blank_form)
+    (_, coordinate), = workbook.defined_names["kv_fte"].destinations
+    assert record.cells["fte"] == CellRef("Aanlevering", coordinate.replace("$", ""))
+    notes = " ".join(record.notes)
+    assert "herkend aan de tekst van de vraag" in notes and "Aantal fte van deze medewerkers" in notes
+    assert "staan niet in" not in notes
 
 
 def test_sheet_level_names_are_ignored(tmp_path):
@@ -344,11 +371,11 @@ def test_password_protected_file_with_damaged_directory(tmp_path):
     assert refused(path).kind == "beveiligd"
 
 
-def test_old_xls_without_names_is_no_form_with_a_hint(tmp_path):
+def test_xls_with_an_empty_workbook_stream_is_unreadable(tmp_path):
     path = tmp_path / "opgave.xls"
     path.write_bytes(make_ole(["Workbook"]))
     error = refused(path)
-    assert error.kind == "geen opgave" and ".xls" in error.reason and ".xlsx" in error.reason
+    assert error.kind == "onleesbaar" and ".xlsx" in error.reason
 
 
 def test_old_word_document(tmp_path):
@@ -358,13 +385,28 @@ def test_old_word_document(tmp_path):
 
 
 def test_spreadsheet_that_is_not_the_form(tmp_path):
+    """No field at all: a short reason, no list of fifteen labels."""
     workbook = openpyxl.Workbook()
     workbook.active.append(["Begroting 2026", 412000])
+    workbook.active.append(["Toelichting", "Alle bedragen in euro"])  # an ordinary word, not a return
     workbook.save(tmp_path / "begroting.xlsx")
     error = refused(tmp_path / "begroting.xlsx")
     assert error.kind == "geen opgave"
-    assert all(label in error.reason for label in REQUIRED_LABELS)
-    assert "Sector" in error.reason and "Toelichting" not in error.reason  # only required fields
+    assert "geen van de velden van het uitvraagformulier gevonden" in error.reason
+    assert not any(label in error.reason for label in REQUIRED_LABELS)
+    assert len(error.reason) < 200
+
+
+def test_spreadsheet_with_a_few_of_the_fields_says_which_are_missing(tmp_path):
+    workbook = openpyxl.Workbook()
+    for row in (["Naam organisatie", "Stichting Eigen Lijst"], ["KvK-nummer", "12345678"], ["Sector", "wmo"]):
+        workbook.active.append(row)
+    workbook.save(tmp_path / "eigen.xlsx")
+    error = refused(tmp_path / "eigen.xlsx")
+    assert error.kind == "geen opgave"
+    missing = [label for label in REQUIRED_LABELS if label not in ("Naam organisatie", "KvK-nummer", "Sector")]
+    assert all(label in error.reason for label in missing)
+    assert "Naam organisatie" not in error.reason and "Toelichting" not in error.reason  # only required, missing
 
 
 def test_zip_bomb_is_refused_before_reading(blank_form, tmp_path, monkeypatch):
@@ -406,7 +448,7 @@ def test_unexpected_library_error_becomes_unreadable(blank_form, tmp_path, monke
     def crash(*args, **kwargs):
         raise RuntimeError("internal error in a library")
 
-    monkeypatch.setattr(ingest, "read_cells", crash)
+    monkeypatch.setattr(ingest, "_values", crash)
     error = refused(path)
     assert error.kind == "onleesbaar" and "beschadigd" in error.reason and "RuntimeError" in error.reason
 
@@ -538,3 +580,51 @@ def test_speed_of_reading(blank_form, tmp_path):
             read_return(path, source, "R", CATALOGUE)
         timings.append((time.perf_counter() - start) / 10)
     assert min(timings) < 0.015
+
+
+# ------------------------------------------------------------------------------ labels and sheet scans
+def test_scan_labels_on_a_plain_grid():
+    grid = [
+        ["Vraag", "Uw antwoord", "Uitleg bij de vraag"],
+        ["Naam organisatie *", "Stichting Raster", "De statutaire naam van uw organisatie, zoals bij de KvK ingeschreven."],
+        ["KVK NUMMER", "", "Het KvK-nummer van uw organisatie: precies 8 cijfers."],  # empty: not the help text
+        ["fte", "", "12,5"],  # an answer one column further
+    ]
+    hits = ingest.scan_labels(grid, CATALOGUE)
+    assert hits["aanbieder_naam"].value == (1, 1)
+    assert hits["kvk_nummer"].value == (2, 1)  # points at the empty answer cell
+    assert hits["fte"].value == (3, 2)
+
+
+def test_scan_labels_header_row_means_one_return_per_row():
+    grid = [["kvk_nummer", "Sector *", "fte"], ["01234567", "wmo", "3,5"]]
+    hits = ingest.scan_labels(grid, CATALOGUE)
+    assert {key: hit.value for key, hit in hits.items()} == {"kvk_nummer": (1, 0), "sector": (1, 1), "fte": (1, 2)}
+
+
+def test_scan_xlsx_sheet_finds_errors_formulas_and_extent():
+    xml = (
+        b'<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>'
+        b'<x:row r="2"><x:c r="B2" t="e"><x:f>1/0</x:f><x:v>#DIV/0!</x:v></x:c><x:c r="C2"><x:f>A1*2</x:f></x:c>'
+        b'<x:c t="inlineStr"><x:is><x:t>D2</x:t></x:is></x:c></x:row><x:row><x:c><x:v>1</x:v></x:c></x:row>'
+        b"</x:sheetData></x:worksheet>"
+    )
+    scan = ingest.scan_xlsx_sheet(xml)
+    assert scan.errors == {(1, 1): "#DIV/0!"}
+    assert scan.no_value == {(1, 2)}
+    assert (scan.rows, scan.cols) == (3, 4)  # D2 has no r: the column after C2; the last row has no r: row 3
+
+
+def test_read_cells_gives_error_text(tmp_path):
+    import xlsxwriter
+
+    path = tmp_path / "fout.xlsx"
+    workbook = xlsxwriter.Workbook(str(path))
+    workbook.add_worksheet("Blad").write_formula("B2", "=1/0", None, "#DIV/0!")
+    workbook.close()
+    assert ingest.read_cells(path, {"x": CellRef("Blad", "B2"), "y": CellRef("Blad", "C9")}) == {"x": "#DIV/0!", "y": None}
+
+
+def test_cell_names_round_trip():
+    for cell in ("A1", "B7", "Z10", "AA1", "XFD1048576"):
+        assert ingest.cell_name(*ingest.cell_position(cell)) == cell

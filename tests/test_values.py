@@ -220,3 +220,10 @@ def test_parser_for_every_field_type(field_type, typed, expected):
 def test_dutch_number_format_for_messages():
     assert format_number(1234.5) == "1.234,5"
     assert format_number(12.0) == "12"
+
+
+@pytest.mark.parametrize("typed", ["#DEEL/0!", "#deel/0!", "#N/B", "Fout:502", "Err:522", "#OVERLOOP!"])
+def test_error_values_of_dutch_excel_and_libreoffice_are_named_as_such(typed):
+    for parse in (parse_number, parse_bool, parse_date, parse_text):
+        with pytest.raises(NotUnderstood, match="foutwaarde"):
+            parse(typed)
