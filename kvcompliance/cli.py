@@ -249,7 +249,7 @@ def template(output: Path | None, register_file: Path | None) -> None:
     met naam, KvK-nummer, contractnummer en sector al ingevuld (grijs en vergrendeld).
 
     \b
-    Voorbeelden:
+    Voorbeeld:
       kvcompliance template -o uitvraag-2025.xlsx
       kvcompliance template --contracten contracten.xlsx -o formulieren/
     """

@@ -237,3 +237,87 @@ def test_relative_path_in_current_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     write_template(Path("uitvraag.xlsx"), CATALOGUE)
     assert (tmp_path / "uitvraag.xlsx").is_file()
+
+
+# ------------------------------------------------------------------------------ pre-filled forms per contract
+REGISTER_CSV = (
+    "contractnummer;aanbieder_naam;kvk_nummer;sector;contact_email\n"
+    "EV-2025-JH-0001;Stichting De Brug / Noord: ambulant;01234567;jeugdhulp;info@debrug.nl\n"
+    "EV-2025-WMO-0002;Thuiszorg Vallei;12345678;Wmo;zorg@vallei.nl\n"
+    "EV-2025-JH-0003;Stichting De Brug / Noord: ambulant;01234567;Jeugdzorg;info@debrug.nl\n"
+)
+
+
+@pytest.fixture()
+def register(tmp_path):
+    from kvcompliance.register import load_register
+
+    path = tmp_path / "contracten.csv"
+    path.write_text(REGISTER_CSV, encoding="utf-8")
+    return load_register(path, CATALOGUE)
+
+
+def test_one_prefilled_form_per_contract_with_safe_names(register, tmp_path):
+    written = template.write_prefilled_forms(register, CATALOGUE, tmp_path / "formulieren")
+    assert [p.name for p in written] == [
+        "uitvraag_Stichting De Brug _ Noord_ ambulant_EV-2025-JH-0001.xlsx",
+        "uitvraag_Thuiszorg Vallei_EV-2025-WMO-0002.xlsx",
+        "uitvraag_Stichting De Brug _ Noord_ ambulant_EV-2025-JH-0003.xlsx",
+    ]
+    assert all(p.parent == tmp_path / "formulieren" for p in written)
+    workbook = openpyxl.load_workbook(written[1])
+    expected = {"aanbieder_naam": "Thuiszorg Vallei", "kvk_nummer": "12345678", "contractnummer": "EV-2025-WMO-0002",
+                "sector": "wmo"}
+    for key, value in expected.items():
+        cell = input_cell(workbook, key)
+        assert cell.value == value and cell.protection.locked is True, key
+        assert cell.fill.fgColor.rgb.endswith("E7E6E6")
+    assert input_cell(workbook, "medewerkers").protection.locked is False
+    assert input_cell(openpyxl.load_workbook(written[0]), "kvk_nummer").value == "01234567"  # leading zero kept
+
+
+def test_a_prefilled_form_filled_in_audits_normally(register, tmp_path):
+    from kvcompliance.audit import run_audit
+    from kvcompliance.samples import fill_form
+
+    (form, *_) = template.write_prefilled_forms(register, CATALOGUE, tmp_path / "formulieren")
+    inbox = tmp_path / "opgaven"
+    inbox.mkdir()
+    answers = {"verslagjaar": 2025, "medewerkers": 40, "fte": "32,5", "clienten_minderjarig": 300,
+               "meldcode_aanwezig": "ja", "meldcode_afwegingskader": "ja", "meldcode_datum": date(2024, 3, 1),
+               "verwijsindex_aangesloten": "ja", "af_aantal": 2, "af_uren_per_week": 6, "af_opgeleid": "ja",
+               "af_consultaties": 25, "medewerkers_getraind": 36, "trainingsuren": 120, "intervisie_bijeenkomsten": 6,
+               "meldingen_veilig_thuis": 3, "adviesvragen_veilig_thuis": 5, "signalen_verwijsindex": 2,
+               "keurmerk_meldcode": "ja", "kwaliteitskader_smb": "ja", "clienten_volwassen": 0}
+    fill_form(form, answers, inbox / form.name)
+    result = run_audit(inbox, year=2025, register_file=tmp_path / "contracten.csv")
+    assert not result.rejected and len(result.returns) == 1
+    record = result.returns[0]
+    assert record.values["aanbieder_naam"] == "Stichting De Brug / Noord: ambulant"
+    assert record.notes == ()
+    assert set(result.overall.values()) == {"groen"}
+    assert result.register.matched[record.return_id].contractnummer == "EV-2025-JH-0001"
+
+
+def test_prefilled_forms_refuse_a_file_as_folder(register, tmp_path):
+    (tmp_path / "bestand.xlsx").write_bytes(b"x")
+    with pytest.raises(OutputError, match="is een bestand"):
+        template.write_prefilled_forms(register, CATALOGUE, tmp_path / "bestand.xlsx")
+
+
+def test_template_command_with_contract_register(tmp_path):
+    from click.testing import CliRunner
+
+    from kvcompliance.cli import main
+
+    (tmp_path / "contracten.csv").write_text(REGISTER_CSV, encoding="utf-8")
+    result = CliRunner().invoke(
+        main, ["template", "--contracten", str(tmp_path / "contracten.csv"), "-o", str(tmp_path / "formulieren")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "3 vooraf ingevulde formulieren" in result.output
+    assert len(list((tmp_path / "formulieren").glob("uitvraag_*.xlsx"))) == 3
+    bad = tmp_path / "fout.csv"
+    bad.write_text("contractnummer;aanbieder_naam;kvk_nummer;sector;contact_email\nX;Y;123;jeugdhulp;a@b.nl\n")
+    result = CliRunner().invoke(main, ["template", "--contracten", str(bad), "-o", str(tmp_path / "f2")])
+    assert result.exit_code == 3 and "rij 2" in result.output and "8 cijfers" in result.output
