@@ -1,0 +1,139 @@
+"""Benchmark the audit against the I/O floor.
+
+    python benchmarks/bench.py --n 1000 --jobs 1 --jobs 2
+    python benchmarks/bench.py --n 10000 --jobs 2
+
+1. Generates N realistic filled returns from the form (seeded, mixed statuses) into a
+   cache folder (reused when it already holds the same N and seed).
+2. Runs the audit in a fresh process per ``--jobs`` value and reports wall time per
+   stage (find files, read, normalise, validate, provider workbooks, overview), the
+   process's total wall time and peak memory (main process and largest worker).
+3. Runs ``floor.py`` (calamine reads + one plain xlsxwriter workbook per return with as
+   many cells as a provider workbook) in a fresh process, and prints audit ÷ floor.
+
+Both totals are whole-process wall times (interpreter start and imports included),
+measured in the same run on the same files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def generate(folder: Path, n: int, seed: int) -> None:
+    marker = folder / f".bench-{n}-{seed}"
+    if marker.exists():
+        return
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    from kvcompliance.samples import write_returns
+
+    start = time.perf_counter()
+    write_returns(folder, n, seed)
+    marker.write_text("")
+    print(f"  {n} opgaven gemaakt in {time.perf_counter() - start:.1f} s ({folder})", file=sys.stderr)
+
+
+def measure(inbox: Path, out: Path, jobs: int) -> dict:
+    """Run the audit in this process with a stopwatch (called in a fresh process)."""
+    start = time.perf_counter()
+    from kvcompliance.audit import Stopwatch, run_audit, write_reports
+
+    imported = time.perf_counter()
+    stopwatch = Stopwatch()
+    result = run_audit(inbox, jobs=jobs, stopwatch=stopwatch)
+    write_reports(result, out, jobs=jobs, stopwatch=stopwatch)
+    end = time.perf_counter()
+    return {
+        "returns": len(result.returns),
+        "rejected": len(result.rejected),
+        "import_s": round(imported - start, 3),
+        "stages": {k: round(v, 3) for k, v in stopwatch.times.items()},
+        "in_process_s": round(end - start, 3),
+        "peak_main_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_worker_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+    }
+
+
+def cells_per_workbook(folder: Path, sample: int = 20) -> int:
+    """Average number of cells in the tool's provider workbooks (from their sheet XML)."""
+    counts = []
+    for path in sorted(folder.iterdir())[:sample]:
+        with zipfile.ZipFile(path) as archive:
+            counts.append(
+                sum(
+                    len(re.findall(rb"<c ", archive.read(name)))
+                    for name in archive.namelist()
+                    if name.startswith("xl/worksheets/sheet")
+                )
+            )
+    return round(sum(counts) / len(counts))
+
+
+def run_child(args: list[str]) -> tuple[float, dict]:
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, *args], capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - start
+    return wall, json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Benchmark kvcompliance audit tegen de I/O-vloer.")
+    parser.add_argument("--n", type=int, default=1000, help="aantal opgaven")
+    parser.add_argument("--jobs", type=int, action="append", help="aantal processen (herhaalbaar)")
+    parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "kvcompliance-bench")
+    parser.add_argument("--measure", nargs=2, type=Path, metavar=("INBOX", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.measure:
+        print(json.dumps(measure(args.measure[0], args.measure[1], (args.jobs or [1])[0])))
+        return 0
+
+    jobs_list = args.jobs or [1, os.cpu_count() or 1]
+    inbox = args.cache / f"opgaven-{args.n}-{args.seed}"
+    print(f"kvcompliance benchmark: N = {args.n}, machine: {platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}", file=sys.stderr)
+    generate(inbox, args.n, args.seed)
+
+    rows = []
+    cells = None
+    with tempfile.TemporaryDirectory(prefix="kvbench-") as tmp:
+        for jobs in jobs_list:
+            out = Path(tmp) / f"uit-{jobs}"
+            wall, info = run_child([str(HERE / "bench.py"), "--measure", str(inbox), str(out), "--jobs", str(jobs)])
+            if cells is None:
+                cells = cells_per_workbook(out / "accountgesprek")
+            rows.append((jobs, wall, info))
+            shutil.rmtree(out, ignore_errors=True)
+        floor_wall, floor = run_child([str(HERE / "floor.py"), str(inbox), str(Path(tmp) / "vloer"), "--cells", str(cells)])
+
+    print(f"\nN = {args.n} opgaven; vloer: {floor_wall:.2f} s (lezen {floor['read_s']:.2f} s, schrijven "
+          f"{floor['write_s']:.2f} s, {cells} cellen per werkboek, piek {floor['peak_mb']:.0f} MB)")
+    for jobs, wall, info in rows:
+        print(f"\naudit --jobs {jobs}: {wall:.2f} s totaal, audit ÷ vloer = {wall / floor_wall:.2f}")
+        print(f"  {'opstarten en importeren':<40} {info['import_s']:7.2f} s")
+        for stage, seconds in info["stages"].items():
+            print(f"  {stage:<40} {seconds:7.2f} s")
+        print(f"  piekgeheugen: hoofdproces {info['peak_main_mb']:.0f} MB, grootste werkproces {info['peak_worker_mb']:.0f} MB")
+        print(f"  {info['returns']} opgaven gecontroleerd, {info['rejected']} niet verwerkt")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
