@@ -102,6 +102,21 @@ def _read_path(item: tuple[str, str, str, str | None]) -> ReturnRecord | Rejecte
     return read_one(path_, source, return_id, load_catalogue(rules_file))
 
 
+def _crashed_reader(item: tuple[str, str, str, str | None]) -> RejectedFile:
+    """The reader's process died on this file: list it, never lose it."""
+    path, inbox, _, _ = item
+    path_ = Path(path)
+    try:
+        size, modified = path_.stat().st_size, path_.stat().st_mtime
+    except OSError:
+        size, modified = 0, 0.0
+    return RejectedFile(
+        SourceFile(path_.relative_to(inbox).as_posix(), size, modified, ""),
+        "Het bestand is zo beschadigd dat de lezer erop vastliep. Vraag de aanbieder het opnieuw op te slaan als .xlsx en opnieuw te sturen.",
+        "onleesbaar",
+    )
+
+
 def collect(
     inbox: Path,
     catalogue: Catalogue,
@@ -124,7 +139,7 @@ def collect(
     items = [(str(p), str(inbox), f"R{n:04d}", catalogue.rules_file) for n, p in enumerate(paths, start=1)]
     collected = Collected()
     with stopwatch.stage("lezen"):
-        for outcome in ordered_map(_read_path, items, jobs, on_done=progress.step):
+        for outcome in ordered_map(_read_path, items, jobs, on_done=progress.step, on_crash=_crashed_reader, isolate=True):
             if isinstance(outcome, RejectedFile):
                 collected.rejected.append(outcome)
             else:

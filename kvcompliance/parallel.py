@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterable, Sequence
 
 #: Below this many items per job a pool costs more than it saves.
@@ -36,6 +37,8 @@ def ordered_map(
     initargs: tuple = (),
     chunk_size: int | None = None,
     meanwhile: Callable[[], None] | None = None,
+    on_crash: Callable[[Any], Any] | None = None,
+    isolate: bool = False,
 ) -> Iterable[Any]:
     """``map(fn, items)`` over ``jobs`` processes, yielding results in input order.
 
@@ -43,9 +46,17 @@ def ordered_map(
     is called in this process as results arrive, for a progress bar. ``meanwhile`` is
     run in this process once the work has been handed out (or first, with one job), so
     the main process does its own share instead of waiting.
+
+    When a worker process dies (a native library aborting on a malformed file), the
+    unfinished work is redone, the first unfinished chunk one item per fresh process,
+    and ``on_crash(item)`` gives the result for an item that kills its process. Without
+    ``on_crash`` the error is raised. ``isolate`` runs the work in worker processes even
+    with one job or little work, so no item can take this process down.
     """
     items = list(items)
-    if jobs <= 1 or len(items) < MIN_ITEMS_PER_JOB * 2:
+    if not items:
+        return
+    if not isolate and (jobs <= 1 or len(items) < MIN_ITEMS_PER_JOB * 2):
         if meanwhile is not None:
             meanwhile()
         if initializer is not None:
@@ -55,14 +66,44 @@ def ordered_map(
             if on_done:
                 on_done(1)
         return
+    jobs = max(1, jobs)
     size = chunk_size or max(1, min(64, len(items) // (jobs * 4)))
     chunks = [items[i : i + size] for i in range(0, len(items), size)]
+    yield from _pooled(fn, chunks, jobs, on_done, initializer, initargs, meanwhile, on_crash)
+
+
+def _pooled(fn, chunks, jobs, on_done, initializer, initargs, meanwhile, on_crash) -> Iterable[Any]:
+    failed = None
     with ProcessPoolExecutor(max_workers=jobs, initializer=initializer, initargs=initargs) as pool:
         futures = [pool.submit(_run_chunk, fn, chunk) for chunk in chunks]
         if meanwhile is not None:
             meanwhile()
-        for future in futures:
-            results = future.result()
+        for number, future in enumerate(futures):
+            try:
+                results = future.result()
+            except BrokenProcessPool:
+                if on_crash is None:
+                    raise
+                failed = number
+                break
             if on_done:
                 on_done(len(results))
             yield from results
+    if failed is None:
+        return
+    # A worker died. The first unfinished chunk is redone one item per fresh process,
+    # so the item that kills its process is found; the rest goes to a new pool.
+    for item in chunks[failed]:
+        yield _run_isolated(fn, item, on_crash)
+        if on_done:
+            on_done(1)
+    if failed + 1 < len(chunks):
+        yield from _pooled(fn, chunks[failed + 1 :], jobs, on_done, initializer, initargs, None, on_crash)
+
+
+def _run_isolated(fn: Callable[[Any], Any], item: Any, on_crash: Callable[[Any], Any]) -> Any:
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        try:
+            return pool.submit(fn, item).result()
+        except BrokenProcessPool:
+            return on_crash(item)
