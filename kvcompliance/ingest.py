@@ -159,8 +159,11 @@ class Sniffed:
 
     format: str  # xlsx (also xlsm), xlsb, ods, xls, csv
     workbook_part: str | None = None  # for xlsx/xlsb/ods: the path of the workbook part in the zip
-    #: for xls: what the scan of the workbook stream found (:class:`SheetScan` per sheet)
+    #: for xls: what the scan of the workbook stream found (:class:`SheetScan` per sheet);
+    #: for xlsx: the scans of the sheets the defined names point to
     scans: Mapping[str, "SheetScan"] | None = field(default=None, compare=False, repr=False)
+    #: for xlsx: sheets and defined names, read while the container was open anyway
+    names: "WorkbookNames | None" = field(default=None, compare=False, repr=False)
 
 
 def _unreadable(reason: str, kind: str = KIND_UNREADABLE) -> UnreadableFile:
@@ -393,6 +396,12 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
     return archive
 
 
+#: Deflate cannot expand data more than about 1032 times, so a part whose packed size
+#: times this is below SAFE_UNPACKED needs no check of its unpacked size.
+DEFLATE_MAX_RATIO = 1032
+SAFE_UNPACKED = 16 * 1024 * 1024
+
+
 def _verify_unpacked_sizes(path: Path, archive: zipfile.ZipFile) -> None:
     """Unpack every part (in bounded chunks, nothing kept) and check it is no larger than
     the directory says.
@@ -422,6 +431,8 @@ def _verify_unpacked_sizes(path: Path, archive: zipfile.ZipFile) -> None:
                 if info.compress_size != info.file_size:
                     raise _damaged()
                 continue
+            if info.compress_size * DEFLATE_MAX_RATIO <= SAFE_UNPACKED:
+                continue  # too small to unpack to anything harmful, whatever it claims
             limit = info.file_size + BOMB_MARGIN
             remaining, produced = info.compress_size, 0
             inflater = zlib.decompressobj(-15)
@@ -499,7 +510,9 @@ def _sniff_zip(path: Path, suffix: str) -> Sniffed:
                 part = _workbook_part(archive, names)
                 if part is None:
                     raise _unreadable(f"Het bestand is een beschadigde Excel-werkmap: de werkmap zelf ontbreekt. {ASK_XLSX}")
-                return Sniffed("xlsb" if part.endswith(".bin") else "xlsx", part)
+                if part.endswith(".bin"):
+                    return Sniffed("xlsb", part)
+                return _sniff_xlsx(archive, names, part)
             if "mimetype" in names:
                 mimetype = _read_part(archive, "mimetype")[:200].decode("ascii", "replace").strip()
                 if mimetype.startswith("application/vnd.oasis.opendocument.spreadsheet"):
@@ -530,6 +543,27 @@ def _sniff_zip(path: Path, suffix: str) -> Sniffed:
         "Het bestand is een zip-archief, geen spreadsheet. Pak het uit en zet de spreadsheets los in de map.",
         KIND_NOT_SPREADSHEET,
     )
+
+
+def _sniff_xlsx(archive: zipfile.ZipFile, members: set[str], part: str) -> Sniffed:
+    """An .xlsx: read its names now, and scan the sheets they point to, so the container
+    is opened once for both (the common case: a return made from our form)."""
+    try:
+        names = _xlsx_names(archive, part)
+    except UnreadableFile:
+        raise
+    except Exception:  # noqa: BLE001 - damaged or hostile XML: read_names says so later
+        return Sniffed("xlsx", part)
+    scans: dict[str, SheetScan] = {}
+    sheets = {ref.sheet.lower() for key, ref in names.names.items() if key.startswith("kv_") and isinstance(ref, CellRef)}
+    for sheet, sheet_part in names.sheet_parts.items():
+        if sheet.lower() in sheets and sheet_part in members:
+            try:
+                scans[sheet] = scan_xlsx_sheet(_read_part(archive, sheet_part))
+            except _SheetTooLarge:
+                raise _sheet_too_large(sheet) from None
+    names.scans = scans
+    return Sniffed("xlsx", part, scans, names)
 
 
 # --------------------------------------------------------------------------- OLE2 (old Office) files
@@ -760,6 +794,11 @@ def _column_number(letters: bytes | str) -> int:
     return number - 1
 
 
+_XLSX_CELL_OPEN = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
+_XLSX_FORMULA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s/>]")  # a cell formula, not <formula1>
+_XLSX_CELL_REF = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*?\br=\"([A-Za-z]{1,3})([0-9]{1,8})\"")
+
+
 def scan_xlsx_sheet(data: bytes) -> SheetScan:
     """Extent, error cells and formulas without a value in an OOXML worksheet part.
 
@@ -767,6 +806,29 @@ def scan_xlsx_sheet(data: bytes) -> SheetScan:
     stays bounded for hostile input. Raises :class:`_SheetTooLarge` as soon as the sheet
     would be larger than :data:`MAX_CELLS`.
     """
+    fast = _scan_xlsx_sheet_fast(data)
+    if fast is not None:
+        return fast
+    return _scan_xlsx_sheet_full(data)
+
+
+def _scan_xlsx_sheet_fast(data: bytes) -> SheetScan | None:
+    """The common case, done with two C-level regex passes: every cell carries its own
+    reference (as Excel, LibreOffice and xlsxwriter write them), and the sheet has no
+    error cells and no formulas. Returns None when the full pass is needed."""
+    if b't="e"' in data or _XLSX_FORMULA.search(data):
+        return None
+    refs = _XLSX_CELL_REF.findall(data)
+    if len(refs) != len(_XLSX_CELL_OPEN.findall(data)):
+        return None  # a cell without its own reference: positions must be counted
+    scan = SheetScan()
+    if refs:
+        widest = max((c for c, _ in refs), key=lambda c: (len(c), c.upper()))
+        scan.include(max(int(r) for _, r in refs) - 1, _column_number(widest))
+    return scan
+
+
+def _scan_xlsx_sheet_full(data: bytes) -> SheetScan:
     scan = SheetScan()
     row, col = -1, -1
     cell: tuple[int, int] | None = None
@@ -1211,6 +1273,8 @@ def read_names(path: Path, sniffed: Sniffed) -> WorkbookNames:
     """
     if sniffed.format not in ("xlsx", "xlsb", "ods") or sniffed.workbook_part is None:
         return WorkbookNames()
+    if sniffed.names is not None:
+        return sniffed.names
     with _open_zip(path) as archive:
         if sniffed.format == "xlsx":
             return _xlsx_names(archive, sniffed.workbook_part)
