@@ -190,6 +190,8 @@ def audit(
     reports = write_reports(result, out_dir, progress=progress, jobs=jobs)
 
     catalogue = result.catalogue
+    if not result.returns and not result.rejected:
+        click.secho(f"Let op: in {inbox} staan geen bestanden om te controleren.", fg="yellow", err=True)
     click.echo(f"Controlejaar {result.audit_year} ({result.audit_year_source}).")
     n_returns, n_rejected = len(result.returns), len(result.rejected)
     click.echo(

@@ -135,7 +135,7 @@ def evaluate(frame: pd.DataFrame, issues: list[FieldIssue], catalogue: Catalogue
             mask = np.zeros(len(frame), dtype=bool)
             mask[positions.loc[group["index"].to_numpy()].to_numpy()] = True
             holds[str(error)] = mask
-    return resolve(checked, outputs, holds, catalogue, audit_year, issues_per_return)
+    return resolve(checked, outputs, holds, catalogue, audit_year)
 
 
 def resolve(
@@ -144,7 +144,6 @@ def resolve(
     holds: dict[str, np.ndarray],
     catalogue: Catalogue,
     audit_year: int,
-    issues_per_return: dict[str, list[tuple[str, str]]],
 ) -> Evaluation:
     n = len(checked)
     statuses = {}
@@ -155,12 +154,9 @@ def resolve(
         metrics = {m.key for m in rule.metrics}
         certain = np.full(n, SEVERITY[Status.GROEN])
         possible = np.zeros(n, dtype=int)
-        level_grijs = np.zeros(n, dtype=bool)
         for i, level in enumerate(rule.levels):
             held = holds.get(level_error(rule, i), np.zeros(n, dtype=bool))
             certain = np.maximum(certain, np.where(held, SEVERITY[level.status], 0))
-            if level.status == Status.GRIJS:
-                level_grijs |= held
             if level.column in inputs or level.column in metrics:
                 unknown = checked[level_column(rule, level)].isna().to_numpy()
                 possible = np.maximum(possible, np.where(unknown, SEVERITY[level.status], 0))
