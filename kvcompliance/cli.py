@@ -192,7 +192,7 @@ def audit(
     catalogue = result.catalogue
     if not result.returns and not result.rejected:
         click.secho(f"Let op: in {inbox} staan geen bestanden om te controleren.", fg="yellow", err=True)
-    click.echo(f"Controlejaar {result.audit_year} ({result.audit_year_source}).")
+    click.echo(f"Controlejaar {result.audit_year}: {result.audit_year_source}.")
     n_returns, n_rejected = len(result.returns), len(result.rejected)
     click.echo(
         f"{n_returns} {'opgave' if n_returns == 1 else 'opgaven'} gecontroleerd, "
