@@ -102,6 +102,16 @@ def _read_path(item: tuple[str, str, str, str | None]) -> ReturnRecord | Rejecte
     return read_one(path_, source, return_id, load_catalogue(rules_file))
 
 
+def _warm_up() -> None:
+    """Import the heavy libraries of the later stages while the workers read the files."""
+    import pandas  # noqa: F401
+    import pandera.pandas  # noqa: F401
+    import xlsxwriter  # noqa: F401
+
+    import kvcompliance.report.overview  # noqa: F401
+    import kvcompliance.validate  # noqa: F401
+
+
 def _crashed_reader(item: tuple[str, str, str, str | None]) -> RejectedFile:
     """The reader's process died on this file: list it, never lose it."""
     path, inbox, _, _ = item
@@ -139,7 +149,10 @@ def collect(
     items = [(str(p), str(inbox), f"R{n:04d}", catalogue.rules_file) for n, p in enumerate(paths, start=1)]
     collected = Collected()
     with stopwatch.stage("lezen"):
-        for outcome in ordered_map(_read_path, items, jobs, on_done=progress.step, on_crash=_crashed_reader, isolate=True):
+        reading = ordered_map(
+            _read_path, items, jobs, on_done=progress.step, on_crash=_crashed_reader, isolate=True, meanwhile=_warm_up
+        )
+        for outcome in reading:
             if isinstance(outcome, RejectedFile):
                 collected.rejected.append(outcome)
             else:
