@@ -320,18 +320,18 @@ class WrittenReports:
 
 def _provider_files(result: AuditResult) -> dict[str, str]:
     """A unique, safe workbook file name per return: <verslagjaar>_<naam>_<contractnummer>."""
-    import pandas as pd
-
     from kvcompliance.report.names import provider_filename
 
-    def plain(value):
-        return None if pd.isna(value) else value
-
+    columns = result.frame[["verslagjaar", "aanbieder_naam", "contractnummer"]]
+    plain = {
+        key: dict(zip(columns.index, columns[key].astype(object).where(columns[key].notna(), None)))
+        for key in columns.columns
+    }
     taken: set[str] = set()
     files = {}
-    columns = result.frame[["verslagjaar", "aanbieder_naam", "contractnummer"]]
     for record in result.returns:
-        year, name, contract = (plain(v) for v in columns.loc[record.return_id])
+        rid = record.return_id
+        year, name, contract = (plain[key][rid] for key in ("verslagjaar", "aanbieder_naam", "contractnummer"))
         filename = provider_filename(
             None if year is None else int(year),
             None if name is None else str(name),
@@ -339,7 +339,7 @@ def _provider_files(result: AuditResult) -> dict[str, str]:
             taken,
         )
         taken.add(filename.lower())
-        files[record.return_id] = filename
+        files[rid] = filename
     return files
 
 

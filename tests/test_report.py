@@ -224,6 +224,27 @@ def test_normen_sheet_lists_every_active_rule_and_the_run(written):
     assert find(ws, "Controlejaar").offset(column=2).value == "2025"
 
 
+def test_a_workbook_shows_its_own_catalogue_after_another_in_the_same_process(result, tmp_path):
+    """What is derived from a catalogue is cached per catalogue: a second catalogue (own
+    rules) in the same process shows its own norms, titles and fields, not the first one's."""
+    from dataclasses import replace
+
+    render_provider(provider_view(result, "R0001"), result.catalogue, tmp_path / "standaard.xlsx")
+    first = result.catalogue.active_rules[0]
+    own = replace(
+        result.catalogue,
+        rules=tuple(replace(r, title="Eigen titel") if r.id == first.id else r for r in result.catalogue.rules),
+        fields=tuple(replace(f, label="Eigen vraag") if f.key == "contact_naam" else f for f in result.catalogue.fields),
+    )
+    render_provider(provider_view(result, "R0001"), own, tmp_path / "eigen.xlsx")
+    for name, title, label in (("standaard.xlsx", first.title, result.catalogue.field("contact_naam").label),
+                               ("eigen.xlsx", "Eigen titel", "Eigen vraag")):
+        wb = openpyxl.load_workbook(tmp_path / name)
+        assert find(wb["Normen"], first.id).offset(column=1).value == title, name
+        assert find(wb["Samenvatting"], first.id).offset(column=1).value == title, name
+        assert find(wb["Aanlevering"], label).column == 1, name
+
+
 def test_every_provider_sheet_is_print_ready(written):
     for sheet in provider_book(written, "R0001").worksheets:
         setup = sheet.page_setup
@@ -231,6 +252,9 @@ def test_every_provider_sheet_is_print_ready(written):
         assert sheet.sheet_properties.pageSetUpPr.fitToPage and setup.fitToHeight == 0
         assert "Pagina &P van &N" in sheet.oddFooter.center.text
         assert sheet.print_title_rows and sheet.freeze_panes
+        # every printed page says whose conversation it is and which sheet it comes from
+        assert sheet.oddHeader.left.text.endswith("— Stichting Alfa"), sheet.title
+        assert sheet.oddHeader.right.text == sheet.title
 
 
 def test_provider_text_that_looks_like_a_formula_stays_text(written):
@@ -412,3 +436,35 @@ def test_unwritable_target_raises_a_dutch_output_error(tmp_path, result):
     blocker.write_text("x")
     with pytest.raises(OutputError, match="Kan de map"):
         write_findings_csv(result, blocker / "bevindingen.csv")
+
+
+# ------------------------------------------------------------------ fast cell writer
+def test_fast_cell_writer_writes_exactly_what_xlsxwriter_writes(tmp_path, monkeypatch):
+    """FastCellsWorksheet replaces xlsxwriter's innermost loop: every part of both workbooks
+    (strings, blanks, numbers, dates, rich text, notes, merges, charts) stays byte for byte
+    the same as with xlsxwriter's own worksheet."""
+    from xlsxwriter.worksheet import Worksheet
+
+    from kvcompliance.report import output
+
+    assert output.WORKSHEET_CLASS is output.FastCellsWorksheet  # else this test proves nothing
+    result = make_result(
+        {"fte": "ca. 20", "statuses": {"KV07": Status.ROOD, "KV06": Status.ORANJE, "KV90": Status.GRIJS, "KV04": Status.NVT},
+         "previous": {"KV07": Status.GROEN}, "notes": ("Een opmerking.",)},
+        {"aanbieder_naam": EVIL_NAME, "sector": "wmo"},
+    )
+
+    def write(folder: Path) -> dict[str, bytes]:
+        render_provider(provider_view(result, "R0001"), result.catalogue, folder / "a.xlsx")
+        write_overview(result, folder / "o.xlsx", {"R0001": "a.xlsx"})
+        parts = {}
+        for name in ("a.xlsx", "o.xlsx"):
+            with zipfile.ZipFile(folder / name) as zf:
+                parts.update({f"{name}/{part}": zf.read(part) for part in zf.namelist()})
+        return parts
+
+    fast = write(tmp_path / "snel")
+    monkeypatch.setattr(output, "WORKSHEET_CLASS", Worksheet)
+    stock = write(tmp_path / "xlsxwriter")
+    assert fast.keys() == stock.keys() and any("worksheets/sheet" in name for name in fast)
+    assert [name for name in fast if fast[name] != stock[name]] == []

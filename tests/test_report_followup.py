@@ -361,12 +361,16 @@ def test_every_field_of_a_passing_rule_is_coloured_unless_a_worse_rule_touches_i
     def status_of(key):
         label = catalogue.field(key).label
         cell = next(c for c in ws["A"] if c.value in (label, label + " *"))
-        return ws.cell(cell.row, 4).value, ws.cell(cell.row, 2)
+        return ws.cell(cell.row, 4).value, ws.cell(cell.row, 2), ws.cell(cell.row, 5).value
 
-    status, value = status_of("contact_naam")
+    status, value, why = status_of("contact_naam")
     assert status == "Groen" and rgb(value) == colour(result, G, light=True)
-    assert "voldoet aan KV07" in value.comment.text
-    assert status_of("fte")[0] == "Oranje"  # KV08 oranje wins over KV07 groen
+    # a groen cell says why in 'Waarom deze kleur' (printed); only what is not groen gets a note
+    assert ws.cell(4, 5).value == "Waarom deze kleur"
+    assert why == "voldoet aan KV07" and value.comment.text == "Groen: voldoet aan KV07."
+    status, value, why = status_of("fte")
+    assert status == "Oranje"  # KV08 oranje wins over KV07 groen
+    assert why.startswith("KV08 ") and "(oranje)" in why and "KV08 (Oranje)" in value.comment.text
 
 
 # ------------------------------------------------------------------ reproducible
@@ -439,3 +443,50 @@ def test_audit_with_last_year_and_register_shows_it_in_both_workbooks(tmp_path, 
     assert [ws.cell(voorbeeld, at[n]).value for n in at] == ["Groen", "↓ verslechterd", "in register"]
     assert [ws.cell(anders, at[n]).value for n in at] == [None, "nieuw", "niet in register"]
     assert [c.value for c in overview["Ontbrekend"][2]][:2] == ["JH-2025-002", "Stichting Stil"]
+
+
+# ------------------------------------------------------------------ a big overview
+def _as_seen(path: Path) -> dict:
+    """Every cell (value, fill, font, border, wrap, note), row height and merge of a workbook."""
+    wb = openpyxl.load_workbook(path)
+    seen: dict = {"sheets": wb.sheetnames}
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                border = tuple(getattr(c.border, side).style for side in ("left", "right", "top", "bottom"))
+                font = c.font.color.rgb if c.font.color is not None and isinstance(c.font.color.rgb, str) else None
+                seen[ws.title, c.coordinate] = (
+                    c.value, rgb(c), font, c.font.b, border, c.alignment.wrap_text, c.comment and c.comment.text
+                )
+        seen[ws.title, "heights"] = {r: d.height for r, d in ws.row_dimensions.items() if d.height}
+        seen[ws.title, "merged"] = sorted(str(m) for m in ws.merged_cells.ranges)
+        seen[ws.title, "filter"] = ws.auto_filter.ref
+    return seen
+
+
+def test_a_big_overview_is_streamed_and_looks_the_same(tmp_path, monkeypatch):
+    """From STREAM_FROM_FINDINGS findings on the overview is written row by row (constant
+    memory); every sheet must then still show every cell: none may be written out of order."""
+    from kvcompliance.report import overview
+
+    result = make_result(
+        {"aanbieder_naam": "Stichting Alfa", "kvk_nummer": "11111111", "contractnummer": "A-1",
+         "statuses": {"KV06": O, "KV07": R}, "previous": {"KV06": G}},
+        {"aanbieder_naam": "Stichting Beta", "kvk_nummer": "22222222", "contractnummer": "B-2", "sector": "wmo"},
+        rejected=(RejectedFile(SourceFile("kapot.xlsx", 10, 0.0, ""), "Geen opgave.", "onleesbaar"),),
+    )
+    result.register = RegisterMatch(
+        matched={"R0001": _contract(2, "A-1", "Stichting Alfa", "11111111")},
+        unmatched=["R0002"],
+        kvk_differs=set(),
+        missing=[_contract(4, "D-4", "Stichting Stil", "44444444", "wmo")],
+    )
+    assert len(result.findings) < overview.STREAM_FROM_FINDINGS
+    write_overview(result, tmp_path / "in_geheugen.xlsx", {})
+    monkeypatch.setattr(overview, "STREAM_FROM_FINDINGS", 1)
+    write_overview(result, tmp_path / "gestroomd.xlsx", {})
+    with zipfile.ZipFile(tmp_path / "gestroomd.xlsx") as zf:  # really streamed: inline text
+        assert b't="inlineStr"' in zf.read("xl/worksheets/sheet3.xml")
+    in_memory, streamed = _as_seen(tmp_path / "in_geheugen.xlsx"), _as_seen(tmp_path / "gestroomd.xlsx")
+    assert in_memory["sheets"] == ["Overzicht", "Grafiek", "Bevindingen", "Niet verwerkt", "Ontbrekend", "Normen"]
+    assert [key for key in in_memory.keys() | streamed.keys() if in_memory.get(key) != streamed.get(key)] == []

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from kvcompliance.model import AuditResult
 from kvcompliance.report.output import atomic_path
-from kvcompliance.report.tables import FINDINGS_COLUMNS, findings_rows
+from kvcompliance.report.tables import FINDINGS_COLUMNS, iter_findings_rows
 
 #: A cell starting with one of these is run as a formula when Excel opens a CSV file.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -39,5 +39,4 @@ def write_findings_csv(result: AuditResult, path: Path) -> None:
         with tmp.open("w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
             writer.writerow(FINDINGS_COLUMNS)
-            for row in findings_rows(result):
-                writer.writerow([guard_formula(row.cells[name]) for name in FINDINGS_COLUMNS])
+            writer.writerows([guard_formula(row.cells[name]) for name in FINDINGS_COLUMNS] for row in iter_findings_rows(result))

@@ -25,9 +25,17 @@ REPLACED = "vervangen"
 MAILING_COLUMNS = ("aanbieder", "contact_email", "bestand", "eindoordeel")
 
 
+def _column(result: AuditResult, key: str) -> dict[str, object]:
+    """Return id -> value of one frame column as a plain value (one lookup per value in
+    ``frame.at`` would cost tens of microseconds each)."""
+    frame = result.frame
+    return {rid: plain(value) for rid, value in zip(frame.index, frame[key].tolist())}
+
+
 def log_entries(result: AuditResult, files: dict[str, str], provider_dir: str) -> list[dict]:
     """One entry per input file, sorted by path."""
     entries = []
+    names = _column(result, "aanbieder_naam")
     for record in result.returns:
         source = record.source
         entries.append(
@@ -39,7 +47,7 @@ def log_entries(result: AuditResult, files: dict[str, str], provider_dir: str) -
                 "uitkomst": AUDITED,
                 "reden": "; ".join(record.notes) or None,
                 "opgave": record.return_id,
-                "aanbieder": plain(result.frame.at[record.return_id, "aanbieder_naam"]),
+                "aanbieder": names[record.return_id],
                 "eindoordeel": result.catalogue.status_info(result.overall[record.return_id]).label,
                 "werkboek": f"{provider_dir}/{files[record.return_id]}",
             }
@@ -80,13 +88,14 @@ def write_mailing_list(result: AuditResult, path: Path, files: dict[str, str], p
         with tmp.open("w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle, delimiter=";", lineterminator="\r\n")
             writer.writerow(MAILING_COLUMNS)
+            names, emails = _column(result, "aanbieder_naam"), _column(result, "contact_email")
             for record in result.returns:
                 rid = record.return_id
-                email = plain(result.frame.at[rid, "contact_email"])
+                email = emails[rid]
                 if not email and register is not None and rid in register.matched:
                     email = register.matched[rid].contact_email
                 row = (
-                    plain(result.frame.at[rid, "aanbieder_naam"]) or "",
+                    names[rid] or "",
                     email or "",
                     f"{provider_dir}/{files[rid]}",
                     result.catalogue.status_info(result.overall[rid]).label,

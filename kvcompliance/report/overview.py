@@ -22,23 +22,29 @@ from kvcompliance.report.styles import (
     STATUS_ORDER,
     Styles,
     fit_row,
+    row_height,
     rules_file_text,
     run_date_text,
     set_widths,
     setup_print,
+    text_lines,
     write_legend,
     write_norms_sheet,
 )
-from kvcompliance.report.tables import FINDINGS_COLUMNS, findings_rows, identity
+from kvcompliance.report.tables import FINDINGS_COLUMNS, identities, iter_findings_rows
 
 RULE_WIDTH = 8
+#: From this many findings (about 3,000 returns) the overview is streamed to disk row by
+#: row: held in memory, its cells would take about 40 MB per 1,000 returns (400 MB for
+#: 10,000), at the price of a slower write. Every sheet here is written top to bottom.
+STREAM_FROM_FINDINGS = 50_000
 
 
 def write_overview(result: AuditResult, path: Path, files: dict[str, str]) -> None:
     """Write the overview workbook to ``path``; ``files`` maps return id -> provider workbook name."""
     title = f"Overzicht opgaven kindermishandeling — verslagjaar {result.audit_year}"
     footer = f"Verslagjaar {result.audit_year} · gemaakt op {run_date_text(result.run_date)}"
-    with new_workbook(path) as workbook:
+    with new_workbook(path, streamed=len(result.findings) >= STREAM_FROM_FINDINGS) as workbook:
         workbook.set_properties(
             {
                 "title": title,
@@ -145,33 +151,36 @@ def _overview_sheet(workbook: Any, styles: Styles, result: AuditResult, files: d
     last_col = first_rule_col + len(rules) - 1 if rules else first_rule_col - 1
 
     row = header_row
+    text = styles.get("text_nowrap")
+    write = sheet.write_string
+    who_of = identities(result)
+    rule_cols = [(first_rule_col + offset, rule.id) for offset, rule in enumerate(rules)]
     for record in result.returns:
         row += 1
-        who = identity(result, record)
-        text = styles.get("text_nowrap")
-        sheet.write_string(row, 0, who.name, text)
-        sheet.write_string(row, 1, who.kvk, text)
-        sheet.write_string(row, 2, who.sector_label, text)
-        sheet.write_string(row, 3, who.contract, text)
+        who = who_of[record.return_id]
+        write(row, 0, who.name, text)
+        write(row, 1, who.kvk, text)
+        write(row, 2, who.sector_label, text)
+        write(row, 3, who.contract, text)
         if isinstance(who.year, int):
             sheet.write_number(row, 4, who.year, styles.get("number"))
         else:
-            sheet.write_string(row, 4, who.year or "", text)
-        sheet.write_string(row, 5, who.source, text)
-        sheet.write_string(row, 6, files.get(record.return_id, ""), text)
+            write(row, 4, who.year or "", text)
+        write(row, 5, who.source, text)
+        write(row, 6, files.get(record.return_id, ""), text)
         overall = result.overall.get(record.return_id)
         styles.status_cell(sheet, row, at["Eindoordeel"], Status(overall) if overall is not None else None)
         if result.trends is not None:
             history = year_on_year(result, record.return_id)
             styles.status_cell(sheet, row, at["Vorig jaar"], history.previous_overall)
-            sheet.write_string(row, at["Trend"], history.overall.text, styles.toned("text_nowrap", history.overall.tone))
+            write(row, at["Trend"], history.overall.text, styles.toned("text_nowrap", history.overall.tone))
         if result.register is not None:
             state = result.register.state(record.return_id)
             flagged = state != IN_REGISTER
-            sheet.write_string(row, at["Contract"], state, styles.flagged("text_nowrap") if flagged else text)
+            write(row, at["Contract"], state, styles.flagged("text_nowrap") if flagged else text)
         by_rule = {f.rule_id: f.status for f in result.findings_for(record.return_id)}
-        for offset, rule in enumerate(rules):
-            styles.status_cell(sheet, row, first_rule_col + offset, by_rule.get(rule.id))
+        for col, rule_id in rule_cols:
+            styles.status_cell(sheet, row, col, by_rule.get(rule_id))
     sheet.autofilter(header_row, 0, row, last_col)
     sheet.freeze_panes(header_row + 1, 1)
     setup_print(sheet, landscape=True, header_left=title, header_right="Overzicht", footer_left=footer, repeat_rows=(header_row, header_row))
@@ -272,20 +281,27 @@ FINDINGS_LAYOUT = {
 def _findings_sheet(workbook: Any, styles: Styles, result: AuditResult, title: str, footer: str) -> None:
     sheet = workbook.add_worksheet("Bevindingen")
     set_widths(sheet, [FINDINGS_LAYOUT[c][0] for c in FINDINGS_COLUMNS])
-    formats = {c: styles.get("text" if FINDINGS_LAYOUT[c][1] else "text_nowrap") for c in FINDINGS_COLUMNS}
-    wrapped = [c for c in FINDINGS_COLUMNS if FINDINGS_LAYOUT[c][1]]
     for col, name in enumerate(FINDINGS_COLUMNS):
         sheet.write_string(0, col, name, styles.get("header"))
     status_col = FINDINGS_COLUMNS.index("status")
+    # (column, name, format) of the text cells; (name, width) of those that wrap
+    texts = [
+        (col, name, styles.get("text" if FINDINGS_LAYOUT[name][1] else "text_nowrap"))
+        for col, name in enumerate(FINDINGS_COLUMNS)
+        if col != status_col
+    ]
+    wrapped = [(name, FINDINGS_LAYOUT[name][0]) for name in FINDINGS_COLUMNS if FINDINGS_LAYOUT[name][1]]
+    write = sheet.write_string
     row = 0
-    for item in findings_rows(result):
+    for item in iter_findings_rows(result):
         row += 1
-        for col, name in enumerate(FINDINGS_COLUMNS):
-            if col == status_col:
-                styles.status_cell(sheet, row, col, item.status)
-            else:
-                sheet.write_string(row, col, item.cells[name], formats[name])
-        fit_row(sheet, row, [(item.cells[name], FINDINGS_LAYOUT[name][0]) for name in wrapped])
+        cells = item.cells
+        for col, name, fmt in texts:
+            write(row, col, cells[name], fmt)
+        styles.status_cell(sheet, row, status_col, item.status)
+        lines = max((text_lines(cells[name], width) for name, width in wrapped), default=1)
+        if lines > 1:
+            sheet.set_row(row, row_height(lines))
     sheet.autofilter(0, 0, row, len(FINDINGS_COLUMNS) - 1)
     sheet.freeze_panes(1, 0)
     setup_print(sheet, landscape=True, header_left=title, header_right="Bevindingen", footer_left=footer, repeat_rows=(0, 0))

@@ -35,15 +35,18 @@ from kvcompliance.report.styles import (
     TONE_DOWN,
     TONE_MUTED,
     Styles,
+    derived,
     fit_row,
+    row_height,
     rules_file_text,
     run_date_text,
     set_widths,
     setup_print,
     status_label,
+    text_lines,
     write_norms_sheet,
 )
-from kvcompliance.report.tables import identity
+from kvcompliance.report.tables import identity, record_of
 from kvcompliance.values import raw_text
 
 NOTE_LIMIT = 1200  # characters in one cell note
@@ -77,7 +80,7 @@ class ProviderView:
 
 def provider_view(result: AuditResult, return_id: str) -> ProviderView:
     """Copy one provider's data out of ``result``."""
-    record = next((r for r in result.returns if r.return_id == return_id), None)
+    record = record_of(result, return_id)
     if record is None:
         raise KeyError(return_id)
     who = identity(result, record)
@@ -157,12 +160,16 @@ def summary_columns(with_history: bool) -> tuple[tuple[str, float], ...]:
 
 
 def _rule_lookup(catalogue: Catalogue) -> dict[str, Rule]:
-    return {rule.id: rule for rule in catalogue.rules}
+    return derived(catalogue, "rules_by_id", lambda c: {rule.id: rule for rule in c.rules})
+
+
+def _rule_texts(catalogue: Catalogue) -> dict[str, tuple[str, str]]:
+    """Rule id -> (title, source as shown): the same in every workbook."""
+    return derived(catalogue, "rule_texts", lambda c: {rule.id: (rule.title, source_text(c, rule)) for rule in c.rules})
 
 
 def _summary_sheet(workbook: Any, styles: Styles, view: ProviderView, title: str, footer: str) -> None:
     catalogue = styles.catalogue
-    rules = _rule_lookup(catalogue)
     sheet = workbook.add_worksheet("Samenvatting")
     sheet.hide_gridlines(2)
     columns = summary_columns(view.history is not None)
@@ -196,8 +203,7 @@ def _summary_sheet(workbook: Any, styles: Styles, view: ProviderView, title: str
     row = 3
     for label, value in info:
         sheet.write_string(row, 0, label, styles.get("label"))
-        sheet.merge_range(row, 2, row, value_end, "", styles.get("plain"))
-        sheet.write_string(row, 2, value or "onbekend", styles.get("plain"))
+        styles.merged(sheet, row, 2, value_end, value or "onbekend", "plain")
         fit_row(sheet, row, [(value, value_width)])
         row += 1
 
@@ -212,13 +218,8 @@ def _summary_sheet(workbook: Any, styles: Styles, view: ProviderView, title: str
     sheet.set_row(row, 30)
     sheet.write_string(row, 0, "Eindoordeel", styles.get("label_middle"))
     styles.status_cell(sheet, row, 2, view.overall, big=True)
-    sheet.merge_range(row, 3, row, meaning_end, "", styles.get("meaning_big"))
-    sheet.write_string(
-        row,
-        3,
-        f"{styles.colours[view.overall].meaning} (het zwaarste oordeel over alle regels)",
-        styles.get("meaning_big"),
-    )
+    meaning = f"{styles.colours[view.overall].meaning} (het zwaarste oordeel over alle regels)"
+    styles.merged(sheet, row, 3, meaning_end, meaning, "meaning_big")
     row += 1
     if view.history is not None:
         history = view.history
@@ -228,7 +229,7 @@ def _summary_sheet(workbook: Any, styles: Styles, view: ProviderView, title: str
             styles.status_cell(sheet, row, 2, history.previous_overall)
         else:
             sheet.write_string(row, 2, "geen opgave", styles.toned("legend_text", history.overall.tone))
-        sheet.merge_range(row, 3, row, meaning_end, "", styles.get("meaning"))
+        sheet.merge_range(row, 3, row, meaning_end, "", None)  # no border or fill to repeat
         sheet.write_rich_string(
             row,
             3,
@@ -241,8 +242,7 @@ def _summary_sheet(workbook: Any, styles: Styles, view: ProviderView, title: str
         fit_row(sheet, row, [(f"{history.overall.text}: {history.sentence}", sum(widths[3 : meaning_end + 1]) * 0.9)], min_height=30)
         row += 1
     for note in view.notes:
-        sheet.merge_range(row, 0, row, last, "", styles.get("note"))
-        sheet.write_string(row, 0, f"Let op: {note}", styles.get("note"))
+        styles.merged(sheet, row, 0, last, f"Let op: {note}", "note")
         fit_row(sheet, row, [(f"Let op: {note}", sum(widths))])
         row += 1
 
@@ -251,29 +251,28 @@ def _summary_sheet(workbook: Any, styles: Styles, view: ProviderView, title: str
     for n, (name, _) in enumerate(columns):
         sheet.write_string(row, n, name, styles.get("header"))
     rule_history = view.history.rules if view.history is not None else {}
+    rule_texts = _rule_texts(catalogue)
+    id_format, text_format = styles.get("id"), styles.get("text")
+    write = sheet.write_string
+    at = [col[name] for name in ("Regel", "Omschrijving", "Uw waarde", "Norm", "Toelichting", "Bron")]
+    at_widths = [widths[n] for n in at]
+    status_col = col["Status"]
     for finding in view.findings:
         row += 1
-        rule = rules.get(finding.rule_id)
-        source = source_text(catalogue, rule) if rule else ""
-        cells = {
-            "Regel": finding.rule_id,
-            "Omschrijving": rule.title if rule else "",
-            "Uw waarde": finding.value,
-            "Norm": finding.norm,
-            "Toelichting": finding.message,
-            "Bron": source,
-        }
-        for name, text in cells.items():
-            sheet.write_string(row, col[name], text, styles.get("id" if name == "Regel" else "text"))
-        styles.status_cell(sheet, row, col["Status"], finding.status)
+        rule_title, source = rule_texts.get(finding.rule_id, ("", ""))
+        cells = (finding.rule_id, rule_title, finding.value, finding.norm, finding.message, source)
+        write(row, at[0], cells[0], id_format)
+        for n in range(1, len(cells)):
+            write(row, at[n], cells[n], text_format)
+        styles.status_cell(sheet, row, status_col, finding.status)
         if view.history is not None:
             previous, mark = rule_history.get(finding.rule_id, (None, None))
             styles.status_cell(sheet, row, col["Vorig jaar"], previous)
             if mark is None:
-                sheet.write_blank(row, col["Ontwikkeling"], None, styles.get("text"))
+                sheet.write_blank(row, col["Ontwikkeling"], None, text_format)
             else:
                 sheet.write_string(row, col["Ontwikkeling"], mark.text, styles.toned("trend", mark.tone))
-        fit_row(sheet, row, [(text, widths[col[name]]) for name, text in cells.items()])
+        fit_row(sheet, row, zip(cells, at_widths))
     sheet.freeze_panes(header_row + 1, 0)
 
     row += 2
@@ -298,9 +297,8 @@ def _agenda(sheet: Any, styles: Styles, view: ProviderView, row: int, widths: li
     _heading(sheet, styles, row, "Gespreksagenda", last)
     row += 1
     if not view.agenda:
-        sheet.merge_range(row, 0, row, last, "", styles.get("plain"))
-        sheet.write_string(
-            row, 0, "Er zijn geen punten om te bespreken: de opgave voldoet aan alle normen die van toepassing zijn.", styles.get("plain")
+        styles.merged(
+            sheet, row, 0, last, "Er zijn geen punten om te bespreken: de opgave voldoet aan alle normen die van toepassing zijn.", "plain"
         )
         return row + 1
     sheet.write_string(
@@ -393,6 +391,12 @@ def field_status(statuses: Sequence[Status], has_issue: bool) -> Status | None:
     return None
 
 
+#: Statuses whose cells get a note with the full explanation. A groen cell needs none: its
+#: "Waarom deze kleur" says which rules it meets (and every note costs about as much to
+#: write as 30 cells).
+NOTE_STATUSES = frozenset({Status.ROOD, Status.ORANJE, Status.GRIJS, Status.GROEN})
+
+
 def _why(catalogue: Catalogue, rules: dict[str, Rule], findings: Sequence[Finding], issues: Sequence[FieldIssue]) -> tuple[str, str]:
     """(cell note, short printable line) explaining a field's colour."""
     note, short = [], []
@@ -410,6 +414,7 @@ def _why(catalogue: Catalogue, rules: dict[str, Rule], findings: Sequence[Findin
         passed = [f.rule_id for f in findings if f.status == Status.GROEN]
         if passed:
             note.append(f"{status_label(catalogue, Status.GROEN)}: voldoet aan {', '.join(passed)}.")
+            short.append(f"voldoet aan {', '.join(passed)}")
     text = "\n".join(note)
     if len(text) > NOTE_LIMIT:
         text = text[: NOTE_LIMIT - 1] + "…"
@@ -439,8 +444,25 @@ def _write_raw(sheet: Any, styles: Styles, row: int, col: int, value: Any, statu
         sheet.write_string(row, col, text, styles.get("text", status))
 
 
-def _shown(value: Any) -> str:
-    return value if isinstance(value, str) else ""
+@dataclass(frozen=True)
+class _FieldRow:
+    key: str
+    label: str  # with " *" when required
+    label_lines: int
+
+
+def _return_rows(catalogue: Catalogue) -> tuple[tuple[str, tuple[_FieldRow, ...]], ...]:
+    """(section title, its fields) of the Aanlevering sheet: the same in every workbook."""
+    width = RETURN_COLUMNS[0][1]
+    sections = []
+    for section in catalogue.sections:
+        rows = []
+        for fld in catalogue.fields_in(section.key):
+            label = fld.label + (" *" if fld.required else "")
+            rows.append(_FieldRow(fld.key, label, text_lines(label, width)))
+        if rows:
+            sections.append((section.title, tuple(rows)))
+    return tuple(sections)
 
 
 def _return_sheet(workbook: Any, styles: Styles, view: ProviderView, title: str, footer: str) -> None:
@@ -454,7 +476,8 @@ def _return_sheet(workbook: Any, styles: Styles, view: ProviderView, title: str,
     sheet.write_string(
         1,
         0,
-        "Uw antwoorden zoals ze in uw formulier stonden. Een gekleurde cel heeft een notitie met uitleg (wijs de cel aan).",
+        "Uw antwoorden zoals ze in uw formulier stonden. De laatste kolom zegt waarom een cel gekleurd is;"
+        " de volledige uitleg staat in een notitie bij de cel (wijs de cel aan).",
         styles.get("subtitle"),
     )
     header_row = 3
@@ -468,30 +491,39 @@ def _return_sheet(workbook: Any, styles: Styles, view: ProviderView, title: str,
     for issue in view.issues:
         issues.setdefault(issue.field, []).append(issue)
 
+    text_format, section_format = styles.get("text"), styles.get("section")
+    value_width, why_width = RETURN_COLUMNS[1][1], RETURN_COLUMNS[4][1]
+    write = sheet.write_string
     row = header_row
-    for section in catalogue.sections:
-        fields = catalogue.fields_in(section.key)
-        if not fields:
-            continue
+    for section_title, fields in derived(catalogue, "return_rows", _return_rows):
         row += 1
-        sheet.write_string(row, 0, section.title, styles.get("section"))
+        write(row, 0, section_title, section_format)
         for col in range(1, len(RETURN_COLUMNS)):
-            sheet.write_blank(row, col, None, styles.get("section"))
+            sheet.write_blank(row, col, None, section_format)
         for fld in fields:
             row += 1
-            found = touching.get(fld.key, [])
-            its_issues = issues.get(fld.key, [])
-            status = field_status([f.status for f in found], bool(its_issues))
-            label = fld.label + (" *" if fld.required else "")
-            sheet.write_string(row, 0, label, styles.get("text"))
-            _write_raw(sheet, styles, row, 1, view.values.get(fld.key), status)
-            sheet.write_string(row, 2, view.cells.get(fld.key, ""), styles.get("text"))
+            found = touching.get(fld.key, ())
+            its_issues = issues.get(fld.key, ())
+            status = field_status([f.status for f in found], bool(its_issues)) if found or its_issues else None
+            value = view.values.get(fld.key)
+            write(row, 0, fld.label, text_format)
+            _write_raw(sheet, styles, row, 1, value, status)
+            write(row, 2, view.cells.get(fld.key, ""), text_format)
             styles.status_cell(sheet, row, 3, status)
-            note, short = _why(catalogue, rules, found, its_issues)
-            sheet.write_string(row, 4, short, styles.get("text"))
-            fit_row(sheet, row, [(label, RETURN_COLUMNS[0][1]), (short, RETURN_COLUMNS[4][1]), (_shown(view.values.get(fld.key)), RETURN_COLUMNS[1][1])])
-            if status is not None and note:
-                sheet.write_comment(row, 1, note, _note_options(note))
+            if status is None:
+                short = ""
+            else:
+                note, short = _why(catalogue, rules, found, its_issues)
+                if status in NOTE_STATUSES and note:
+                    sheet.write_comment(row, 1, note, _note_options(note))
+            write(row, 4, short, text_format)
+            lines = max(
+                fld.label_lines,
+                text_lines(short, why_width) if short else 1,
+                text_lines(value, value_width) if isinstance(value, str) and value else 1,
+            )
+            if lines > 1:
+                sheet.set_row(row, row_height(lines))
     row += 2
     sheet.write_string(row, 0, "* verplicht veld", styles.get("subtitle"))
     sheet.freeze_panes(header_row + 1, 0)

@@ -8,8 +8,9 @@ created once per workbook and cached in a :class:`Styles` object.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 from kvcompliance.catalogue import Catalogue, Status, StatusInfo
 from kvcompliance.explain import norm_text, params_text, scope_text, source_text
@@ -68,6 +69,8 @@ _KINDS: dict[str, dict[str, Any]] = {
     "meaning": {"font_size": 11, "valign": "vcenter", "text_wrap": True},
 }
 _STRONG_KINDS = {"status", "status_big"}
+#: Kinds that draw something (a border or a fill) in every cell they cover.
+_DRAWN_KINDS = {kind for kind, props in _KINDS.items() if {"border", "bottom", "bg_color"} & props.keys()}
 
 
 def status_table(catalogue: Catalogue) -> dict[Status, StatusInfo]:
@@ -79,29 +82,54 @@ def status_label(catalogue: Catalogue, status: Status | str) -> str:
     return catalogue.status_info(status).label
 
 
+_T = TypeVar("_T")
+_DERIVED: dict[int, tuple[Catalogue, dict[str, Any]]] = {}
+
+
+def derived(catalogue: Catalogue, name: str, build: Callable[[Catalogue], _T]) -> _T:
+    """``build(catalogue)``, computed once per catalogue and process.
+
+    For what every workbook of an audit shows identically (the Normen rows, rule titles,
+    the fields of each section): a catalogue is immutable, so what is derived from it is
+    too. Keyed by identity (a catalogue is not hashable); the entry keeps the catalogue
+    alive, so an id is never reused while its entry exists.
+    """
+    entry = _DERIVED.get(id(catalogue))
+    if entry is None or entry[0] is not catalogue:
+        if len(_DERIVED) >= 16:
+            _DERIVED.clear()
+        entry = _DERIVED[id(catalogue)] = (catalogue, {})
+    found = entry[1]
+    if name not in found:
+        found[name] = build(catalogue)
+    return found[name]
+
+
 class Styles:
-    """The formats of one workbook, each created once on first use."""
+    """The formats of one workbook, each created once on first use (so a workbook holds
+    only the formats it uses)."""
 
     def __init__(self, workbook: Any, catalogue: Catalogue):
         self.workbook = workbook
         self.catalogue = catalogue
         self.colours = status_table(catalogue)
+        self.labels = {status: info.label for status, info in self.colours.items()}
         self._cache: dict[tuple[str, Any], Any] = {}
 
     def get(self, kind: str, status: Status | None = None) -> Any:
         """The format for ``kind``; with a status, coloured (strong for status kinds, else light)."""
-        key = (kind, Status(status) if status is not None else None)
-        fmt = self._cache.get(key)
-        if fmt is None:
-            props = {**_BASE, **_KINDS[kind]}
-            if status is not None:
-                info = self.colours[Status(status)]
-                props["bg_color"] = info.colour if kind in _STRONG_KINDS else info.light
-                if status == Status.NVT:
-                    props["font_color"] = MUTED
-                    props["bold"] = False
-            fmt = self.workbook.add_format(props)
-            self._cache[key] = fmt
+        try:
+            return self._cache[kind, status]  # a Status and its str value are the same key
+        except KeyError:
+            pass
+        props = {**_BASE, **_KINDS[kind]}
+        if status is not None:
+            info = self.colours[Status(status)]
+            props["bg_color"] = info.colour if kind in _STRONG_KINDS else info.light
+            if status == Status.NVT:
+                props["font_color"] = MUTED
+                props["bold"] = False
+        fmt = self._cache[kind, status] = self.workbook.add_format(props)
         return fmt
 
     def toned(self, kind: str, tone: str) -> Any:
@@ -117,13 +145,22 @@ class Styles:
         """The format ``kind`` with the light flag fill (something for the officer to check)."""
         return self.get(kind, FLAG_STATUS)
 
+    def merged(self, sheet: Any, row: int, first_col: int, last_col: int, text: str, kind: str) -> None:
+        """``text`` as a string in the cells ``first_col``..``last_col`` of ``row``, merged.
+
+        The covered cells get the format too only when it draws a border or fill there;
+        otherwise they would only cost (xlsxwriter writes each as a formatted blank).
+        """
+        fmt = self.get(kind)
+        sheet.merge_range(row, first_col, row, last_col, "", fmt if kind in _DRAWN_KINDS else None)
+        sheet.write_string(row, first_col, text, fmt)
+
     def status_cell(self, sheet: Any, row: int, col: int, status: Status | None, big: bool = False) -> None:
         """A status as its catalogue label on its catalogue colour; blank when ``None``."""
-        kind = "status_big" if big else "status"
         if status is None:
             sheet.write_blank(row, col, None, self.get("text"))
             return
-        sheet.write_string(row, col, status_label(self.catalogue, status), self.get(kind, status))
+        sheet.write_string(row, col, self.labels[status], self.get("status_big" if big else "status", status))
 
 
 def write_legend(
@@ -211,9 +248,19 @@ def text_lines(text: str, width: float) -> int:
     Greedy word wrap at about 1.3 characters of 10 pt Calibri per unit of column width,
     slightly pessimistic so that text is never cut off.
     """
+    if not isinstance(text, str):
+        text = str(text)
+    if len(text) <= width * 1.3 and "\n" not in text:
+        return 1  # fits on one line: most cells
+    return _text_lines(text, width)
+
+
+@lru_cache(maxsize=8192)
+def _text_lines(text: str, width: float) -> int:
+    # Cached: the same texts (norms, titles, standard messages) recur in every workbook.
     per_line = max(4, int(width * 1.3))
     total = 0
-    for part in str(text).split("\n"):
+    for part in text.split("\n"):
         if len(part) <= per_line:
             total += 1
             continue
@@ -231,12 +278,22 @@ def text_lines(text: str, width: float) -> int:
     return total
 
 
-def fit_row(sheet: Any, row: int, cells: Sequence[tuple[str, float]], min_height: float = 0) -> None:
+def fit_row(sheet: Any, row: int, cells: Iterable[tuple[str, float]], min_height: float = 0) -> None:
     """Set the height of a row with wrapped text: neither Excel nor LibreOffice does it
     reliably for generated files (and never for merged cells). ``cells``: (text, width)."""
-    lines = max((text_lines(text, width) for text, width in cells if text), default=1)
+    lines = 1
+    for text, width in cells:
+        if text:
+            n = text_lines(text, width)
+            if n > lines:
+                lines = n
     if lines > 1 or min_height:
-        sheet.set_row(row, max(min_height, LINE_HEIGHT * lines + 3))
+        sheet.set_row(row, max(min_height, row_height(lines)))
+
+
+def row_height(lines: int) -> float:
+    """The height in points of a row showing ``lines`` lines of 10 pt text."""
+    return LINE_HEIGHT * lines + 3
 
 
 def set_widths(sheet: Any, widths: Sequence[float], first_col: int = 0) -> None:
@@ -264,6 +321,24 @@ NORMS_COLUMNS = (
     ("Bron", 26),
     ("Toelichting", 46),
 )
+
+
+def _norms_rows(catalogue: Catalogue) -> list[tuple[tuple[str, ...], float | None]]:
+    """The rows of the Normen table (cells, row height or None): the same in every workbook."""
+    rows = []
+    for rule in catalogue.active_rules:
+        cells = (
+            rule.id,
+            rule.title,
+            scope_text(catalogue, rule),
+            norm_text(catalogue, rule),
+            params_text(rule) or "geen",
+            source_text(catalogue, rule),
+            rule.explanation,
+        )
+        lines = max(text_lines(value, NORMS_COLUMNS[col][1]) if value else 1 for col, value in enumerate(cells))
+        rows.append((cells, row_height(lines) if lines > 1 else None))
+    return rows
 
 
 def write_norms_sheet(
@@ -296,20 +371,15 @@ def write_norms_sheet(
     header_row = row
     for col, (name, _) in enumerate(NORMS_COLUMNS):
         sheet.write_string(row, col, name, styles.get("header"))
-    for rule in catalogue.active_rules:
+    id_format, text_format = styles.get("id"), styles.get("text")
+    for cells, height in derived(catalogue, "norms_rows", _norms_rows):
         row += 1
-        cells = (
-            rule.id,
-            rule.title,
-            scope_text(catalogue, rule),
-            norm_text(catalogue, rule),
-            params_text(rule) or "geen",
-            source_text(catalogue, rule),
-            rule.explanation,
-        )
-        for col, value in enumerate(cells):
-            sheet.write_string(row, col, value, styles.get("id" if col == 0 else "text"))
-        fit_row(sheet, row, [(value, NORMS_COLUMNS[col][1]) for col, value in enumerate(cells)])
+        write = sheet.write_string
+        write(row, 0, cells[0], id_format)
+        for col in range(1, len(cells)):
+            write(row, col, cells[col], text_format)
+        if height:
+            sheet.set_row(row, height)
     sheet.freeze_panes(header_row + 1, 0)
     setup_print(
         sheet,

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, Iterator
 
 from kvcompliance.catalogue import Status
 from kvcompliance.model import AuditResult, ReturnRecord
@@ -96,8 +96,72 @@ class Identity:
 
 
 def identity(result: AuditResult, record: ReturnRecord) -> Identity:
+    """How ``record`` is named in every output (see :func:`identities`)."""
+    who = identities(result).get(record.return_id)
+    if who is None or who.source != record.source.path:  # a record not in result.returns
+        return _identity(result, record, _Typed(result, record))
+    return who
+
+
+def identities(result: AuditResult) -> dict[str, Identity]:
+    """Return id -> :class:`Identity` of every return, computed once per result.
+
+    The frame is read column by column (one lookup per value in ``frame.at`` costs about
+    a millisecond per return, in every output that names returns).
+    """
+    token = (id(result.frame), id(result.returns), len(result.returns))
+    cached = result.extra.get("_identities")
+    if cached is not None and cached[0] == token:
+        return cached[1]
+    columns: dict[str, dict[Any, Any]] = {}
+    frame = result.frame
+    if frame is not None and result.returns:
+        for key in _IDENTITY_FIELDS:
+            if key in getattr(frame, "columns", ()):
+                columns[key] = dict(zip(frame.index, frame[key].tolist()))
+    found = {
+        record.return_id: _identity(result, record, _Typed(result, record, columns)) for record in result.returns
+    }
+    result.extra["_identities"] = (token, found)
+    return found
+
+
+def record_of(result: AuditResult, return_id: str) -> ReturnRecord | None:
+    """The return with id ``return_id`` (an index built once per result), or None."""
+    token = (id(result.returns), len(result.returns))
+    cached = result.extra.get("_returns_by_id")
+    if cached is None or cached[0] != token:
+        cached = result.extra["_returns_by_id"] = (token, {r.return_id: r for r in result.returns})
+    return cached[1].get(return_id)
+
+
+_IDENTITY_FIELDS = ("sector", "verslagjaar", "aanbieder_naam", "kvk_nummer", "contractnummer")
+
+
+class _Typed:
+    """:func:`typed_value` for one record, from pre-read frame columns when given."""
+
+    def __init__(self, result: AuditResult, record: ReturnRecord, columns: dict[str, dict[Any, Any]] | None = None):
+        self.result, self.record, self.columns = result, record, columns
+
+    def __call__(self, key: str) -> Any:
+        if self.columns is None:
+            return typed_value(self.result, self.record, key)
+        value = None
+        column = self.columns.get(key)
+        if column is not None:
+            value = plain(column.get(self.record.return_id))
+        if value is None:
+            raw = self.record.values.get(key)
+            value = None if raw is None or (isinstance(raw, str) and not raw.strip()) else raw
+            if isinstance(value, float) and math.isnan(value):
+                value = None
+        return value
+
+
+def _identity(result: AuditResult, record: ReturnRecord, typed: Any) -> Identity:
     catalogue = result.catalogue
-    sector_raw = display(typed_value(result, record, "sector"))
+    sector_raw = display(typed("sector"))
     sector = catalogue.sector(sector_raw) if sector_raw else None
     if sector is None and sector_raw:
         sector = next((s for s in catalogue.sectors if s.label.lower() == sector_raw.lower()), None)
@@ -106,16 +170,16 @@ def identity(result: AuditResult, record: ReturnRecord) -> Identity:
     else:
         sector_label = f"{sector_raw} (onbekende sector)" if sector_raw else UNKNOWN
         obligation = "niet vast te stellen: de sector ontbreekt of is onbekend"
-    year = typed_value(result, record, "verslagjaar")
+    year = typed("verslagjaar")
     if isinstance(year, float) and year.is_integer():
         year = int(year)
     if year is not None and not isinstance(year, int):
         year = display(year)
     return Identity(
         return_id=record.return_id,
-        name=display(typed_value(result, record, "aanbieder_naam")),
-        kvk=display(typed_value(result, record, "kvk_nummer")),
-        contract=display(typed_value(result, record, "contractnummer")),
+        name=display(typed("aanbieder_naam")),
+        kvk=display(typed("kvk_nummer")),
+        contract=display(typed("contractnummer")),
         sector_key=sector.key if sector else None,
         sector_label=sector_label,
         obligation=obligation,
@@ -135,28 +199,30 @@ class FindingRow:
 
 def findings_rows(result: AuditResult) -> list[FindingRow]:
     """One row per return × rule, returns in input order, rules in catalogue order."""
+    return list(iter_findings_rows(result))
+
+
+def iter_findings_rows(result: AuditResult) -> Iterator[FindingRow]:
+    """:func:`findings_rows` one row at a time (the writers stream them)."""
     catalogue = result.catalogue
-    rules = {rule.id: rule for rule in catalogue.rules}
-    rows = []
+    titles = {rule.id: rule.title for rule in catalogue.rules}
+    labels = {info.status: info.label for info in catalogue.statuses}
+    who_of = identities(result)
     for record in result.returns:
-        who = identity(result, record)
+        who = who_of[record.return_id]
         for finding in result.findings_for(record.return_id):
-            rule = rules.get(finding.rule_id)
-            rows.append(
-                FindingRow(
-                    status=finding.status,
-                    cells={
-                        "aanbieder": who.name,
-                        "kvk_nummer": who.kvk,
-                        "contractnummer": who.contract,
-                        "regel": finding.rule_id,
-                        "omschrijving": rule.title if rule else "",
-                        "status": catalogue.status_info(finding.status).label,
-                        "waarde": finding.value,
-                        "norm": finding.norm,
-                        "toelichting": finding.message,
-                        "bestand": who.source,
-                    },
-                )
+            yield FindingRow(
+                status=finding.status,
+                cells={
+                    "aanbieder": who.name,
+                    "kvk_nummer": who.kvk,
+                    "contractnummer": who.contract,
+                    "regel": finding.rule_id,
+                    "omschrijving": titles.get(finding.rule_id, ""),
+                    "status": labels[finding.status],
+                    "waarde": finding.value,
+                    "norm": finding.norm,
+                    "toelichting": finding.message,
+                    "bestand": who.source,
+                },
             )
-    return rows
