@@ -48,6 +48,9 @@ class ClickProgress:
     def stage(self, label: str, total: int) -> None:
         if not self.enabled or total == 0:
             return
+        if not sys.stderr.isatty():  # a log file gets one plain line per stage, not a bar
+            click.echo(f"{label}: {total}", err=True)
+            return
         self._bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True, width=30)
         self._bar.__enter__()
 
