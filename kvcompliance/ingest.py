@@ -1564,6 +1564,16 @@ def read_cells(path: Path, cells: Mapping[str, CellRef]) -> dict[str, Any]:
     return values
 
 
+def _special_cell(value: Any, scan: SheetScan, row: int, col: int, key: str, no_value: list[str]) -> Any:
+    """An empty cell that is really an error value gets the error text (so the finding can
+    quote it); an empty formula without a computed value is noted in ``no_value``."""
+    if value is None and (row, col) in scan.errors:
+        return scan.errors[(row, col)] or "#FOUT!"
+    if value is None and (row, col) in scan.no_value:
+        no_value.append(key)
+    return value
+
+
 def _values(book: _Book, cells: Mapping[str, CellRef]) -> tuple[dict[str, Any], list[str]]:
     """Raw values of ``cells`` and the keys whose cell is a formula without a computed value."""
     values: dict[str, Any] = {key: None for key in cells}
@@ -1579,12 +1589,7 @@ def _values(book: _Book, cells: Mapping[str, CellRef]) -> tuple[dict[str, Any], 
         grid = book.grid(actual, max(row for _, row, _ in wanted) + 1)
         scan = book.scan(actual)
         for key, row, col in wanted:
-            value = _cell(grid, row, col)
-            if value is None and (row, col) in scan.errors:
-                value = scan.errors[(row, col)] or "#FOUT!"
-            elif value is None and (row, col) in scan.no_value:
-                no_value.append(key)
-            values[key] = value
+            values[key] = _special_cell(_cell(grid, row, col), scan, row, col, key, no_value)
     return values, no_value
 
 
@@ -1710,11 +1715,7 @@ def _read_book(
                 value = _csv_value(grid, hit)
             else:
                 value = _cell(grid, r, c)
-            if value is None and (r, c) in scan.errors:
-                value = scan.errors[(r, c)] or "#FOUT!"
-            elif value is None and (r, c) in scan.no_value:
-                no_value.append(key)
-            raw[key] = value
+            raw[key] = _special_cell(value, scan, r, c, key, no_value)
             located[key] = CellRef(label_sheet, cell_name(r, c))
 
     values = {fld.key: raw.get(fld.key) for fld in catalogue.fields}
