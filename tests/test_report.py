@@ -438,16 +438,14 @@ def test_unwritable_target_raises_a_dutch_output_error(tmp_path, result):
         write_findings_csv(result, blocker / "bevindingen.csv")
 
 
-# ------------------------------------------------------------------ fast cell writer
-def test_fast_cell_writer_writes_exactly_what_xlsxwriter_writes(tmp_path, monkeypatch):
-    """FastCellsWorksheet replaces xlsxwriter's innermost loop: every part of both workbooks
-    (strings, blanks, numbers, dates, rich text, notes, merges, charts) stays byte for byte
-    the same as with xlsxwriter's own worksheet."""
-    from xlsxwriter.worksheet import Worksheet
-
+# ------------------------------------------------------------------ fast writers
+def test_fast_writers_write_exactly_what_xlsxwriter_writes(tmp_path, monkeypatch):
+    """The fast writers (cells, cell notes, copied formats) replace xlsxwriter's inner loops:
+    every part of both workbooks (strings, blanks, numbers, dates, rich text, notes, merges,
+    charts) stays byte for byte the same as with xlsxwriter's own code."""
     from kvcompliance.report import output
 
-    assert output.WORKSHEET_CLASS is output.FastCellsWorksheet  # else this test proves nothing
+    assert output.FAST_WRITERS  # else this test proves nothing
     result = make_result(
         {"fte": "ca. 20", "statuses": {"KV07": Status.ROOD, "KV06": Status.ORANJE, "KV90": Status.GRIJS, "KV04": Status.NVT},
          "previous": {"KV07": Status.GROEN}, "notes": ("Een opmerking.",)},
@@ -464,7 +462,37 @@ def test_fast_cell_writer_writes_exactly_what_xlsxwriter_writes(tmp_path, monkey
         return parts
 
     fast = write(tmp_path / "snel")
-    monkeypatch.setattr(output, "WORKSHEET_CLASS", Worksheet)
+    monkeypatch.setattr(output, "FAST_WRITERS", False)
     stock = write(tmp_path / "xlsxwriter")
     assert fast.keys() == stock.keys() and any("worksheets/sheet" in name for name in fast)
     assert [name for name in fast if fast[name] != stock[name]] == []
+
+
+def test_fast_note_writers_match_xlsxwriter_for_awkward_notes(tmp_path, monkeypatch):
+    """Notes with markup characters, control characters, leading spaces, no author, other
+    fonts, colours and visibility: the fast VML and comments parts equal xlsxwriter's."""
+    from kvcompliance.report import output
+
+    assert output.FAST_WRITERS
+    notes = [
+        ("a & b < c > d \"e\" 'f'", {}),
+        (" leading space\nand a second line", {"visible": True, "author": "K & V"}),
+        ("control \x07 char and _x0041_ escape", {"author": None, "color": "#FFCC00"}),
+        ("x" * 500, {"x_scale": 2.6, "y_scale": 3.3, "font_name": "Arial", "font_size": 9}),
+    ]
+
+    def write(folder: Path) -> dict[str, bytes]:
+        with output.new_workbook(folder / "n.xlsx") as workbook:
+            sheet = workbook.add_worksheet("Blad")
+            sheet.set_row(3, 40)
+            for row, (text, options) in enumerate(notes):
+                sheet.write_string(row, 1, text, workbook.add_format({"bold": row % 2 == 0, "bg_color": "#C6EFCE"}))
+                sheet.write_comment(row, 1, text, options)
+        with zipfile.ZipFile(folder / "n.xlsx") as zf:
+            return {part: zf.read(part) for part in zf.namelist()}
+
+    fast = write(tmp_path / "snel")
+    monkeypatch.setattr(output, "FAST_WRITERS", False)
+    stock = write(tmp_path / "xlsxwriter")
+    assert any("vmlDrawing" in part for part in fast) and any("comments" in part for part in fast)
+    assert [part for part in fast if fast[part] != stock.get(part)] == []

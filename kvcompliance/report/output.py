@@ -8,14 +8,19 @@ half-written workbook or CSV (for instance after a crash or a full disk).
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import secrets
 from pathlib import Path
 from typing import Any, Iterator
 
 import xlsxwriter
+from xlsxwriter.comments import Comments
 from xlsxwriter.exceptions import XlsxWriterException
-from xlsxwriter.utility import xl_rowcol_to_cell_fast
+from xlsxwriter.format import Format
+from xlsxwriter.packager import Packager
+from xlsxwriter.utility import _preserve_whitespace, xl_rowcol_to_cell_fast
+from xlsxwriter.vml import Vml
 from xlsxwriter.worksheet import CellBlankTuple, CellStringTuple, Worksheet
 
 from kvcompliance.errors import OutputError
@@ -55,22 +60,164 @@ class FastCellsWorksheet(Worksheet):
         super()._write_cell(row, col, cell)
 
 
-def _fast_cells_fit() -> bool:
-    """Whether this xlsxwriter stores cells the way :class:`FastCellsWorksheet` expects."""
-    return (
-        callable(getattr(Worksheet, "_write_cell", None))
-        and CellStringTuple._fields == ("string", "format")
-        and CellBlankTuple._fields == ("format",)
-    )
+    def write_string(self, row: int, col: int, string: str, cell_format: Any = None) -> int:
+        """xlsxwriter's ``write_string`` for (row, col) numbers, without its A1-notation wrapper."""
+        return self._write_string(row, col, string, cell_format)
+
+    def _write_string(self, row: int, col: int, string: str, cell_format: Any = None) -> int:
+        """xlsxwriter's ``_write_string`` for the common case (in memory, in bounds, not
+        near the length limit) with the bounds kept inline; anything else goes to xlsxwriter."""
+        if (
+            self.constant_memory
+            or not (0 <= row < self.xls_rowmax and 0 <= col < self.xls_colmax)
+            or len(string) > self.xls_strmax // 2
+            or self.dim_rowmin is None
+            or self.dim_colmin is None
+        ):
+            return super()._write_string(row, col, string, cell_format)
+        if row < self.dim_rowmin:
+            self.dim_rowmin = row
+        elif row > self.dim_rowmax:
+            self.dim_rowmax = row
+        if col < self.dim_colmin:
+            self.dim_colmin = col
+        elif col > self.dim_colmax:
+            self.dim_colmax = col
+        self.table[row][col] = CellStringTuple(self.str_table._get_shared_string_index(string), cell_format)
+        return 0
 
 
-#: The worksheet class of every workbook (xlsxwriter's own if its internals have changed).
-WORKSHEET_CLASS: type = FastCellsWorksheet if _fast_cells_fit() else Worksheet
+class FastVml(Vml):
+    """xlsxwriter's VML part with each cell note's shape written in one piece.
+
+    A note's shape is some 20 fixed elements around five values; xlsxwriter writes each
+    element through its generic escaping writer, which made the notes of an Aanlevering
+    sheet cost as much as all its cells. Same bytes (see ``tests/test_report.py``).
+    """
+
+    def _write_comment_shape(self, shape_id: int, z_index: int, comment: Any) -> None:
+        left, top, width, height = self._pixels_to_points(comment.vertices)
+        visibility = "visible" if comment.is_visible else "hidden"
+        style = (
+            f"position:absolute;margin-left:{left:.15g}pt;margin-top:{top:.15g}pt;"
+            f"width:{width:.15g}pt;height:{height:.15g}pt;z-index:{z_index};visibility:{visibility}"
+        )
+        col_start, row_start, x1, y1, col_end, row_end, x2, y2 = comment.vertices[:8]
+        fill = self._escape_attributes(comment.color._vml_rgb_hex_value())
+        self.fh.write(
+            f'<v:shape id="_x0000_s{shape_id}" type="#_x0000_t202" style="{style}" fillcolor="{fill}" o:insetmode="auto">'
+            '<v:fill color2="#ffffe1"/><v:shadow on="t" color="black" obscured="t"/><v:path o:connecttype="none"/>'
+            '<v:textbox style="mso-direction-alt:auto"><div style="text-align:left"></div></v:textbox>'
+            '<x:ClientData ObjectType="Note"><x:MoveWithCells/><x:SizeWithCells/>'
+            f"<x:Anchor>{col_start}, {x1}, {row_start}, {y1}, {col_end}, {x2}, {row_end}, {y2}</x:Anchor>"
+            f"<x:AutoFill>False</x:AutoFill><x:Row>{comment.row}</x:Row><x:Column>{comment.col}</x:Column>"
+            f"{'<x:Visible/>' if comment.is_visible else ''}</x:ClientData></v:shape>"
+        )
+
+
+class FastComments(Comments):
+    """xlsxwriter's comments part with each note written in one piece (same bytes)."""
+
+    def _write_comment(self, comment: Any, author_id: int) -> None:
+        author = f' authorId="{author_id}"' if author_id != -1 else ""
+        space = ' xml:space="preserve"' if _preserve_whitespace(comment.text) else ""
+        text = self._escape_control_characters(self._escape_data(comment.text))
+        self.fh.write(
+            f'<comment ref="{xl_rowcol_to_cell_fast(comment.row, comment.col)}"{author}><text><r><rPr>'
+            f'<sz val="{self._escape_attributes(comment.font_size)}"/><color indexed="81"/>'
+            f'<rFont val="{self._escape_attributes(comment.font_name)}"/>'
+            f'<family val="{self._escape_attributes(comment.font_family)}"/></rPr>'
+            f"<t{space}>{text}</t></r></text></comment>"
+        )
+
+
+class FastPackager(Packager):
+    """xlsxwriter's packager, writing cell notes with :class:`FastVml` and :class:`FastComments`."""
+
+    def _write_vml_files(self) -> None:
+        sheets = self.workbook.worksheets()
+        if any(sheet.has_header_vml or sheet.buttons_list for sheet in sheets):
+            super()._write_vml_files()  # header images and buttons: xlsxwriter's own way
+            return
+        index = 1
+        for sheet in sheets:
+            if sheet.has_vml:
+                vml = FastVml()
+                vml._set_xml_writer(self._filename(f"xl/drawings/vmlDrawing{index}.vml"))
+                vml._assemble_xml_file(sheet.vml_data_id, sheet.vml_shape_id, sheet.comments_list, sheet.buttons_list)
+                index += 1
+
+    def _write_comment_files(self) -> None:
+        index = 1
+        for sheet in self.workbook.worksheets():
+            if sheet.has_comments:
+                comments = FastComments()
+                comments._set_xml_writer(self._filename(f"xl/comments{index}.xml"))
+                comments._assemble_xml_file(sheet.comments_list)
+                index += 1
+
+
+def _fast_writers_fit() -> bool:
+    """Whether this xlsxwriter's internals are what the fast writers above expect."""
+    try:
+        probe = Format({"bold": True}, {}, {})
+        return (
+            callable(getattr(Worksheet, "_write_cell", None))
+            and callable(getattr(Worksheet, "_write_string", None))
+            and CellStringTuple._fields == ("string", "format")
+            and CellBlankTuple._fields == ("format",)
+            and all(callable(getattr(Vml, name, None)) for name in ("_write_comment_shape", "_pixels_to_points"))
+            and callable(getattr(Comments, "_write_comment", None))
+            and all(callable(getattr(Packager, name, None)) for name in ("_write_vml_files", "_write_comment_files", "_filename"))
+            and callable(getattr(xlsxwriter.Workbook, "_get_packager", None))
+            and isinstance(probe._get_format_key(), str)
+            and {"xf_format_indices", "dxf_format_indices", "xf_index", "dxf_index"} <= vars(probe).keys()
+        )
+    except Exception:  # noqa: BLE001 - any surprise: use xlsxwriter's own code
+        return False
+
+
+#: Whether workbooks use the fast writers (xlsxwriter's own code if its internals changed).
+FAST_WRITERS: bool = _fast_writers_fit()
+
+#: Formats made once per process, copied into each workbook: property tuple -> Format.
+_PROTOTYPES: dict[tuple, Format] = {}
 
 
 class _Workbook(xlsxwriter.Workbook):
+    """xlsxwriter's workbook with the fast writers, when they fit this xlsxwriter."""
+
     def add_worksheet(self, name: str | None = None, worksheet_class: Any = None) -> Any:
-        return super().add_worksheet(name, worksheet_class or WORKSHEET_CLASS)
+        return super().add_worksheet(name, worksheet_class or (FastCellsWorksheet if FAST_WRITERS else Worksheet))
+
+    def _get_packager(self) -> Any:
+        return FastPackager() if FAST_WRITERS else super()._get_packager()
+
+    def add_format(self, properties: dict[str, Any] | None = None) -> Format:
+        """A format, copied from one made earlier in this process with the same properties.
+
+        Making a format parses every property and colour; each workbook here uses the same
+        few dozen, so they are made once. A copy is registered exactly as xlsxwriter's own
+        ``add_format`` registers a new one, so the file is the same. Formats are never
+        changed after they are made (the key that identifies them is computed once).
+        """
+        if not FAST_WRITERS or not properties:
+            return super().add_format(properties)
+        try:
+            key = (tuple(self.default_format_properties.items()), tuple(properties.items()))
+            proto = _PROTOTYPES.get(key)
+        except TypeError:  # an unhashable property value
+            return super().add_format(properties)
+        if proto is None:
+            proto = Format({**self.default_format_properties, **properties}, None, None)
+            proto._get_format_key()
+            if len(_PROTOTYPES) < 4096:
+                _PROTOTYPES[key] = proto
+        fmt = copy.copy(proto)
+        fmt.xf_format_indices = self.xf_format_indices
+        fmt.dxf_format_indices = self.dxf_format_indices
+        self.formats.append(fmt)
+        return fmt
 
 
 @contextlib.contextmanager
