@@ -2,20 +2,32 @@
 
 Format: ``;``-separated (what Dutch Excel expects), UTF-8 with a byte order mark (so
 Excel reads the accents right), one header row with the same column names as the
-Bevindingen sheet, the status as its catalogue label.
+Bevindingen sheet, the status as its catalogue label. :func:`write_csv` writes every CSV
+file of the tool this way (the mailing list too); :func:`findings_table` is the table
+itself, built once for the Bevindingen sheet and this file.
 """
 
 from __future__ import annotations
 
-import csv
+import re
+from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
+from typing import Iterable, Sequence
 
+from kvcompliance.catalogue import Status
 from kvcompliance.model import AuditResult
 from kvcompliance.report.output import atomic_path
 from kvcompliance.report.tables import FINDINGS_COLUMNS, iter_findings_rows
 
 #: A cell starting with one of these is run as a formula when Excel opens a CSV file.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: The field separator and line end of every CSV file written here.
+DELIMITER, LINE_END = ";", "\r\n"
+#: A field holding one of these is put in double quotes (Python's ``csv.QUOTE_MINIMAL``).
+_NEEDS_QUOTES = re.compile('[;"\r\n]').search
+#: Lines handed to the file at a time: few writes, little memory for a big table.
+_LINES_PER_WRITE = 2000
 
 
 def guard_formula(text: str) -> str:
@@ -30,13 +42,71 @@ def guard_formula(text: str) -> str:
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
-def write_findings_csv(result: AuditResult, path: Path) -> None:
-    """Write the findings (one row per return × rule) to ``path``, whole or not at all.
+class _Fields(dict):
+    """Text -> the CSV field showing it: guarded, quoted when needed, each text done once
+    (names, titles, norms and standard messages recur on many rows)."""
 
-    Every data cell passes :func:`guard_formula`; the header row is fixed text.
+    def __missing__(self, text: str) -> str:
+        field = guard_formula(text)
+        if _NEEDS_QUOTES(field):
+            field = '"' + field.replace('"', '""') + '"'
+        self[text] = field
+        return field
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """Write a ``;``-separated CSV for Excel to ``path``, whole or not at all.
+
+    UTF-8 with a byte order mark, ``\\r\\n`` line ends, fields quoted exactly as Python's
+    ``csv`` module quotes them (``QUOTE_MINIMAL``). Every data cell (text) passes
+    :func:`guard_formula`; the header row is fixed text.
     """
+    field = _Fields().__getitem__
+    join = DELIMITER.join
     with atomic_path(path) as tmp:
         with tmp.open("w", encoding="utf-8-sig", newline="") as handle:
-            writer = csv.writer(handle, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-            writer.writerow(FINDINGS_COLUMNS)
-            writer.writerows([guard_formula(row.cells[name]) for name in FINDINGS_COLUMNS] for row in iter_findings_rows(result))
+            handle.write(join(header) + LINE_END)
+            lines = []
+            for row in rows:
+                line = join(map(field, row))
+                lines.append(line if line or len(row) != 1 else '""')  # as csv: a lone empty field is quoted
+                if len(lines) == _LINES_PER_WRITE:
+                    lines.append("")
+                    handle.write(LINE_END.join(lines))
+                    lines = []
+            if lines:
+                lines.append("")
+                handle.write(LINE_END.join(lines))
+
+
+@dataclass(frozen=True)
+class FindingsTable:
+    """The Bevindingen table (:func:`~kvcompliance.report.tables.iter_findings_rows`) as
+    plain rows: ``rows[i]`` holds the texts in :data:`FINDINGS_COLUMNS` order, ``statuses[i]``
+    the status of that row."""
+
+    statuses: list[Status]
+    rows: list[tuple[str, ...]]
+
+
+def findings_table(result: AuditResult) -> FindingsTable:
+    """The Bevindingen table of ``result``, built once: the overview sheet and the CSV both
+    write it. Kept with the result (about 2 kB per return; the texts themselves are shared
+    with the findings)."""
+    token = (id(result.findings), len(result.findings), id(result.returns), len(result.returns))
+    cached = result.extra.get("_findings_table")
+    if cached is not None and cached[0] == token:
+        return cached[1]
+    cells_of = itemgetter(*FINDINGS_COLUMNS)
+    statuses, rows = [], []
+    for row in iter_findings_rows(result):
+        statuses.append(row.status)
+        rows.append(cells_of(row.cells))
+    table = FindingsTable(statuses, rows)
+    result.extra["_findings_table"] = (token, table)
+    return table
+
+
+def write_findings_csv(result: AuditResult, path: Path) -> None:
+    """Write the findings (one row per return × rule) to ``path``, whole or not at all."""
+    write_csv(path, FINDINGS_COLUMNS, findings_table(result).rows)

@@ -8,13 +8,12 @@ provider, its e-mail address, its workbook and its overall status, for a mail me
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import datetime
 from pathlib import Path
 
 from kvcompliance.model import AuditResult
-from kvcompliance.report.csvout import guard_formula
+from kvcompliance.report.csvout import write_csv
 from kvcompliance.report.output import atomic_path
 from kvcompliance.report.tables import plain
 
@@ -84,20 +83,13 @@ def write_mailing_list(result: AuditResult, path: Path, files: dict[str, str], p
     has one for the contract, the register's address is used.
     """
     register = result.register
-    with atomic_path(path) as tmp:
-        with tmp.open("w", encoding="utf-8-sig", newline="") as handle:
-            writer = csv.writer(handle, delimiter=";", lineterminator="\r\n")
-            writer.writerow(MAILING_COLUMNS)
-            names, emails = _column(result, "aanbieder_naam"), _column(result, "contact_email")
-            for record in result.returns:
-                rid = record.return_id
-                email = emails[rid]
-                if not email and register is not None and rid in register.matched:
-                    email = register.matched[rid].contact_email
-                row = (
-                    names[rid] or "",
-                    email or "",
-                    f"{provider_dir}/{files[rid]}",
-                    result.catalogue.status_info(result.overall[rid]).label,
-                )
-                writer.writerow([guard_formula(str(v)) for v in row])
+    names, emails = _column(result, "aanbieder_naam"), _column(result, "contact_email")
+    rows = []
+    for record in result.returns:
+        rid = record.return_id
+        email = emails[rid]
+        if not email and register is not None and rid in register.matched:
+            email = register.matched[rid].contact_email
+        status = result.catalogue.status_info(result.overall[rid]).label
+        rows.append((str(names[rid] or ""), str(email or ""), f"{provider_dir}/{files[rid]}", status))
+    write_csv(path, MAILING_COLUMNS, rows)

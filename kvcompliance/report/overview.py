@@ -17,6 +17,7 @@ import kvcompliance
 from kvcompliance.catalogue import Status
 from kvcompliance.model import AuditResult
 from kvcompliance.report.compare import trend_counts, year_on_year
+from kvcompliance.report.csvout import findings_table
 from kvcompliance.report.output import new_workbook
 from kvcompliance.report.styles import (
     STATUS_ORDER,
@@ -31,7 +32,7 @@ from kvcompliance.report.styles import (
     write_legend,
     write_norms_sheet,
 )
-from kvcompliance.report.tables import FINDINGS_COLUMNS, identities, iter_findings_rows
+from kvcompliance.report.tables import FINDINGS_COLUMNS, identities
 
 RULE_WIDTH = 8
 #: From this many findings (about 3,000 returns) the overview is streamed to disk row by
@@ -155,6 +156,7 @@ def _overview_sheet(workbook: Any, styles: Styles, result: AuditResult, files: d
     write = sheet.write_string
     who_of = identities(result)
     rule_cols = [(first_rule_col + offset, rule.id) for offset, rule in enumerate(rules)]
+    status_cell = styles.status_cell
     for record in result.returns:
         row += 1
         who = who_of[record.return_id]
@@ -180,7 +182,7 @@ def _overview_sheet(workbook: Any, styles: Styles, result: AuditResult, files: d
             write(row, at["Contract"], state, styles.flagged("text_nowrap") if flagged else text)
         by_rule = {f.rule_id: f.status for f in result.findings_for(record.return_id)}
         for col, rule_id in rule_cols:
-            styles.status_cell(sheet, row, col, by_rule.get(rule_id))
+            status_cell(sheet, row, col, by_rule.get(rule_id))
     sheet.autofilter(header_row, 0, row, last_col)
     sheet.freeze_panes(header_row + 1, 1)
     setup_print(sheet, landscape=True, header_left=title, header_right="Overzicht", footer_left=footer, repeat_rows=(header_row, header_row))
@@ -284,22 +286,31 @@ def _findings_sheet(workbook: Any, styles: Styles, result: AuditResult, title: s
     for col, name in enumerate(FINDINGS_COLUMNS):
         sheet.write_string(0, col, name, styles.get("header"))
     status_col = FINDINGS_COLUMNS.index("status")
-    # (column, name, format) of the text cells; (name, width) of those that wrap
+    # (column, format) of the text cells; (column, width, lines per text) of those that wrap
     texts = [
-        (col, name, styles.get("text" if FINDINGS_LAYOUT[name][1] else "text_nowrap"))
+        (col, styles.get("text" if FINDINGS_LAYOUT[name][1] else "text_nowrap"))
         for col, name in enumerate(FINDINGS_COLUMNS)
         if col != status_col
     ]
-    wrapped = [(name, FINDINGS_LAYOUT[name][0]) for name in FINDINGS_COLUMNS if FINDINGS_LAYOUT[name][1]]
+    wrapped = [(col, FINDINGS_LAYOUT[name][0], {}) for col, name in enumerate(FINDINGS_COLUMNS) if FINDINGS_LAYOUT[name][1]]
+    table = findings_table(result)
     write = sheet.write_string
     row = 0
-    for item in iter_findings_rows(result):
+    for status, cells in zip(table.statuses, table.rows):
         row += 1
-        cells = item.cells
-        for col, name, fmt in texts:
-            write(row, col, cells[name], fmt)
-        styles.status_cell(sheet, row, status_col, item.status)
-        lines = max((text_lines(cells[name], width) for name, width in wrapped), default=1)
+        for col, fmt in texts:
+            write(row, col, cells[col], fmt)
+        # the status column holds the status label: shown on the status colour
+        write(row, status_col, cells[status_col], styles.get("status", status))
+        # Most texts recur (names, titles, standard messages): each is measured once.
+        lines = 1
+        for col, width, known in wrapped:
+            text = cells[col]
+            n = known.get(text)
+            if n is None:
+                n = known[text] = text_lines(text, width)
+            if n > lines:
+                lines = n
         if lines > 1:
             sheet.set_row(row, row_height(lines))
     sheet.autofilter(0, 0, row, len(FINDINGS_COLUMNS) - 1)

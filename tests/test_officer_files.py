@@ -1,0 +1,90 @@
+"""The officer's CSV files and how the overview is built: exactly what Python's csv module
+would write, the findings table built once, the cycle collector left as it was."""
+
+from __future__ import annotations
+
+import csv
+import gc
+import io
+import random
+
+import pytest
+from conftest import make_result
+
+from kvcompliance.register import Contract, RegisterMatch
+from kvcompliance.report import FINDINGS_COLUMNS, findings_rows, write_findings_csv, write_overview
+from kvcompliance.report.csvout import findings_table, guard_formula, write_csv
+from kvcompliance.report.logbook import MAILING_COLUMNS, write_mailing_list
+
+
+def as_csv_module_writes(header, rows) -> bytes:
+    """The reference: Python's csv module with the dialect of these files."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows([guard_formula(text) for text in row] for row in rows)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def test_write_csv_quotes_exactly_like_the_csv_module(tmp_path):
+    pieces = ["a", " ", ";", '"', "\r", "\n", "\t", "\x00", "'", "=", "+", "-", "@", "é", "€", ",", "\\", "\x0b", "\u2028", "\x85"]
+    rng = random.Random(5)
+    rows = [
+        ["".join(rng.choice(pieces) for _ in range(rng.randrange(6))) for _ in range(rng.choice((1, 2, 4)))]
+        for _ in range(5000)
+    ]
+    rows += [[""], ["", ""], [" "], [], ['=HYPERLINK("http://x";"y")', "+31 6", "a;b", 'zei "ja"']]
+    write_csv(tmp_path / "x.csv", ("kolom", "nog een"), rows)
+    assert (tmp_path / "x.csv").read_bytes() == as_csv_module_writes(("kolom", "nog een"), rows)
+
+
+def test_findings_csv_is_the_findings_table_as_the_csv_module_writes_it(tmp_path):
+    result = make_result(
+        {"aanbieder_naam": '=Stichting "Alfa"; zorg', "statuses": {}},
+        {"aanbieder_naam": "Stichting Beta", "contractnummer": "-B-2"},
+    )
+    write_findings_csv(result, tmp_path / "b.csv")
+    rows = [[row.cells[name] for name in FINDINGS_COLUMNS] for row in findings_rows(result)]
+    assert (tmp_path / "b.csv").read_bytes() == as_csv_module_writes(FINDINGS_COLUMNS, rows)
+
+
+def test_mailing_list_guards_quotes_and_falls_back_to_the_register(tmp_path):
+    result = make_result(
+        {"aanbieder_naam": '=Zorg "Anders"; BV', "contractnummer": "A-1"},
+        {"aanbieder_naam": "Stichting Beta", "contractnummer": "B-2", "contact_email": None},
+    )
+    result.register = RegisterMatch(
+        matched={"R0002": Contract(3, "B-2", "Stichting Beta", "22222222", "jeugdhulp", "info@beta.nl")},
+        unmatched=["R0001"],
+        kvk_differs=set(),
+        missing=[],
+    )
+    write_mailing_list(result, tmp_path / "v.csv", {"R0001": "a.xlsx", "R0002": "b.xlsx"}, "accountgesprek")
+    text = (tmp_path / "v.csv").read_bytes().decode("utf-8-sig")
+    assert text.splitlines()[0] == ";".join(MAILING_COLUMNS)
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))[1:]
+    assert rows[0][0] == "'" + '=Zorg "Anders"; BV' and rows[0][2] == "accountgesprek/a.xlsx"
+    assert rows[1][:2] == ["Stichting Beta", "info@beta.nl"]
+
+
+def test_the_findings_table_is_built_once_and_follows_the_result():
+    result = make_result({}, {"aanbieder_naam": "Stichting Beta"})
+    table = findings_table(result)
+    assert findings_table(result) is table
+    assert table.rows == [tuple(row.cells[name] for name in FINDINGS_COLUMNS) for row in findings_rows(result)]
+    assert table.statuses == [row.status for row in findings_rows(result)]
+    result.findings = result.findings[:3]  # another list: the table is built again
+    result.extra.pop("_findings_by_return")
+    assert len(findings_table(result).rows) == 3
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_writing_the_overview_leaves_the_cycle_collector_as_it_was(tmp_path, enabled):
+    result = make_result({})
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        write_overview(result, tmp_path / "o.xlsx", {})
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
