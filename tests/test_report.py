@@ -496,3 +496,35 @@ def test_fast_note_writers_match_xlsxwriter_for_awkward_notes(tmp_path, monkeypa
     stock = write(tmp_path / "xlsxwriter")
     assert any("vmlDrawing" in part for part in fast) and any("comments" in part for part in fast)
     assert [part for part in fast if fast[part] != stock.get(part)] == []
+
+
+def test_fast_streamed_cells_match_xlsxwriter(tmp_path, monkeypatch):
+    """In a streamed (constant_memory) workbook text is written in the cell: markup and
+    control characters, edge spaces, text that looks like rich text and repeated texts
+    come out exactly as xlsxwriter writes them."""
+    from kvcompliance.report import output, overview
+
+    texts = ["a & b < c > d", " edge ", "bell \x07 and _x0041_", "<r>not rich</r>", "plain", "plain", ""]
+
+    def write(folder: Path) -> dict[str, bytes]:
+        with output.new_workbook(folder / "s.xlsx", streamed=True) as workbook:
+            sheet = workbook.add_worksheet("Blad")
+            fmt = workbook.add_format({"text_wrap": True})
+            for row, text in enumerate(texts):
+                sheet.write_string(row, 0, text, fmt)
+                sheet.write_string(row, 1, text)
+                sheet.write_blank(row, 2, None, fmt)
+        result = make_result({"notes": ("Een opmerking.",)}, {"aanbieder_naam": EVIL_NAME})
+        monkeypatch.setattr(overview, "STREAM_FROM_FINDINGS", 0)
+        write_overview(result, folder / "o.xlsx", {"R0001": "a.xlsx"})
+        parts = {}
+        for name in ("s.xlsx", "o.xlsx"):
+            with zipfile.ZipFile(folder / name) as zf:
+                parts.update({f"{name}/{part}": zf.read(part) for part in zf.namelist()})
+        return parts
+
+    fast = write(tmp_path / "snel")
+    monkeypatch.setattr(output, "FAST_WRITERS", False)
+    stock = write(tmp_path / "xlsxwriter")
+    assert b"inlineStr" in fast["s.xlsx/xl/worksheets/sheet1.xml"]
+    assert [part for part in fast if fast[part] != stock.get(part)] == []
