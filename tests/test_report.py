@@ -483,6 +483,7 @@ def test_fast_note_writers_match_xlsxwriter_for_awkward_notes(tmp_path, monkeypa
 
     def write(folder: Path) -> dict[str, bytes]:
         with output.new_workbook(folder / "n.xlsx") as workbook:
+            workbook.set_properties({"created": datetime(2026, 1, 5, 9, 30)})  # else the clock may differ
             sheet = workbook.add_worksheet("Blad")
             sheet.set_row(3, 40)
             for row, (text, options) in enumerate(notes):
@@ -508,6 +509,7 @@ def test_fast_streamed_cells_match_xlsxwriter(tmp_path, monkeypatch):
 
     def write(folder: Path) -> dict[str, bytes]:
         with output.new_workbook(folder / "s.xlsx", streamed=True) as workbook:
+            workbook.set_properties({"created": datetime(2026, 1, 5, 9, 30)})  # else the clock may differ
             sheet = workbook.add_worksheet("Blad")
             fmt = workbook.add_format({"text_wrap": True})
             for row, text in enumerate(texts):
