@@ -22,6 +22,7 @@ XFD1048576 would otherwise take the whole process down.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import math
@@ -37,6 +38,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
+from xml.parsers import expat
 
 from kvcompliance.catalogue import Catalogue
 from kvcompliance.errors import KvError, UnreadableFile
@@ -463,20 +465,84 @@ def _read_part(archive: zipfile.ZipFile, name: str) -> bytes:
 
 
 def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
+    """The local part of a namespaced name (``{uri}local``)."""
+    return tag[tag.rfind("}") + 1 :]
+
+
+def _refuse_entities(*args: Any) -> None:
+    raise ValueError("entities are not allowed")
+
+
+def _safe_parser(namespace_separator: str) -> Any:
+    """An expat parser for a large XML part of a provider's file (an .ods file's
+    content.xml), used with handlers (no tree); small parts go through defusedxml
+    (:func:`_parse_package_part`).
+
+    As defusedxml does, it refuses entity declarations (billion laughs) and external
+    entities; an entity reference it cannot resolve is refused too, as ElementTree does.
+    Raises ValueError (or an expat error) on such or otherwise bad XML.
+    """
+    parser = expat.ParserCreate(namespace_separator=namespace_separator)
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.EntityDeclHandler = _refuse_entities
+    parser.UnparsedEntityDeclHandler = _refuse_entities
+    parser.ExternalEntityRefHandler = _refuse_entities
+    parser.SkippedEntityHandler = _refuse_entities
+    parser.buffer_text = True
+    return parser
+
+
+def _parse_package_part(data: bytes, target: Any) -> None:
+    """Feed a small XML part of a provider's file (.rels, workbook.xml) to ``target``
+    (``start(tag, attrib)``, ``end(tag)``, ``data(text)``), without building a tree.
+
+    defusedxml's parser refuses entity declarations (billion laughs) and external
+    entities; an undefined entity is a parse error. Raises on such or otherwise bad XML.
+    """
+    from defusedxml.ElementTree import DefusedXMLParser
+
+    parser = DefusedXMLParser(target=target)
+    parser.feed(data)
+    parser.close()
+
+
+class _RelationshipElements:
+    """Collects the attributes of each Relationship element (a child of the root) of a .rels part."""
+
+    def __init__(self, data: bytes):
+        self.found: list[dict[str, str]] = []
+        self._depth = 0
+        _parse_package_part(data, self)
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        self._depth += 1
+        if self._depth == 2 and _local(tag) == "Relationship":
+            self.found.append(attrs)
+
+    def end(self, tag: str) -> None:
+        self._depth -= 1
+
+    def data(self, text: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _relationship_elements(data: bytes) -> list[dict[str, str]]:
+    """The attributes of each Relationship element (a child of the root) of a .rels part."""
+    return _RelationshipElements(data).found
 
 
 def _relationships(archive: zipfile.ZipFile, names: set[str], part: str) -> dict[str, str]:
     """Relationship id -> target part (resolved to a path in the zip) of ``part``."""
-    from defusedxml import ElementTree
-
     folder, base = posixpath.split(part)
     rels = posixpath.join(folder, "_rels", base + ".rels")
     if rels not in names:
         return {}
     targets = {}
-    for rel in ElementTree.fromstring(_read_part(archive, rels)):
-        if _local(rel.tag) != "Relationship" or rel.get("TargetMode") == "External":
+    for rel in _relationship_elements(_read_part(archive, rels)):
+        if rel.get("TargetMode") == "External":
             continue
         target = rel.get("Target") or ""
         resolved = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
@@ -486,12 +552,9 @@ def _relationships(archive: zipfile.ZipFile, names: set[str], part: str) -> dict
 
 def _workbook_part(archive: zipfile.ZipFile, names: set[str]) -> str | None:
     """The workbook part of an OOXML spreadsheet, via the package relationships."""
-    from defusedxml import ElementTree
-
     if "_rels/.rels" in names:
-        root = ElementTree.fromstring(_read_part(archive, "_rels/.rels"))
-        for rel in root:
-            if _local(rel.tag) == "Relationship" and (rel.get("Type") or "").endswith("/officeDocument"):
+        for rel in _relationship_elements(_read_part(archive, "_rels/.rels")):
+            if (rel.get("Type") or "").endswith("/officeDocument"):
                 target = (rel.get("Target") or "").lstrip("/")
                 if target in names:
                     return target
@@ -549,7 +612,7 @@ def _sniff_xlsx(archive: zipfile.ZipFile, members: set[str], part: str) -> Sniff
     """An .xlsx: read its names now, and scan the sheets they point to, so the container
     is opened once for both (the common case: a return made from our form)."""
     try:
-        names = _xlsx_names(archive, part)
+        names = _xlsx_names(archive, part, members)
     except UnreadableFile:
         raise
     except Exception:  # noqa: BLE001 - damaged or hostile XML: read_names says so later
@@ -811,20 +874,23 @@ def scan_xlsx_sheet(data: bytes) -> SheetScan:
 
 
 def _scan_xlsx_sheet_fast(data: bytes) -> SheetScan | None:
-    """The common case, done with two C-level regex passes: every cell carries its own
-    reference (as Excel, LibreOffice and xlsxwriter write them), and the sheet has no
-    error cells and no formulas. Returns None when the full pass is needed."""
+    """The common case, done with C-level passes: every cell carries its own reference
+    (as Excel, LibreOffice and xlsxwriter write them), and the sheet has no error cells
+    and no formulas. Returns None when the full pass is needed."""
     if b't="e"' in data or b"<f>" in data or b"<f " in data:
         return None
-    if b":c " in data or b":c>" in data:
-        return None  # namespace-prefixed cells: rare, leave them to the full pass
+    if b":c" in data:
+        return None  # perhaps namespace-prefixed cells: rare, leave them to the full pass
     refs = _XLSX_CELL_REF.findall(data)
-    if len(refs) != data.count(b"<c ") + data.count(b"<c>") + data.count(b"<c/"):
-        return None  # a cell without its own reference: positions must be counted
+    # Every '<c' other than '<co' (<col>, <conditionalFormatting>) must be a '<c r="B7"': a cell
+    # written otherwise ('<c\nr="B7"', '<c>'), which python-calamine reads too, needs the full pass.
+    if len(refs) != data.count(b"<c") - data.count(b"<co"):
+        return None
     scan = SheetScan()
     if refs:
-        widest = max({c for c, _ in refs}, key=lambda c: (len(c), c.upper()))
-        scan.include(max(int(r) for _, r in refs) - 1, _column_number(widest))
+        cols, rows = zip(*refs)
+        widest = max(set(cols), key=lambda c: (len(c), c))
+        scan.include(max(map(int, rows)) - 1, _column_number(widest))
     return scan
 
 
@@ -1138,24 +1204,13 @@ class _OdsScanner:
                 self.names.names[name] = ref
 
 
-def _refuse_entities(*args: Any) -> None:
-    raise ValueError("entity declarations are not allowed")
-
-
 def _scan_ods(data: bytes) -> _OdsScanner:
     """Run :class:`_OdsScanner` over content.xml. Raises ValueError (or an expat error) on bad XML."""
-    from xml.parsers import expat
-
     scanner = _OdsScanner()
-    parser = expat.ParserCreate(namespace_separator=" ")
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    parser.EntityDeclHandler = _refuse_entities
-    parser.UnparsedEntityDeclHandler = _refuse_entities
-    parser.ExternalEntityRefHandler = _refuse_entities
+    parser = _safe_parser(" ")
     parser.StartElementHandler = scanner.start
     parser.EndElementHandler = scanner.end
     parser.CharacterDataHandler = scanner.text
-    parser.buffer_text = True
     parser.Parse(data, True)
     return scanner
 
@@ -1175,6 +1230,7 @@ _ODS_REFERENCE = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=4096)  # every return names the same cells
 def parse_reference(target: str | None) -> CellRef | None:
     """``Aanlevering!$B$7`` or ``'My sheet'!$B$7`` -> CellRef; anything else -> None.
 
@@ -1228,30 +1284,55 @@ class WorkbookNames:
     scans: dict[str, "SheetScan"] = field(default_factory=dict)
 
 
-def _xlsx_names(archive: zipfile.ZipFile, part: str) -> WorkbookNames:
-    from defusedxml import ElementTree
+class _WorkbookPart:
+    """Sheets and workbook-level defined names of an OOXML workbook part, collected in
+    one pass (no tree). Defined names are kept in document order with their text (as
+    ElementTree's ``text``: up to the first child element)."""
 
-    result = WorkbookNames()
-    root = ElementTree.fromstring(_read_part(archive, part))
-    rel_ids: dict[str, str] = {}
-    for element in root.iter():
-        tag = _local(element.tag)
-        if tag == "sheet":
-            name = element.get("name") or ""
-            result.sheets.append(name)
-            for key, value in element.attrib.items():
+    def __init__(self, data: bytes):
+        self.sheets: list[str] = []
+        self.rel_ids: dict[str, str] = {}  # sheet name -> relationship id
+        self.defined: list[tuple[str, list[str]]] = []  # name (lower case), pieces of its text
+        self._text: list[str] | None = None  # where the text now read belongs, if anywhere
+        _parse_package_part(data, self)
+
+    def close(self) -> None:
+        pass
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        self._text = None
+        local = _local(tag)
+        if local == "sheet":
+            name = attrs.get("name") or ""
+            self.sheets.append(name)
+            for key, value in attrs.items():
                 if _local(key) == "id":
-                    rel_ids[name] = value
-        elif tag == "definedName" and element.get("localSheetId") is None:
-            name = (element.get("name") or "").lower()
-            target = (element.text or "").strip()
-            ref = parse_reference(target)
-            if ref is not None:
-                result.names[name] = ref
-            elif (constant := _constant(target)) is not None:
-                result.names[name] = constant
-    targets = _relationships(archive, set(archive.namelist()), part)
-    result.sheet_parts = {name: targets[rid] for name, rid in rel_ids.items() if rid in targets}
+                    self.rel_ids[name] = value
+        elif local == "definedName" and attrs.get("localSheetId") is None:
+            self._text = []
+            self.defined.append(((attrs.get("name") or "").lower(), self._text))
+
+    def end(self, tag: str) -> None:
+        self._text = None
+
+    def data(self, text: str) -> None:
+        if self._text is not None:
+            self._text.append(text)
+
+
+def _xlsx_names(archive: zipfile.ZipFile, part: str, members: set[str] | None = None) -> WorkbookNames:
+    """Sheets, defined names and sheet parts of an .xlsx; ``members`` are the names in the zip."""
+    workbook = _WorkbookPart(_read_part(archive, part))
+    result = WorkbookNames(sheets=workbook.sheets)
+    for name, text in workbook.defined:
+        target = "".join(text).strip()
+        ref = parse_reference(target)
+        if ref is not None:
+            result.names[name] = ref
+        elif (constant := _constant(target)) is not None:
+            result.names[name] = constant
+    targets = _relationships(archive, set(archive.namelist()) if members is None else members, part)
+    result.sheet_parts = {name: targets[rid] for name, rid in workbook.rel_ids.items() if rid in targets}
     return result
 
 
@@ -1299,8 +1380,8 @@ def locate_fields(names: WorkbookNames, catalogue: Catalogue) -> dict[str, CellR
     cells: dict[str, CellRef] = {}
     for fld in catalogue.fields:
         ref = names.names.get(fld.defined_name.lower())
-        if isinstance(ref, CellRef) and ref.sheet.lower() in sheets:
-            cells[fld.key] = CellRef(sheets[ref.sheet.lower()], ref.cell)
+        if isinstance(ref, CellRef) and (sheet := sheets.get(ref.sheet.lower())) is not None:
+            cells[fld.key] = ref if ref.sheet == sheet else CellRef(sheet, ref.cell)
     return cells
 
 
@@ -1423,6 +1504,7 @@ def _csv_value(grid: list[list[Any]], hit: LabelHit) -> Any:
 _CELL = re.compile(r"^([A-Z]{1,3})([0-9]+)$")
 
 
+@functools.lru_cache(maxsize=4096)
 def cell_position(cell: str) -> tuple[int, int]:
     """'B7' -> (6, 1): zero-based row and column."""
     match = _CELL.match(cell.upper())

@@ -442,6 +442,63 @@ def test_hostile_xml_in_workbook_part(blank_form, tmp_path):
     assert refused(path).kind == "onleesbaar"
 
 
+def copy_with_part(source: Path, target: Path, part: str, change) -> Path:
+    """A copy of the zip ``source`` in which ``change(data)`` replaced the content of ``part``."""
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in original.infolist():
+            data = original.read(info.filename)
+            archive.writestr(info.filename, change(data) if info.filename == part else data)
+    return target
+
+
+HOSTILE_DOCTYPES = {
+    "entiteiten": b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY kv "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>',
+    "extern": b'<!DOCTYPE x [<!ENTITY kv SYSTEM "file:///etc/passwd">]>',
+    "parameter": b'<!DOCTYPE x [<!ENTITY % p SYSTEM "file:///etc/passwd"> %p;]>',
+    "onbekend": b'<!DOCTYPE x SYSTEM "file:///etc/passwd">',  # &kv; is declared nowhere we read
+}
+
+
+@pytest.mark.parametrize("attack", sorted(HOSTILE_DOCTYPES))
+@pytest.mark.parametrize("part", ["_rels/.rels", "xl/_rels/workbook.xml.rels", "xl/workbook.xml"])
+def test_hostile_xml_in_package_parts_is_refused(blank_form, tmp_path, monkeypatch, part, attack):
+    """Entity declarations and references are refused in every part we parse ourselves,
+    before python-calamine is given the file: never expanded, never fetched, never a crash."""
+
+    def hostile(data: bytes) -> bytes:
+        declaration = data[: data.index(b"?>") + 2] if data.startswith(b"<?xml") else b""
+        body = data[len(declaration) :]
+        closing = body.rindex(b"</")
+        return declaration + HOSTILE_DOCTYPES[attack] + body[:closing] + b"&kv;" + body[closing:]
+
+    path = copy_with_part(fill(blank_form, tmp_path / "bron.xlsx", ANSWERS), tmp_path / "entiteit.xlsx", part, hostile)
+
+    def never(*args, **kwargs):
+        raise AssertionError("calamine opened hostile XML")
+
+    monkeypatch.setattr(ingest._Book, "open", never)
+    error = refused(path)
+    assert error.kind == "onleesbaar" and "beschadigd" in error.reason
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [b'<c\nr="Z999"', b'<c\tr="Z999"', b'<c  r="Z999"', b'<x:c\tr="Z999" xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'],
+)
+def test_cells_written_unusually_still_count_for_the_size_of_a_sheet(blank_form, tmp_path, monkeypatch, cell):
+    """The quick pass over a sheet must not overlook a cell: python-calamine would allocate it."""
+    monkeypatch.setattr(ingest, "MAX_CELLS", 10_000)
+
+    def far_cell(data: bytes) -> bytes:
+        return data.replace(b"</sheetData>", b'<row r="999">' + cell + b"><v>1</v></c></row></sheetData>")
+
+    source = fill(blank_form, tmp_path / "bron.xlsx", ANSWERS)
+    with zipfile.ZipFile(source) as archive:
+        form_part = max(n for n in archive.namelist() if n.startswith("xl/worksheets/sheet"))
+    path = copy_with_part(source, tmp_path / "ver.xlsx", form_part, far_cell)
+    assert refused(path).kind == "te groot"
+
+
 def test_unexpected_library_error_becomes_unreadable(blank_form, tmp_path, monkeypatch):
     path = fill(blank_form, tmp_path / "opgave.xlsx", ANSWERS)
 
