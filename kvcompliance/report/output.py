@@ -12,10 +12,12 @@ import copy
 import gc
 import os
 import secrets
+import zipfile
 from pathlib import Path
 from typing import Any, Iterator
 
 import xlsxwriter
+import xlsxwriter.workbook
 from xlsxwriter.comments import Comments
 from xlsxwriter.exceptions import XlsxWriterException
 from xlsxwriter.format import Format
@@ -208,8 +210,32 @@ FAST_WRITERS: bool = _fast_writers_fit()
 _PROTOTYPES: dict[tuple, Format] = {}
 
 
+#: Deflate level of the parts of every workbook. The fastest level packs a provider
+#: workbook (about 80 kB of XML) in a quarter less time than the default (6), for a file
+#: some 15% larger (about 18 instead of 16 kB).
+ZIP_LEVEL = 1
+
+
+class _FastZipFile(zipfile.ZipFile):
+    """The zip file xlsxwriter packs a workbook into, at :data:`ZIP_LEVEL`."""
+
+    def writestr(self, zinfo_or_arcname: Any, data: Any, compress_type: Any = None, compresslevel: Any = None) -> None:
+        super().writestr(zinfo_or_arcname, data, compress_type, ZIP_LEVEL if compresslevel is None else compresslevel)
+
+
 class _Workbook(xlsxwriter.Workbook):
     """xlsxwriter's workbook with the fast writers, when they fit this xlsxwriter."""
+
+    def _store_workbook(self) -> None:
+        """xlsxwriter's packing, with the zip file at :data:`ZIP_LEVEL` (xlsxwriter has no
+        option for the level: its module's ZipFile is swapped for the call)."""
+        if not FAST_WRITERS or getattr(xlsxwriter.workbook, "ZipFile", None) is not zipfile.ZipFile:
+            return super()._store_workbook()
+        xlsxwriter.workbook.ZipFile = _FastZipFile
+        try:
+            return super()._store_workbook()
+        finally:
+            xlsxwriter.workbook.ZipFile = zipfile.ZipFile
 
     def add_worksheet(self, name: str | None = None, worksheet_class: Any = None) -> Any:
         return super().add_worksheet(name, worksheet_class or (FastCellsWorksheet if FAST_WRITERS else Worksheet))
