@@ -14,6 +14,8 @@ from typing import Any, Callable, Iterable, Sequence
 
 #: Below this many items per job a pool costs more than it saves.
 MIN_ITEMS_PER_JOB = 8
+#: Most items handed to a worker process at once.
+MAX_CHUNK = 16
 
 
 def default_jobs() -> int:
@@ -67,7 +69,9 @@ def ordered_map(
                 on_done(1)
         return
     jobs = max(1, jobs)
-    size = chunk_size or max(1, min(64, len(items) // (jobs * 4)))
+    # Chunks of at most 16: few enough messages, and when the work runs out no process
+    # waits long for another to finish its last chunk.
+    size = chunk_size or max(1, min(MAX_CHUNK, len(items) // (jobs * 4)))
     chunks = [items[i : i + size] for i in range(0, len(items), size)]
     yield from _pooled(fn, chunks, jobs, on_done, initializer, initargs, meanwhile, on_crash)
 
