@@ -196,9 +196,6 @@ def run_audit(
     The rules file, contract register and previous audit are checked before any return
     is read, so a mistake in them costs the officer no waiting.
     """
-    from kvcompliance.normalise import normalise
-    from kvcompliance.validate import evaluate
-
     progress = progress or NoProgress()
     inbox = Path(inbox)
     if not inbox.is_dir():
@@ -216,6 +213,11 @@ def run_audit(
     run_date = datetime.now().replace(microsecond=0)
     stopwatch = stopwatch or Stopwatch()
     collected = collect(inbox, catalogue, progress, jobs, stopwatch, exclude)
+    # pandas and pandera are imported here, not above: while the workers read, this
+    # process has imported them already (see _warm_up).
+    from kvcompliance.normalise import normalise
+    from kvcompliance.validate import evaluate
+
     with stopwatch.stage("normaliseren"):
         frame, issues = normalise(collected.records, catalogue)
         records, frame, issues, replaced = drop_replaced(collected.records, frame, issues)
@@ -338,7 +340,7 @@ def _provider_files(result: AuditResult) -> dict[str, str]:
             None if contract is None else str(contract),
             taken,
         )
-        taken.add(filename.lower())
+        taken.add(filename.casefold())
         files[rid] = filename
     return files
 

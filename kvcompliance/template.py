@@ -483,7 +483,7 @@ def write_prefilled_forms(register: Register, catalogue: Catalogue, out_dir: Pat
     written = []
     for contract in register.contracts:
         name = provider_filename(PREFILLED_PREFIX, contract.aanbieder_naam, contract.contractnummer, taken)
-        taken.add(name)
+        taken.add(name.casefold())
         prefill = {key: getattr(contract, key) for key in PREFILLED_FIELDS if catalogue.has_field(key)}
         path = out_dir / name
         write_template(path, catalogue, prefill)

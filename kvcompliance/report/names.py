@@ -61,8 +61,9 @@ def provider_filename(verslagjaar: Any, naam: Any, contractnummer: Any, taken: s
     """``<verslagjaar>_<naam>_<contractnummer>.xlsx``, safe and unique among ``taken``.
 
     Missing parts become "onbekend". Uniqueness is case-insensitive (Windows and macOS
-    file systems are); a clash gets ``_2``, ``_3``, ... before the extension. ``taken`` is
-    not changed: the caller adds the returned name to it.
+    file systems are); a clash gets ``_2``, ``_3``, ... before the extension. ``taken``
+    holds the names given out so far, case-folded (``str.casefold``); it is not changed:
+    the caller adds the returned name's case-folded form to it.
     """
     year = verslagjaar
     if isinstance(year, float) and year.is_integer():
@@ -71,13 +72,12 @@ def provider_filename(verslagjaar: Any, naam: Any, contractnummer: Any, taken: s
     stem = "_".join(parts)
     if _is_reserved(stem):
         stem = f"_{stem}"
-    taken_folded = {name.casefold() for name in taken}
     budget = MAX_CHARS - len(EXTENSION)
     number = 1
     while True:
         suffix = "" if number == 1 else f"_{number}"
         base = _cap(stem, budget - len(suffix), MAX_BYTES - len(suffix) - len(EXTENSION)).rstrip(" .")
         name = f"{base}{suffix}{EXTENSION}"
-        if name.casefold() not in taken_folded:
+        if name.casefold() not in taken:
             return name
         number += 1
