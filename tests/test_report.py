@@ -501,11 +501,11 @@ def test_fast_note_writers_match_xlsxwriter_for_awkward_notes(tmp_path, monkeypa
 
 def test_fast_streamed_cells_match_xlsxwriter(tmp_path, monkeypatch):
     """In a streamed (constant_memory) workbook text is written in the cell: markup and
-    control characters, edge spaces, text that looks like rich text and repeated texts
-    come out exactly as xlsxwriter writes them."""
+    control characters, edge spaces and repeated texts come out exactly as xlsxwriter
+    writes them."""
     from kvcompliance.report import output, overview
 
-    texts = ["a & b < c > d", " edge ", "bell \x07 and _x0041_", "<r>not rich</r>", "plain", "plain", ""]
+    texts = ["a & b < c > d", " edge ", "bell \x07 and _x0041_", "plain", "plain", ""]
 
     def write(folder: Path) -> dict[str, bytes]:
         with output.new_workbook(folder / "s.xlsx", streamed=True) as workbook:
@@ -530,3 +530,32 @@ def test_fast_streamed_cells_match_xlsxwriter(tmp_path, monkeypatch):
     stock = write(tmp_path / "xlsxwriter")
     assert b"inlineStr" in fast["s.xlsx/xl/worksheets/sheet1.xml"]
     assert [part for part in fast if fast[part] != stock.get(part)] == []
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_provider_text_that_looks_like_rich_text_stays_text(tmp_path, monkeypatch, streamed):
+    """xlsxwriter puts a string that starts with <r> and ends with </r> into the file as
+    XML: '<r>abc</r>' would show as an empty cell, and broken XML would break the file.
+    A provider's text is shown exactly as typed; real rich text still works."""
+    import openpyxl
+
+    from kvcompliance.report import overview
+
+    texts = ["<r>abc</r>", "<r><t>x</t></r>", "<r>kapot<t></r>"]
+    result = make_result(
+        {"statuses": {"KV07": Status.ROOD}, "previous": {"KV07": Status.GROEN},  # history: real rich text too
+         "aanbieder_naam": texts[0], "toelichting": texts[1], "contact_naam": texts[2]}
+    )
+    monkeypatch.setattr(overview, "STREAM_FROM_FINDINGS", 0 if streamed else 10**9)
+    render_provider(provider_view(result, "R0001"), result.catalogue, tmp_path / "a.xlsx")
+    write_overview(result, tmp_path / "o.xlsx", {"R0001": "a.xlsx"})
+    for name in ("a.xlsx", "o.xlsx"):
+        values = {
+            cell.value
+            for sheet in openpyxl.load_workbook(tmp_path / name).worksheets
+            for row in sheet.iter_rows()
+            for cell in row
+        }
+        assert texts[0] in values, name
+    provider = {c.value for s in openpyxl.load_workbook(tmp_path / "a.xlsx").worksheets for r in s.iter_rows() for c in r}
+    assert set(texts) <= provider

@@ -22,6 +22,7 @@ from xlsxwriter.comments import Comments
 from xlsxwriter.exceptions import XlsxWriterException
 from xlsxwriter.format import Format
 from xlsxwriter.packager import Packager
+from xlsxwriter.sharedstrings import SharedStrings
 from xlsxwriter.utility import _preserve_whitespace, xl_rowcol_to_cell_fast
 from xlsxwriter.vml import Vml
 from xlsxwriter.worksheet import CellBlankTuple, CellStringTuple, Worksheet
@@ -56,35 +57,50 @@ class FastCellsWorksheet(Worksheet):
 
     def _write_cell(self, row: int, col: int, cell: Any) -> None:
         fmt = cell.format
+        kind = cell.__class__
+        if kind is CellStringTuple and self.constant_memory:
+            self.fh.write(f'<c r="{xl_rowcol_to_cell_fast(row, col)}"{self._style(row, col, fmt)}{self._inline_body(cell.string)}')
+            return
         if fmt is not None:
-            kind = cell.__class__
             if kind is CellStringTuple:
-                if not self.constant_memory:
-                    self.fh.write(f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{fmt._get_xf_index()}" t="s"><v>{cell.string}</v></c>')
-                    return
-                body = self._inline_body(cell.string)
-                if body is not None:
-                    self.fh.write(f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{fmt._get_xf_index()}"{body}')
-                    return
-            elif kind is CellBlankTuple:
+                self.fh.write(f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{fmt._get_xf_index()}" t="s"><v>{cell.string}</v></c>')
+                return
+            if kind is CellBlankTuple:
                 self.fh.write(f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{fmt._get_xf_index()}"/>')
                 return
         super()._write_cell(row, col, cell)
 
-    def _inline_body(self, string: str) -> str | None:
-        """What follows the cell's attributes for an in-cell string, as xlsxwriter writes it;
-        None for text that looks like rich text (left to xlsxwriter)."""
+    def _style(self, row: int, col: int, fmt: Any) -> str:
+        """The cell's style attribute as xlsxwriter chooses it: its own format, else its
+        row's, else its column's."""
+        if fmt is None:
+            row_info = self.row_info.get(row)
+            if row_info is not None and row_info.row_format:
+                fmt = row_info.row_format
+            elif col in self.col_info:
+                fmt = self.col_info[col].column_format
+        return "" if fmt is None else f' s="{fmt._get_xf_index()}"'
+
+    def _inline_body(self, string: str) -> str:
+        """What follows the cell's attributes for an in-cell string, as xlsxwriter writes it
+        (except for text that only looks like rich text, see :class:`FastSharedStrings`:
+        a plain string cell is never rich text)."""
         bodies = self.__dict__.setdefault("_inline_bodies", {})
         body = bodies.get(string)
         if body is None:
             text = self._escape_control_characters(string)
-            if text.startswith("<r>") and text.endswith("</r>"):
-                return None
             space = ' xml:space="preserve"' if _preserve_whitespace(text) else ""
             body = f' t="inlineStr"><is><t{space}>{self._escape_data(text)}</t></is></c>'
             if len(bodies) < self.INLINE_CACHE:
                 bodies[string] = body
         return body
+
+    def _write_rich_string(self, row: int, col: int, *args: Any) -> int:
+        """xlsxwriter's, noting which shared string is rich text (see :class:`FastSharedStrings`)."""
+        result = super()._write_rich_string(row, col, *args)
+        if result == 0 and not self.constant_memory:
+            self.str_table.__dict__.setdefault("rich_indices", set()).add(self.table[row][col].string)
+        return result
 
     def write_string(self, row: int, col: int, string: str, cell_format: Any = None) -> int:
         """xlsxwriter's ``write_string`` for (row, col) numbers, without its A1-notation wrapper."""
@@ -157,8 +173,56 @@ class FastComments(Comments):
         )
 
 
+class FastSharedStrings(SharedStrings):
+    """xlsxwriter's shared strings part, each text's XML made once per process.
+
+    Escaping a text takes three regular expressions; most texts of a provider workbook
+    (labels, rule titles, norms, legend) are the same in every workbook of an audit.
+    Same bytes (see ``tests/test_report.py``).
+    """
+
+    #: Texts whose XML the process keeps.
+    CACHE = 50_000
+    _xml: dict[str, str] = {}
+
+    def _write_sst_strings(self) -> None:
+        known = self._xml
+        rich = getattr(self.string_table, "rich_indices", ())
+        parts = []
+        for index, string in enumerate(self.string_table.string_array):
+            if string.startswith("<r>"):  # rich text, or text that only looks like it
+                parts.append(self._si_xml(string, rich=index in rich))
+                continue
+            xml = known.get(string)
+            if xml is None:
+                xml = self._si_xml(string)
+                if len(known) < self.CACHE:
+                    known[string] = xml
+            parts.append(xml)
+        self.fh.write("".join(parts))
+
+    def _si_xml(self, string: str, rich: bool = False) -> str:
+        """What xlsxwriter's ``_write_si`` writes for ``string``, except that text which
+        only looks like rich text (a provider's ``<r>...</r>``) is written as text: xlsxwriter
+        would put it into the file as XML, losing or breaking it."""
+        text = self._escape_control_characters(string)
+        if rich:
+            return f"<si>{text}</si>"
+        space = ' xml:space="preserve"' if _preserve_whitespace(text) else ""
+        return f"<si><t{space}>{self._escape_data(text)}</t></si>"
+
+
 class FastPackager(Packager):
-    """xlsxwriter's packager, writing cell notes with :class:`FastVml` and :class:`FastComments`."""
+    """xlsxwriter's packager, writing cell notes with :class:`FastVml` and :class:`FastComments`
+    and the shared strings with :class:`FastSharedStrings`."""
+
+    def _write_shared_strings_file(self) -> None:
+        if not self.workbook.str_table.count:
+            return
+        sst = FastSharedStrings()
+        sst.string_table = self.workbook.str_table
+        sst._set_xml_writer(self._filename("xl/sharedStrings.xml"))
+        sst._assemble_xml_file()
 
     def _write_vml_files(self) -> None:
         sheets = self.workbook.worksheets()
@@ -190,10 +254,13 @@ def _fast_writers_fit() -> bool:
         return (
             callable(getattr(Worksheet, "_write_cell", None))
             and callable(getattr(Worksheet, "_write_string", None))
+            and callable(getattr(Worksheet, "_write_rich_string", None))
             and CellStringTuple._fields == ("string", "format")
             and CellBlankTuple._fields == ("format",)
             and all(callable(getattr(Vml, name, None)) for name in ("_write_comment_shape", "_pixels_to_points"))
             and callable(getattr(Comments, "_write_comment", None))
+            and callable(getattr(SharedStrings, "_write_sst_strings", None))
+            and callable(getattr(Packager, "_write_shared_strings_file", None))
             and all(callable(getattr(Packager, name, None)) for name in ("_write_vml_files", "_write_comment_files", "_filename"))
             and callable(getattr(xlsxwriter.Workbook, "_get_packager", None))
             and isinstance(probe._get_format_key(), str)
