@@ -7,6 +7,7 @@ with one job, or little work, everything runs in this process.
 
 from __future__ import annotations
 
+import gc
 import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -58,6 +59,18 @@ def ordered_map(
     items = list(items)
     if not items:
         return
+    # What this process holds now (the whole audit, when the workbooks are written) lives
+    # until the work is done: frozen for the cycle collector, no process scans it again and
+    # again, and the collector of a forked worker never touches (so never copies) the pages
+    # it shares with this process.
+    gc.freeze()
+    try:
+        yield from _ordered_map(fn, items, jobs, on_done, initializer, initargs, chunk_size, meanwhile, on_crash, isolate)
+    finally:
+        gc.unfreeze()
+
+
+def _ordered_map(fn, items, jobs, on_done, initializer, initargs, chunk_size, meanwhile, on_crash, isolate) -> Iterable[Any]:
     if not isolate and (jobs <= 1 or len(items) < MIN_ITEMS_PER_JOB * 2):
         if meanwhile is not None:
             meanwhile()
