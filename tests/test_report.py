@@ -453,10 +453,12 @@ def test_fast_writers_write_exactly_what_xlsxwriter_writes(tmp_path, monkeypatch
     )
 
     def write(folder: Path) -> dict[str, bytes]:
-        render_provider(provider_view(result, "R0001"), result.catalogue, folder / "a.xlsx")
-        write_overview(result, folder / "o.xlsx", {"R0001": "a.xlsx"})
+        # Two providers, each twice: the second time from the per-process caches.
+        for rid, name in (("R0001", "a"), ("R0002", "b"), ("R0001", "c"), ("R0002", "d")):
+            render_provider(provider_view(result, rid), result.catalogue, folder / f"{name}.xlsx")
+        write_overview(result, folder / "o.xlsx", {"R0001": "a.xlsx", "R0002": "b.xlsx"})
         parts = {}
-        for name in ("a.xlsx", "o.xlsx"):
+        for name in ("a.xlsx", "b.xlsx", "c.xlsx", "d.xlsx", "o.xlsx"):
             with zipfile.ZipFile(folder / name) as zf:
                 parts.update({f"{name}/{part}": zf.read(part) for part in zf.namelist()})
         return parts

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import gc
+import io
 import os
 import secrets
 import zipfile
@@ -23,6 +24,7 @@ from xlsxwriter.exceptions import XlsxWriterException
 from xlsxwriter.format import Format
 from xlsxwriter.packager import Packager
 from xlsxwriter.sharedstrings import SharedStrings
+from xlsxwriter.styles import Styles as StylesPart
 from xlsxwriter.utility import _preserve_whitespace, xl_rowcol_to_cell_fast
 from xlsxwriter.vml import Vml
 from xlsxwriter.worksheet import CellBlankTuple, CellStringTuple, Worksheet
@@ -216,6 +218,41 @@ class FastPackager(Packager):
     """xlsxwriter's packager, writing cell notes with :class:`FastVml` and :class:`FastComments`
     and the shared strings with :class:`FastSharedStrings`."""
 
+    #: styles.xml per combination of formats (see :meth:`_Workbook.styles_key`).
+    _styles_xml: dict[tuple, str] = {}
+
+    def _write_styles_file(self) -> None:
+        """The styles part, made once per process for each combination of formats: the
+        provider workbooks of an audit mostly use the same formats in the same order."""
+        key = self.workbook.styles_key() if self.in_memory else None
+        if key is None:
+            super()._write_styles_file()
+            return
+        xml = self._styles_xml.get(key)
+        if xml is None:
+            workbook = self.workbook
+            styles = StylesPart()
+            styles._set_style_properties(
+                [
+                    workbook.xf_formats,
+                    workbook.palette,
+                    workbook.font_count,
+                    workbook.num_formats,
+                    workbook.border_count,
+                    workbook.fill_count,
+                    workbook.custom_colors,
+                    workbook.dxf_formats,
+                    workbook.has_comments,
+                ]
+            )
+            buffer = io.StringIO()
+            styles._set_xml_writer(buffer)
+            styles._assemble_xml_file()
+            xml = buffer.getvalue()
+            if len(self._styles_xml) < 64:
+                self._styles_xml[key] = xml
+        self._filename("xl/styles.xml").write(xml)
+
     def _write_shared_strings_file(self) -> None:
         if not self.workbook.str_table.count:
             return
@@ -261,6 +298,8 @@ def _fast_writers_fit() -> bool:
             and callable(getattr(Comments, "_write_comment", None))
             and callable(getattr(SharedStrings, "_write_sst_strings", None))
             and callable(getattr(Packager, "_write_shared_strings_file", None))
+            and callable(getattr(Packager, "_write_styles_file", None))
+            and callable(getattr(StylesPart, "_set_style_properties", None))
             and all(callable(getattr(Packager, name, None)) for name in ("_write_vml_files", "_write_comment_files", "_filename"))
             and callable(getattr(xlsxwriter.Workbook, "_get_packager", None))
             and isinstance(probe._get_format_key(), str)
@@ -334,7 +373,28 @@ class _Workbook(xlsxwriter.Workbook):
         fmt.xf_format_indices = self.xf_format_indices
         fmt.dxf_format_indices = self.dxf_format_indices
         self.formats.append(fmt)
+        self.__dict__.setdefault("_made_from", {})[id(fmt)] = key
         return fmt
+
+    def styles_key(self) -> tuple | None:
+        """What the styles part is made of, when every format of the workbook was copied
+        from a prototype (else None): the prototypes of the formats in index order and
+        the workbook's style tables, all fixed once the formats are prepared."""
+        made_from = self.__dict__.get("_made_from", {})
+        try:
+            return (
+                tuple(made_from[id(f)] for f in self.xf_formats),
+                tuple(made_from[id(f)] for f in self.dxf_formats),
+                self.font_count,
+                self.border_count,
+                self.fill_count,
+                tuple(self.num_formats),
+                tuple(self.custom_colors),
+                tuple(self.palette),
+                self.has_comments,
+            )
+        except (KeyError, TypeError):
+            return None
 
 
 @contextlib.contextmanager
