@@ -322,9 +322,14 @@ def format_number(value: float, decimals: int = 2) -> str:
     """12.5 -> '12,5'; 1234 -> '1.234'; trailing zeros dropped."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "(leeg)"
-    rounded = round(float(value), decimals)
-    sign = "-" if rounded < 0 else ""
-    whole, _, frac = f"{abs(rounded):.{decimals}f}".partition(".")
+    # Formatting rounds exactly as round() would (half to even on the exact value), and
+    # round() itself is slow: this runs for every number in every finding.
+    text = f"{float(value):.{decimals}f}"
+    sign = ""
+    if text.startswith("-"):
+        text = text[1:]
+        sign = "-" if text.strip("0.") else ""  # no '-0'
+    whole, _, frac = text.partition(".")
     frac = frac.rstrip("0")
     return f"{sign}{_group(whole)}" + (f",{frac}" if frac else "")
 
