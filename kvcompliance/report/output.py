@@ -109,14 +109,16 @@ class FastCellsWorksheet(Worksheet):
         return self._write_string(row, col, string, cell_format)
 
     def _write_string(self, row: int, col: int, string: str, cell_format: Any = None) -> int:
-        """xlsxwriter's ``_write_string`` for the common case (in memory, in bounds, not
-        near the length limit) with the bounds kept inline; anything else goes to xlsxwriter."""
+        """xlsxwriter's ``_write_string`` for the common case (in bounds, not near the
+        length limit, not above the row being streamed) with the bounds kept inline;
+        anything else goes to xlsxwriter."""
+        streamed = self.constant_memory
         if (
-            self.constant_memory
-            or not (0 <= row < self.xls_rowmax and 0 <= col < self.xls_colmax)
+            not (0 <= row < self.xls_rowmax and 0 <= col < self.xls_colmax)
             or len(string) > self.xls_strmax // 2
             or self.dim_rowmin is None
             or self.dim_colmin is None
+            or (streamed and row < self.previous_row)
         ):
             return super()._write_string(row, col, string, cell_format)
         if row < self.dim_rowmin:
@@ -127,8 +129,26 @@ class FastCellsWorksheet(Worksheet):
             self.dim_colmin = col
         elif col > self.dim_colmax:
             self.dim_colmax = col
-        self.table[row][col] = CellStringTuple(self.str_table._get_shared_string_index(string), cell_format)
+        if streamed:
+            if row > self.previous_row:
+                self._write_single_row(row)
+            self.table[row][col] = CellStringTuple(string, cell_format)
+        else:
+            self.table[row][col] = CellStringTuple(self.str_table._get_shared_string_index(string), cell_format)
         return 0
+
+    def _write_single_row(self, current_row_num: int = 0) -> None:
+        """xlsxwriter's, streaming a row to its file in one write instead of one per cell
+        (each write to the text file costs more than building the cell's XML)."""
+        real = self.fh
+        self.fh = buffer = io.StringIO()
+        try:
+            super()._write_single_row(current_row_num)
+        finally:
+            self.fh = real
+        text = buffer.getvalue()
+        if text:
+            real.write(text)
 
 
 class FastVml(Vml):
@@ -292,6 +312,7 @@ def _fast_writers_fit() -> bool:
             callable(getattr(Worksheet, "_write_cell", None))
             and callable(getattr(Worksheet, "_write_string", None))
             and callable(getattr(Worksheet, "_write_rich_string", None))
+            and callable(getattr(Worksheet, "_write_single_row", None))
             and CellStringTuple._fields == ("string", "format")
             and CellBlankTuple._fields == ("format",)
             and all(callable(getattr(Vml, name, None)) for name in ("_write_comment_shape", "_pixels_to_points"))
