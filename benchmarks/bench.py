@@ -27,6 +27,7 @@ import platform
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -146,6 +147,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{floor['write_s']:.2f} s, {cells} cellen per werkboek, piek {floor['peak_mb']:.0f} MB)")
     for jobs, wall, info in rows:
         print(f"\naudit --jobs {jobs}: {wall:.2f} s totaal, audit ÷ vloer = {wall / floor_wall:.2f}")
+        if len(floors) > 1:
+            # The same ratio per round (audit and floor measured minutes apart at most):
+            # less sensitive to a fast or slow moment of the machine than the fastest runs.
+            per_round = sorted(a / f for (a, _), (f, _) in zip(runs[jobs], floors))
+            print(f"  audit ÷ vloer per ronde: {', '.join(f'{r:.2f}' for r in per_round)} "
+                  f"(mediaan {statistics.median(per_round):.2f})")
         print(f"  {'opstarten en importeren':<40} {info['import_s']:7.2f} s")
         for stage, seconds in info["stages"].items():
             print(f"  {stage:<40} {seconds:7.2f} s")
