@@ -439,33 +439,43 @@ def test_unwritable_target_raises_a_dutch_output_error(tmp_path, result):
 
 
 # ------------------------------------------------------------------ fast writers
+def _fast_and_stock(tmp_path: Path, monkeypatch, write) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """Every part of the files ``write(folder)`` makes (it returns their names), once with
+    the fast writers and once with xlsxwriter's own code."""
+    from kvcompliance.report import output
+
+    assert output.FAST_WRITERS  # else the comparison proves nothing
+
+    def parts(folder: Path) -> dict[str, bytes]:
+        found = {}
+        for name in write(folder):
+            with zipfile.ZipFile(folder / name) as zf:
+                found.update({f"{name}/{part}": zf.read(part) for part in zf.namelist()})
+        return found
+
+    fast = parts(tmp_path / "snel")
+    monkeypatch.setattr(output, "FAST_WRITERS", False)
+    return fast, parts(tmp_path / "xlsxwriter")
+
+
 def test_fast_writers_write_exactly_what_xlsxwriter_writes(tmp_path, monkeypatch):
     """The fast writers (cells, cell notes, copied formats) replace xlsxwriter's inner loops:
     every part of both workbooks (strings, blanks, numbers, dates, rich text, notes, merges,
     charts) stays byte for byte the same as with xlsxwriter's own code."""
-    from kvcompliance.report import output
-
-    assert output.FAST_WRITERS  # else this test proves nothing
     result = make_result(
         {"fte": "ca. 20", "statuses": {"KV07": Status.ROOD, "KV06": Status.ORANJE, "KV90": Status.GRIJS, "KV04": Status.NVT},
          "previous": {"KV07": Status.GROEN}, "notes": ("Een opmerking.",)},
         {"aanbieder_naam": EVIL_NAME, "sector": "wmo"},
     )
 
-    def write(folder: Path) -> dict[str, bytes]:
+    def write(folder: Path) -> list[str]:
         # Two providers, each twice: the second time from the per-process caches.
         for rid, name in (("R0001", "a"), ("R0002", "b"), ("R0001", "c"), ("R0002", "d")):
             render_provider(provider_view(result, rid), result.catalogue, folder / f"{name}.xlsx")
         write_overview(result, folder / "o.xlsx", {"R0001": "a.xlsx", "R0002": "b.xlsx"})
-        parts = {}
-        for name in ("a.xlsx", "b.xlsx", "c.xlsx", "d.xlsx", "o.xlsx"):
-            with zipfile.ZipFile(folder / name) as zf:
-                parts.update({f"{name}/{part}": zf.read(part) for part in zf.namelist()})
-        return parts
+        return ["a.xlsx", "b.xlsx", "c.xlsx", "d.xlsx", "o.xlsx"]
 
-    fast = write(tmp_path / "snel")
-    monkeypatch.setattr(output, "FAST_WRITERS", False)
-    stock = write(tmp_path / "xlsxwriter")
+    fast, stock = _fast_and_stock(tmp_path, monkeypatch, write)
     assert fast.keys() == stock.keys() and any("worksheets/sheet" in name for name in fast)
     assert [name for name in fast if fast[name] != stock[name]] == []
 
@@ -475,7 +485,6 @@ def test_fast_note_writers_match_xlsxwriter_for_awkward_notes(tmp_path, monkeypa
     fonts, colours and visibility: the fast VML and comments parts equal xlsxwriter's."""
     from kvcompliance.report import output
 
-    assert output.FAST_WRITERS
     notes = [
         ("a & b < c > d \"e\" 'f'", {}),
         (" leading space\nand a second line", {"visible": True, "author": "K & V"}),
@@ -483,7 +492,7 @@ def test_fast_note_writers_match_xlsxwriter_for_awkward_notes(tmp_path, monkeypa
         ("x" * 500, {"x_scale": 2.6, "y_scale": 3.3, "font_name": "Arial", "font_size": 9}),
     ]
 
-    def write(folder: Path) -> dict[str, bytes]:
+    def write(folder: Path) -> list[str]:
         with output.new_workbook(folder / "n.xlsx") as workbook:
             workbook.set_properties({"created": datetime(2026, 1, 5, 9, 30)})  # else the clock may differ
             sheet = workbook.add_worksheet("Blad")
@@ -491,12 +500,9 @@ def test_fast_note_writers_match_xlsxwriter_for_awkward_notes(tmp_path, monkeypa
             for row, (text, options) in enumerate(notes):
                 sheet.write_string(row, 1, text, workbook.add_format({"bold": row % 2 == 0, "bg_color": "#C6EFCE"}))
                 sheet.write_comment(row, 1, text, options)
-        with zipfile.ZipFile(folder / "n.xlsx") as zf:
-            return {part: zf.read(part) for part in zf.namelist()}
+        return ["n.xlsx"]
 
-    fast = write(tmp_path / "snel")
-    monkeypatch.setattr(output, "FAST_WRITERS", False)
-    stock = write(tmp_path / "xlsxwriter")
+    fast, stock = _fast_and_stock(tmp_path, monkeypatch, write)
     assert any("vmlDrawing" in part for part in fast) and any("comments" in part for part in fast)
     assert [part for part in fast if fast[part] != stock.get(part)] == []
 
@@ -509,7 +515,7 @@ def test_fast_streamed_cells_match_xlsxwriter(tmp_path, monkeypatch):
 
     texts = ["a & b < c > d", " edge ", "bell \x07 and _x0041_", "plain", "plain", ""]
 
-    def write(folder: Path) -> dict[str, bytes]:
+    def write(folder: Path) -> list[str]:
         with output.new_workbook(folder / "s.xlsx", streamed=True) as workbook:
             workbook.set_properties({"created": datetime(2026, 1, 5, 9, 30)})  # else the clock may differ
             sheet = workbook.add_worksheet("Blad")
@@ -521,15 +527,9 @@ def test_fast_streamed_cells_match_xlsxwriter(tmp_path, monkeypatch):
         result = make_result({"notes": ("Een opmerking.",)}, {"aanbieder_naam": EVIL_NAME})
         monkeypatch.setattr(overview, "STREAM_FROM_FINDINGS", 0)
         write_overview(result, folder / "o.xlsx", {"R0001": "a.xlsx"})
-        parts = {}
-        for name in ("s.xlsx", "o.xlsx"):
-            with zipfile.ZipFile(folder / name) as zf:
-                parts.update({f"{name}/{part}": zf.read(part) for part in zf.namelist()})
-        return parts
+        return ["s.xlsx", "o.xlsx"]
 
-    fast = write(tmp_path / "snel")
-    monkeypatch.setattr(output, "FAST_WRITERS", False)
-    stock = write(tmp_path / "xlsxwriter")
+    fast, stock = _fast_and_stock(tmp_path, monkeypatch, write)
     assert b"inlineStr" in fast["s.xlsx/xl/worksheets/sheet1.xml"]
     assert [part for part in fast if fast[part] != stock.get(part)] == []
 
