@@ -157,18 +157,14 @@ def patch_zip_member_size(data: bytes, name: str, size: int) -> bytes:
     """Make the zip's local header and central directory claim ``size`` bytes for ``name``."""
     data = bytearray(data)
     encoded = name.encode()
-    position = 0
-    while (position := data.find(b"PK\x03\x04", position)) >= 0:
-        name_length = struct.unpack_from("<H", data, position + 26)[0]
-        if data[position + 30 : position + 30 + name_length] == encoded:
-            struct.pack_into("<I", data, position + 22, size)
-        position += 4
-    position = 0
-    while (position := data.find(b"PK\x01\x02", position)) >= 0:
-        name_length = struct.unpack_from("<H", data, position + 28)[0]
-        if data[position + 46 : position + 46 + name_length] == encoded:
-            struct.pack_into("<I", data, position + 24, size)
-        position += 4
+    # (record signature, offset of its name length, of its name, of its uncompressed size)
+    for signature, length_at, name_at, size_at in ((b"PK\x03\x04", 26, 30, 22), (b"PK\x01\x02", 28, 46, 24)):
+        position = 0
+        while (position := data.find(signature, position)) >= 0:
+            name_length = struct.unpack_from("<H", data, position + length_at)[0]
+            if data[position + name_at : position + name_at + name_length] == encoded:
+                struct.pack_into("<I", data, position + size_at, size)
+            position += 4
     return bytes(data)
 
 
