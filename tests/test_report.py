@@ -534,14 +534,18 @@ def test_fast_streamed_cells_match_xlsxwriter(tmp_path, monkeypatch):
     assert [part for part in fast if fast[part] != stock.get(part)] == []
 
 
+@pytest.mark.parametrize("fast", [True, False])
 @pytest.mark.parametrize("streamed", [False, True])
-def test_provider_text_that_looks_like_rich_text_stays_text(tmp_path, monkeypatch, streamed):
+def test_provider_text_that_looks_like_rich_text_stays_text(tmp_path, monkeypatch, streamed, fast):
     """xlsxwriter puts a string that starts with <r> and ends with </r> into the file as
     XML: '<r>abc</r>' would show as an empty cell, and broken XML would break the file.
-    A provider's text is shown exactly as typed; real rich text still works."""
+    A provider's text is shown exactly as typed, with the fast writers and without; real
+    rich text still works."""
     import openpyxl
 
-    from kvcompliance.report import overview
+    from kvcompliance.report import output, overview
+
+    monkeypatch.setattr(output, "FAST_WRITERS", fast)
 
     texts = ["<r>abc</r>", "<r><t>x</t></r>", "<r>kapot<t></r>"]
     result = make_result(

@@ -41,6 +41,28 @@ WORKBOOK_OPTIONS = {
 }
 
 
+def looks_like_rich_text(string: str) -> bool:
+    """Whether xlsxwriter would take ``string`` for rich-text XML (and lose it as text)."""
+    return string.startswith("<r>") and string.endswith("</r>")
+
+
+class TextSafeWorksheet(Worksheet):
+    """xlsxwriter's worksheet, for when the fast writers do not fit this xlsxwriter.
+
+    xlsxwriter puts a string that starts with ``<r>`` and ends with ``</r>`` into the file
+    as XML: a provider's ``<r>abc</r>`` would show as an empty cell, and broken markup
+    would break the file. Such a string is written here as rich text of three plain pieces,
+    which xlsxwriter escapes, so it shows exactly as typed. ``_write_string`` is where
+    ``write``, ``write_string`` and ``merge_range`` all put text.
+    """
+
+    def _write_string(self, row: int, col: int, string: str, cell_format: Any = None) -> int:
+        if looks_like_rich_text(string):
+            pieces = (string[:1], string[1:2], string[2:]) + ((cell_format,) if cell_format is not None else ())
+            return self.write_rich_string(row, col, *pieces)
+        return super()._write_string(row, col, string, cell_format)
+
+
 class FastCellsWorksheet(Worksheet):
     """xlsxwriter's worksheet, writing the cells these workbooks are made of faster.
 
@@ -212,7 +234,7 @@ class FastSharedStrings(SharedStrings):
         rich = getattr(self.string_table, "rich_indices", ())
         parts = []
         for index, string in enumerate(self.string_table.string_array):
-            if string.startswith("<r>"):  # rich text, or text that only looks like it
+            if looks_like_rich_text(string):  # rich text, or text that only looks like it
                 parts.append(self._si_xml(string, rich=index in rich))
                 continue
             xml = known.get(string)
@@ -365,7 +387,7 @@ class _Workbook(xlsxwriter.Workbook):
             xlsxwriter.workbook.ZipFile = zipfile.ZipFile
 
     def add_worksheet(self, name: str | None = None, worksheet_class: Any = None) -> Any:
-        return super().add_worksheet(name, worksheet_class or (FastCellsWorksheet if FAST_WRITERS else Worksheet))
+        return super().add_worksheet(name, worksheet_class or (FastCellsWorksheet if FAST_WRITERS else TextSafeWorksheet))
 
     def _get_packager(self) -> Any:
         return FastPackager() if FAST_WRITERS else super()._get_packager()
