@@ -565,3 +565,90 @@ def test_provider_text_that_looks_like_rich_text_stays_text(tmp_path, monkeypatc
         assert texts[0] in values, name
     provider = {c.value for s in openpyxl.load_workbook(tmp_path / "a.xlsx").worksheets for r in s.iter_rows() for c in r}
     assert set(texts) <= provider
+
+
+def _fixed_sheet_workbook(path: Path, cache: dict, extra=None) -> None:
+    """A workbook whose first sheet's cells come from ``fixed_cells`` (``extra(sheet, fmt)``
+    may write more after them)."""
+    from kvcompliance.report import output
+
+    with output.new_workbook(path) as workbook:
+        workbook.set_properties({"created": datetime(2026, 1, 5, 9, 30)})
+        sheet = workbook.add_worksheet("Vast")
+        fmt = workbook.add_format({"bold": True, "border": 1})
+        output.fix_format_indices([fmt])
+
+        def write() -> None:
+            sheet.set_row(1, 30)
+            for row in range(3):
+                sheet.write_string(row, 0, f"regel {row} & meer", fmt)
+                sheet.write_string(row, 2, "zelfde tekst", fmt)
+
+        output.fixed_cells(workbook, sheet, cache, "sleutel", write)
+        if extra is not None:
+            extra(sheet, fmt)
+        workbook.add_worksheet("Daarna").write_string(0, 0, "eigen tekst")
+
+
+def _sheet_values(path: Path) -> dict[str, list[tuple]]:
+    book = openpyxl.load_workbook(path)
+    return {sheet.title: [tuple(c.value for c in row) for row in sheet.iter_rows()] for sheet in book.worksheets}
+
+
+def test_fixed_cells_are_written_once_and_copied_exactly(tmp_path, monkeypatch):
+    """Cells every workbook shows identically (Normen) are written the first time and copied
+    after that: the copy is byte for byte what writing them makes, strings of later sheets
+    included; with cells added after the copy the sheet is written out in full."""
+    from kvcompliance.report import output
+
+    cache: dict = {}
+    _fixed_sheet_workbook(tmp_path / "eerste.xlsx", cache)
+    assert list(cache) == ["sleutel"]
+    recorded = cache["sleutel"]
+    _fixed_sheet_workbook(tmp_path / "kopie.xlsx", cache)
+    assert cache["sleutel"] is recorded  # copied, not recorded again
+    monkeypatch.setattr(output, "FAST_WRITERS", False)
+    _fixed_sheet_workbook(tmp_path / "geschreven.xlsx", {})
+    monkeypatch.undo()
+    for first, second in (("eerste", "geschreven"), ("kopie", "geschreven")):
+        with zipfile.ZipFile(tmp_path / f"{first}.xlsx") as a, zipfile.ZipFile(tmp_path / f"{second}.xlsx") as b:
+            assert {n: a.read(n) for n in a.namelist()} == {n: b.read(n) for n in b.namelist()}
+    assert _sheet_values(tmp_path / "kopie.xlsx")["Vast"][2] == ("regel 2 & meer", None, "zelfde tekst")
+
+    _fixed_sheet_workbook(tmp_path / "meer.xlsx", cache, lambda sheet, fmt: sheet.write_string(4, 1, "erbij", fmt))
+    values = _sheet_values(tmp_path / "meer.xlsx")
+    assert values["Vast"][0][0] == "regel 0 & meer" and values["Vast"][4][1] == "erbij"
+    assert values["Daarna"] == [("eigen tekst",)]
+
+
+def test_fixed_cells_record_nothing_when_more_than_cells_is_written(tmp_path):
+    """A sheet whose writer also merges cells (or uses a format whose index is not fixed)
+    is simply written every time."""
+    from kvcompliance.report import output
+
+    cache: dict = {}
+    with output.new_workbook(tmp_path / "a.xlsx") as workbook:
+        sheet = workbook.add_worksheet("Vast")
+        loose = workbook.add_format({"italic": True})
+        output.fixed_cells(workbook, sheet, cache, "samengevoegd", lambda: sheet.merge_range(0, 0, 0, 2, "breed", loose))
+        other = workbook.add_worksheet("Los")
+        output.fixed_cells(workbook, other, cache, "los", lambda: other.write_string(0, 0, "los", loose))
+    assert cache == {}
+    values = _sheet_values(tmp_path / "a.xlsx")
+    assert values["Vast"][0][0] == "breed" and values["Los"] == [("los",)]
+
+
+def test_normen_sheet_is_written_once_per_process(tmp_path, result, monkeypatch):
+    """Every provider workbook has the full Normen sheet, though its cells are written once."""
+    from kvcompliance.report import output, styles
+
+    recorded = []
+    real = output._record_fixed
+    monkeypatch.setattr(output, "_record_fixed", lambda *args: recorded.append(real(*args)) or recorded[-1])
+    monkeypatch.setattr(styles, "_DERIVED", {})  # nothing derived from the catalogue yet
+    for rid, name in (("R0001", "a"), ("R0002", "b")):
+        render_provider(provider_view(result, rid), result.catalogue, tmp_path / f"{name}.xlsx")
+    assert len(recorded) == 1 and recorded[0] is not None
+    a, b = _sheet_values(tmp_path / "a.xlsx")["Normen"], _sheet_values(tmp_path / "b.xlsx")["Normen"]
+    assert a == b and len(a) > len(result.catalogue.active_rules)
+    assert [row[0] for row in a[-len(result.catalogue.active_rules):]] == [rule.id for rule in result.catalogue.active_rules]

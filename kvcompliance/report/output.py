@@ -14,8 +14,9 @@ import io
 import os
 import secrets
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Hashable, Iterator
 
 import xlsxwriter
 import xlsxwriter.workbook
@@ -158,6 +159,15 @@ class FastCellsWorksheet(Worksheet):
         else:
             self.table[row][col] = CellStringTuple(self.str_table._get_shared_string_index(string), cell_format)
         return 0
+
+    def _write_sheet_data(self) -> None:
+        """xlsxwriter's, or the XML of cells copied by :func:`fixed_cells` when the sheet
+        still holds exactly those cells (its cells' XML is then already known)."""
+        fixed = self.__dict__.get("_fixed_cells")
+        if fixed is not None and fixed.matches(self):
+            self.fh.write(fixed.xml)
+            return
+        super()._write_sheet_data()
 
     def _write_single_row(self, current_row_num: int = 0) -> None:
         """xlsxwriter's, streaming a row to its file in one write instead of one per cell
@@ -438,6 +448,139 @@ class _Workbook(xlsxwriter.Workbook):
             )
         except (KeyError, TypeError):
             return None
+
+
+#: The worksheet attributes that writing cells and row heights changes.
+_CELL_STATE = ("table", "dim_rowmin", "dim_rowmax", "dim_colmin", "dim_colmax", "row_info", "row_sizes", "outline_row_level")
+#: What a sheet's ``<sheetData>`` is made of besides those (see ``Worksheet._write_rows``).
+_SHEET_DATA_INPUTS = ("comments", "default_row_height", "original_row_height", "excel_version")
+
+
+def _fresh(value: Any) -> Any:
+    """A copy of ``value`` whose dicts and lists (at any depth) are new; other values shared."""
+    if isinstance(value, dict):
+        new = copy.copy(value)  # keeps a defaultdict's factory
+        for key, item in value.items():
+            if isinstance(item, (dict, list)):
+                new[key] = _fresh(item)
+        return new
+    if isinstance(value, list):
+        return [_fresh(item) for item in value]
+    return value
+
+
+@dataclass(frozen=True)
+class _FixedCells:
+    """What :func:`fixed_cells` recorded: the sheet's cell state, the shared strings and
+    format indices the cells refer to, and their ``<sheetData>`` XML."""
+
+    state: dict[str, Any]  # _CELL_STATE attributes after writing
+    inputs: dict[str, Any]  # _SHEET_DATA_INPUTS attributes after writing
+    strings: dict[str, int]  # the workbook's shared strings (all written by these cells)
+    string_count: int
+    xf_indices: dict[str, int]  # the workbook's format indices (all fixed before writing)
+    xml: str
+
+    def matches(self, sheet: Any) -> bool:
+        """Whether ``sheet`` holds exactly the recorded cells (so ``xml`` is its sheetData)."""
+        return all(getattr(sheet, name) == value for name, value in self.state.items()) and all(
+            getattr(sheet, name) == value for name, value in self.inputs.items()
+        )
+
+
+def _may_fix(workbook: Any, sheet: Any) -> bool:
+    """Whether ``sheet`` is untouched and its cells would be the first in ``workbook``'s
+    shared strings: then what is written to it depends on nothing else."""
+    sst = workbook.str_table
+    return (
+        FAST_WRITERS
+        and isinstance(workbook, _Workbook)
+        and type(sheet) is FastCellsWorksheet
+        and not sheet.constant_memory
+        and sst.count == 0
+        and not sst.string_table
+        and "rich_indices" not in vars(sst)
+        and sheet.dim_rowmin is None
+        and sheet.dim_colmin is None
+        and not sheet.table
+        and not sheet.row_info
+        and not sheet.comments
+    )
+
+
+def fixed_cells(workbook: Any, sheet: Any, cache: dict, key: Hashable, write: Callable[[], None]) -> None:
+    """Run ``write``, which writes cells (and row heights) of ``sheet`` that are the same
+    in every workbook with ``key`` — or copy what it wrote the first time.
+
+    For a sheet that every workbook of an audit shows identically (Normen): writing its
+    cells and their XML would cost a sixth of a provider workbook. The first time (in a
+    process, per ``cache`` and ``key``) ``write`` runs and what it did is recorded; after
+    that its cells, shared strings and XML are copied. Only when the result cannot differ:
+    ``sheet`` is untouched, its cells come first in the shared strings, every format it
+    uses has its index fixed beforehand (:func:`fix_format_indices`) and the workbook's
+    format indices are the same as the first time; ``write`` may change nothing but cells
+    and row heights. Otherwise ``write`` simply runs. The file is byte for byte the one
+    ``write`` makes (``tests/test_report.py``).
+    """
+    if not _may_fix(workbook, sheet):
+        write()
+        return
+    entry = cache.get(key)
+    if entry is not None and entry.xf_indices == workbook.xf_format_indices:
+        for name, value in entry.state.items():
+            setattr(sheet, name, _fresh(value))
+        sst = workbook.str_table
+        sst.string_table = dict(entry.strings)
+        sst.count, sst.unique_count = entry.string_count, len(entry.strings)
+        sheet._fixed_cells = entry
+        return
+    before = {name: _fresh(value) for name, value in vars(sheet).items()}
+    write()
+    entry = _record_fixed(workbook, sheet, before)
+    if entry is not None and len(cache) < 16:
+        cache[key] = entry
+
+
+def _record_fixed(workbook: Any, sheet: Any, before: dict[str, Any]) -> _FixedCells | None:
+    """What ``write`` did to a sheet (see :func:`fixed_cells`), or None when it did more
+    than write cells and row heights with formats whose index was fixed beforehand."""
+    after = vars(sheet)
+    changed = {name for name, value in after.items() if name not in before or before[name] != value}
+    if not changed <= set(_CELL_STATE) or "rich_indices" in vars(workbook.str_table):
+        return None
+    indices = workbook.xf_format_indices
+
+    def fixed(fmt: Any) -> bool:
+        return fmt.xf_index is not None or fmt._get_format_key() in indices
+
+    # Every cell formatted (else its row's or column's format counts), every index fixed.
+    if not all(cell.format is not None and fixed(cell.format) for cells in sheet.table.values() for cell in cells.values()):
+        return None
+    if not all(info.row_format is None or fixed(info.row_format) for info in sheet.row_info.values()):
+        return None
+    state = {name: _fresh(after[name]) for name in _CELL_STATE}
+    real_table, real_fh, buffer = sheet.table, sheet.fh, io.StringIO()
+    sheet.table, sheet.fh = _fresh(real_table), buffer  # writing the XML adds empty rows to the table
+    try:
+        sheet._write_sheet_data()
+    finally:
+        sheet.table, sheet.fh = real_table, real_fh
+    sst = workbook.str_table
+    return _FixedCells(
+        state=state,
+        inputs={name: _fresh(after[name]) for name in _SHEET_DATA_INPUTS},
+        strings=dict(sst.string_table),
+        string_count=sst.count,
+        xf_indices=dict(workbook.xf_format_indices),
+        xml=buffer.getvalue(),
+    )
+
+
+def fix_format_indices(formats: Any) -> None:
+    """Give ``formats`` their index in the workbook now, in this order (xlsxwriter numbers
+    formats as the sheets are written out; see :func:`fixed_cells`)."""
+    for fmt in formats:
+        fmt._get_xf_index()
 
 
 @contextlib.contextmanager

@@ -125,8 +125,9 @@ def render_provider(view: ProviderView, catalogue: Catalogue, path: Path) -> Non
             }
         )
         styles = Styles(workbook, catalogue)
-        _summary_sheet(workbook, styles, view, title, footer)
-        _return_sheet(workbook, styles, view, title, footer)
+        summary = workbook.add_worksheet("Samenvatting")
+        answers = workbook.add_worksheet("Aanlevering")
+        norms = workbook.add_worksheet("Normen")
         meta = [
             ("Versie kvcompliance", view.tool_version),
             ("Controlejaar", str(view.audit_year)),
@@ -134,7 +135,10 @@ def render_provider(view: ProviderView, catalogue: Catalogue, path: Path) -> Non
             ("Regels", rules_file_text(catalogue, full_path=False)),
             ("Formulierversie", catalogue.form_version),
         ]
-        write_norms_sheet(workbook, styles, meta, header_left=title, footer_left=footer)
+        # Normen first: the same in every workbook, so each process writes its cells once.
+        write_norms_sheet(workbook, styles, meta, sheet=norms, header_left=title, footer_left=footer)
+        _summary_sheet(summary, styles, view, title, footer)
+        _return_sheet(answers, styles, view, title, footer)
 
 
 # ------------------------------------------------------------------ Samenvatting
@@ -168,9 +172,8 @@ def _rule_texts(catalogue: Catalogue) -> dict[str, tuple[str, str]]:
     return derived(catalogue, "rule_texts", lambda c: {rule.id: (rule.title, source_text(c, rule)) for rule in c.rules})
 
 
-def _summary_sheet(workbook: Any, styles: Styles, view: ProviderView, title: str, footer: str) -> None:
+def _summary_sheet(sheet: Any, styles: Styles, view: ProviderView, title: str, footer: str) -> None:
     catalogue = styles.catalogue
-    sheet = workbook.add_worksheet("Samenvatting")
     sheet.hide_gridlines(2)
     columns = summary_columns(view.history is not None)
     col = {name: n for n, (name, _) in enumerate(columns)}
@@ -465,10 +468,9 @@ def _return_rows(catalogue: Catalogue) -> tuple[tuple[str, tuple[_FieldRow, ...]
     return tuple(sections)
 
 
-def _return_sheet(workbook: Any, styles: Styles, view: ProviderView, title: str, footer: str) -> None:
+def _return_sheet(sheet: Any, styles: Styles, view: ProviderView, title: str, footer: str) -> None:
     catalogue = styles.catalogue
     rules = _rule_lookup(catalogue)
-    sheet = workbook.add_worksheet("Aanlevering")
     sheet.hide_gridlines(2)
     set_widths(sheet, [w for _, w in RETURN_COLUMNS])
     sheet.set_row(0, 28)
