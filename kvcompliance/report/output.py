@@ -276,7 +276,7 @@ class FastPackager(Packager):
     def _write_styles_file(self) -> None:
         """The styles part, made once per process for each combination of formats: the
         provider workbooks of an audit mostly use the same formats in the same order."""
-        key = self.workbook.styles_key() if self.in_memory else None
+        key = self.workbook.__dict__.get("prepared_styles_key") if self.in_memory else None
         if key is None:
             super()._write_styles_file()
             return
@@ -355,6 +355,7 @@ def _fast_writers_fit() -> bool:
             and callable(getattr(StylesPart, "_set_style_properties", None))
             and all(callable(getattr(Packager, name, None)) for name in ("_write_vml_files", "_write_comment_files", "_filename"))
             and callable(getattr(xlsxwriter.Workbook, "_get_packager", None))
+            and all(callable(getattr(xlsxwriter.Workbook, name, None)) for name in ("_prepare_formats", "_prepare_format_properties"))
             and isinstance(probe._get_format_key(), str)
             and {"xf_format_indices", "dxf_format_indices", "xf_index", "dxf_index"} <= vars(probe).keys()
         )
@@ -431,23 +432,34 @@ class _Workbook(xlsxwriter.Workbook):
 
     def styles_key(self) -> tuple | None:
         """What the styles part is made of, when every format of the workbook was copied
-        from a prototype (else None): the prototypes of the formats in index order and
-        the workbook's style tables, all fixed once the formats are prepared."""
+        from a prototype (else None): the prototypes of the formats in index order (their
+        properties fix the font, border, fill and number format tables) and the colours."""
         made_from = self.__dict__.get("_made_from", {})
         try:
-            return (
+            key = (
                 tuple(made_from[id(f)] for f in self.xf_formats),
                 tuple(made_from[id(f)] for f in self.dxf_formats),
-                self.font_count,
-                self.border_count,
-                self.fill_count,
-                tuple(self.num_formats),
                 tuple(self.custom_colors),
                 tuple(self.palette),
                 self.has_comments,
             )
+            hash(key)
+            return key
         except (KeyError, TypeError):
             return None
+
+    def _prepare_format_properties(self) -> None:
+        """xlsxwriter's, but when the styles part of this combination of formats was made
+        before in this process (see :class:`FastPackager`) only the formats are put in index
+        order: the font, border, fill and number format tables it prepares are only used
+        to make the styles part."""
+        if not FAST_WRITERS or not self.in_memory:
+            super()._prepare_format_properties()
+            return
+        self._prepare_formats()
+        key = self.prepared_styles_key = self.styles_key()
+        if key is None or key not in FastPackager._styles_xml:
+            super()._prepare_format_properties()
 
 
 #: The worksheet attributes that writing cells and row heights changes.
