@@ -652,3 +652,23 @@ def test_normen_sheet_is_written_once_per_process(tmp_path, result, monkeypatch)
     a, b = _sheet_values(tmp_path / "a.xlsx")["Normen"], _sheet_values(tmp_path / "b.xlsx")["Normen"]
     assert a == b and len(a) > len(result.catalogue.active_rules)
     assert [row[0] for row in a[-len(result.catalogue.active_rules):]] == [rule.id for rule in result.catalogue.active_rules]
+
+
+def test_packed_zip_is_byte_for_byte_what_zipfile_writes(tmp_path, result, monkeypatch):
+    """In-memory workbooks are packed in one piece, reusing the compressed bytes of parts
+    that did not change: the files are exactly what zipfile makes of the same parts."""
+    from kvcompliance.report import output
+
+    names = []
+    for rid, name in (("R0001", "a"), ("R0002", "b"), ("R0001", "c")):
+        render_provider(provider_view(result, rid), result.catalogue, tmp_path / f"{name}.xlsx")
+        names.append(name)
+    assert output._PackedZipFile._packed  # the later workbooks reused packed parts
+    monkeypatch.setattr(output, "_PackedZipFile", output._FastZipFile)
+    for rid, name in (("R0001", "a"), ("R0002", "b"), ("R0001", "c")):
+        render_provider(provider_view(result, rid), result.catalogue, tmp_path / f"zipfile-{name}.xlsx")
+    for name in names:
+        packed = (tmp_path / f"{name}.xlsx").read_bytes()
+        assert packed == (tmp_path / f"zipfile-{name}.xlsx").read_bytes(), name
+        with zipfile.ZipFile(tmp_path / f"{name}.xlsx") as archive:
+            assert archive.testzip() is None

@@ -13,7 +13,9 @@ import gc
 import io
 import os
 import secrets
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Hashable, Iterator
@@ -383,15 +385,73 @@ class _FastZipFile(zipfile.ZipFile):
         super().writestr(zinfo_or_arcname, data, compress_type, ZIP_LEVEL if compresslevel is None else compresslevel)
 
 
+class _PackedZipFile:
+    """The zip file of an in-memory workbook, packed in one piece at :data:`ZIP_LEVEL`.
+
+    What :class:`zipfile.ZipFile` writes for xlsxwriter's parts, byte for byte (a test
+    compares them), without its per-part file handles, seeks and rewritten headers. A
+    part whose bytes are the same as the last time a part of that name was packed in
+    this process (the theme, styles, relationships) is not compressed again.
+    """
+
+    #: Part name -> (its bytes, CRC, compressed bytes), the last packed in this process.
+    _packed: dict[str, tuple[bytes, int, bytes]] = {}
+
+    def __init__(self, file: Any, mode: str = "w", compression: int = zipfile.ZIP_DEFLATED, allowZip64: bool = True):
+        self.file = file
+        self.compression = compression
+        self._chunks: list[bytes] = []
+        self._central: list[bytes] = []
+        self._offset = 0
+
+    def writestr(self, zinfo: zipfile.ZipInfo, data: bytes, compress_type: Any = None, compresslevel: Any = None) -> None:
+        name = zinfo.filename
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        last = self._packed.get(name)
+        if last is not None and last[0] == data:
+            crc, packed = last[1], last[2]
+        else:
+            deflate = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
+            crc, packed = zlib.crc32(data), deflate.compress(data) + deflate.flush()
+            if len(data) <= 1 << 20:
+                self._packed[name] = (data, crc, packed)
+        # As zipfile: an ASCII name as is, any other in UTF-8 with the flag that says so.
+        raw_name, flags = (name.encode("ascii"), zinfo.flag_bits) if name.isascii() else (name.encode("utf-8"), zinfo.flag_bits | 0x800)
+        year, month, day, hour, minute, second = zinfo.date_time
+        date, time = (year - 1980) << 9 | month << 5 | day, hour << 11 | minute << 5 | second // 2
+        # zipfile (Python 3.11+) gives a part without attributes read and write rights for its owner.
+        fields = (flags, zipfile.ZIP_DEFLATED, time, date, crc, len(packed), len(data), len(raw_name))
+        header = struct.pack(zipfile.structFileHeader, zipfile.stringFileHeader, zinfo.extract_version, 0, *fields, 0)
+        self._central.append(
+            struct.pack(
+                zipfile.structCentralDir, zipfile.stringCentralDir, zinfo.create_version, zinfo.create_system,
+                zinfo.extract_version, 0, *fields, 0, 0, 0, zinfo.internal_attr, zinfo.external_attr or 0o600 << 16, self._offset,
+            )
+            + raw_name
+        )
+        self._chunks += (header, raw_name, packed)
+        self._offset += len(header) + len(raw_name) + len(packed)
+
+    def close(self) -> None:
+        directory = b"".join(self._central)
+        count = len(self._central)
+        end = struct.pack(zipfile.structEndArchive, zipfile.stringEndArchive, 0, 0, count, count, len(directory), self._offset, 0)
+        with open(self.file, "wb") as handle:
+            handle.write(b"".join(self._chunks) + directory + end)
+
+
 class _Workbook(xlsxwriter.Workbook):
     """xlsxwriter's workbook with the fast writers, when they fit this xlsxwriter."""
 
     def _store_workbook(self) -> None:
         """xlsxwriter's packing, with the zip file at :data:`ZIP_LEVEL` (xlsxwriter has no
-        option for the level: its module's ZipFile is swapped for the call)."""
+        option for the level: its module's ZipFile is swapped for the call); an in-memory
+        workbook is packed by :class:`_PackedZipFile`."""
         if not FAST_WRITERS or getattr(xlsxwriter.workbook, "ZipFile", None) is not zipfile.ZipFile:
             return super()._store_workbook()
-        xlsxwriter.workbook.ZipFile = _FastZipFile
+        small = self.in_memory and isinstance(self.filename, str) and len(self.worksheets_objs) < 1000
+        xlsxwriter.workbook.ZipFile = _PackedZipFile if small else _FastZipFile
         try:
             return super()._store_workbook()
         finally:
