@@ -162,6 +162,35 @@ class FastCellsWorksheet(Worksheet):
             self.table[row][col] = CellStringTuple(self.str_table._get_shared_string_index(string), cell_format)
         return 0
 
+    def _write_rows(self) -> None:
+        """xlsxwriter's, visiting the cells a row has instead of every column of the sheet
+        (the same rows and cells in the same order)."""
+        self._calculate_spans()
+        table, row_info, comments, spans = self.table, self.row_info, self.comments, self.row_spans
+        for row_num in range(self.dim_rowmin, self.dim_rowmax + 1):
+            cells = table.get(row_num)
+            if cells:
+                self._write_row(row_num, spans.get(row_num // 16), row_info.get(row_num))
+                for col_num in sorted(cells):
+                    self._write_cell(row_num, col_num, cells[col_num])
+                self._xml_end_tag("row")
+            elif row_num in row_info or row_num in comments:
+                self._write_empty_row(row_num, spans.get(row_num // 16), row_info.get(row_num))
+
+    def _calculate_spans(self) -> None:
+        """xlsxwriter's: per block of 16 rows, the first and last column holding a cell or
+        a note, from the cells each row has instead of every column of the sheet."""
+        blocks: dict[int, tuple[int, int]] = {}
+        for rows in (self.table, self.comments):
+            for row_num, cells in rows.items():
+                if not cells or not self.dim_rowmin <= row_num <= self.dim_rowmax:
+                    continue
+                low, high = min(cells), max(cells)
+                block = row_num // 16
+                known = blocks.get(block)
+                blocks[block] = (low, high) if known is None else (min(known[0], low), max(known[1], high))
+        self.row_spans = {block: f"{low + 1}:{high + 1}" for block, (low, high) in blocks.items()}
+
     def _write_sheet_data(self) -> None:
         """xlsxwriter's, or the XML of cells copied by :func:`fixed_cells` when the sheet
         still holds exactly those cells (its cells' XML is then already known)."""
