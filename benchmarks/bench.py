@@ -15,7 +15,9 @@ Audits and floor are measured in ``--rounds`` interleaved rounds (default 2) and
 fastest run of each counts: the speed of a shared virtual machine drifts by up to 30%.
 
 Both totals are whole-process wall times (interpreter start and imports included),
-measured in the same run on the same files.
+measured in the same run on the same files. The audit process ends as the
+``kvcompliance`` program does (``kvcompliance.cli.leave``: streams flushed, no interpreter
+teardown).
 """
 
 from __future__ import annotations
@@ -108,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.measure:
         print(json.dumps(measure(args.measure[0], args.measure[1], (args.jobs or [1])[0])))
-        return 0
+        from kvcompliance.cli import leave
+
+        leave(0)  # the program ends this way too (kvcompliance.cli.run)
 
     jobs_list = args.jobs or [1, os.cpu_count() or 1]
     inbox = args.cache / f"opgaven-{args.n}-{args.seed}"

@@ -1,3 +1,3 @@
-from kvcompliance.cli import main
+from kvcompliance.cli import run
 
-main()
+run()

@@ -261,3 +261,31 @@ def test_a_file_that_kills_the_reader_is_listed_and_the_others_are_audited(tmp_p
     assert [r.source.path for r in result.returns] == ["opgave0.xlsx", "opgave2.xlsx"]
     assert [(r.source.path, r.kind) for r in result.rejected] == [("opgave1.xlsx", "onleesbaar")]
     assert "vastliep" in result.rejected[0].reason
+
+
+def test_the_program_exits_with_its_code_and_all_output_written(tmp_path):
+    """`kvcompliance` (python -m kvcompliance) ends without tearing the interpreter down:
+    its printed summary, its files and its exit code are all there, also through a pipe;
+    a usage error still says what is wrong, with exit code 2."""
+    import shutil
+    import subprocess
+    import sys
+
+    inbox = tmp_path / "opgaven"
+    inbox.mkdir()
+    for name in ("01_stichting-jeugdhulp-de-kern.xlsx", "02_horizon-jeugdzorg-b-v.xlsx"):
+        shutil.copy(Path(__file__).parent.parent / "sample_workbooks" / name, inbox / name)
+    (inbox / "notitie.txt").write_text("geen opgave")
+    out = tmp_path / "uitvoer"
+    done = subprocess.run(
+        [sys.executable, "-m", "kvcompliance", "audit", str(inbox), "-o", str(out), "--stil"], capture_output=True, text=True
+    )
+    assert done.returncode == 1, done.stderr  # one file not processed
+    assert "2 opgaven gecontroleerd, 1 bestand niet verwerkt." in done.stdout
+    assert done.stdout.rstrip().splitlines()[-1].startswith("Verzendlijst en verwerkingslog:")
+    assert len(list((out / "accountgesprek").glob("*.xlsx"))) == 2
+    assert len((out / "verwerking.jsonl").read_text().splitlines()) == 3
+    openpyxl.load_workbook(out / "overzicht.xlsx")
+
+    usage = subprocess.run([sys.executable, "-m", "kvcompliance", "audit", str(tmp_path / "bestaat-niet")], capture_output=True, text=True)
+    assert usage.returncode == 2 and "bestaat niet" in usage.stderr
