@@ -1,7 +1,7 @@
 """Benchmark the audit against the I/O floor.
 
     python benchmarks/bench.py --n 1000 --jobs 1 --jobs 2
-    python benchmarks/bench.py --n 10000 --jobs 2
+    python benchmarks/bench.py --n 1000 --n 10000 --jobs 2     # also: how the time scales
 
 1. Generates N realistic filled returns from the form (seeded, mixed statuses) into a
    cache folder (reused when it already holds the same N and seed).
@@ -13,6 +13,8 @@
 
 Audits and floor are measured in ``--rounds`` interleaved rounds (default 2) and the
 fastest run of each counts: the speed of a shared virtual machine drifts by up to 30%.
+A second ``--n`` is audited in the same rounds (with the last ``--jobs``) and compared
+with the first: time and peak memory at scale, measured beside the reference.
 
 Both totals are whole-process wall times (interpreter start and imports included),
 measured in the same run on the same files. The audit process ends as the
@@ -100,7 +102,7 @@ def run_child(args: list[str]) -> tuple[float, dict]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Benchmark kvcompliance audit tegen de I/O-vloer.")
-    parser.add_argument("--n", type=int, default=1000, help="aantal opgaven")
+    parser.add_argument("--n", type=int, action="append", help="aantal opgaven; een tweede --n meet ook de schaal")
     parser.add_argument("--jobs", type=int, action="append", help="aantal processen (herhaalbaar)")
     parser.add_argument("--seed", type=int, default=2025)
     parser.add_argument("--rounds", type=int, default=2, help="metingen per onderdeel; de snelste telt")
@@ -115,10 +117,15 @@ def main(argv: list[str] | None = None) -> int:
         leave(0)  # the program ends this way too (kvcompliance.cli.run)
 
     jobs_list = args.jobs or [1, os.cpu_count() or 1]
-    inbox = args.cache / f"opgaven-{args.n}-{args.seed}"
-    print(f"kvcompliance benchmark: N = {args.n}, machine: {platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}", file=sys.stderr)
-    generate(inbox, args.n, args.seed)
+    n, scale_n = (args.n or [1000])[0], (args.n or [])[1:2]
+    inbox = args.cache / f"opgaven-{n}-{args.seed}"
+    print(f"kvcompliance benchmark: N = {', '.join(map(str, [n, *scale_n]))}, machine: {platform.machine()}, "
+          f"{os.cpu_count()} cores, Python {platform.python_version()}", file=sys.stderr)
+    generate(inbox, n, args.seed)
+    for big in scale_n:
+        generate(args.cache / f"opgaven-{big}-{args.seed}", big, args.seed)
+    scale_jobs = jobs_list[-1]
+    scale_runs: list[tuple[float, dict]] = []
 
     runs: dict[int, list[tuple[float, dict]]] = {jobs: [] for jobs in jobs_list}
     cells = None
@@ -140,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
                     cells = cells_per_workbook(out / "accountgesprek")
                 shutil.rmtree(out, ignore_errors=True)
             floor_run()
+            for big in scale_n:
+                out = Path(tmp) / "uit-schaal"
+                big_inbox = args.cache / f"opgaven-{big}-{args.seed}"
+                scale_runs.append(run_child([str(HERE / "bench.py"), "--measure", str(big_inbox), str(out), "--jobs", str(scale_jobs)]))
+                shutil.rmtree(out, ignore_errors=True)
     floor_wall, floor = min(floors, key=lambda f: f[0])
     print(f"  vloer gemeten: {', '.join(f'{w:.2f} s' for w, _ in floors)} (de snelste telt)", file=sys.stderr)
     rows = []
@@ -147,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  audit --jobs {jobs} gemeten: {', '.join(f'{w:.2f} s' for w, _ in runs[jobs])} (de snelste telt)", file=sys.stderr)
         rows.append((jobs, *min(runs[jobs], key=lambda r: r[0])))
 
-    print(f"\nN = {args.n} opgaven; vloer: {floor_wall:.2f} s (lezen {floor['read_s']:.2f} s, schrijven "
+    print(f"\nN = {n} opgaven; vloer: {floor_wall:.2f} s (lezen {floor['read_s']:.2f} s, schrijven "
           f"{floor['write_s']:.2f} s, {cells} cellen per werkboek, piek {floor['peak_mb']:.0f} MB)")
     for jobs, wall, info in rows:
         print(f"\naudit --jobs {jobs}: {wall:.2f} s totaal, audit ÷ vloer = {wall / floor_wall:.2f}")
@@ -157,6 +169,19 @@ def main(argv: list[str] | None = None) -> int:
             per_round = sorted(a / f for (a, _), (f, _) in zip(runs[jobs], floors))
             print(f"  audit ÷ vloer per ronde: {', '.join(f'{r:.2f}' for r in per_round)} "
                   f"(mediaan {statistics.median(per_round):.2f})")
+        print(f"  {'opstarten en importeren':<40} {info['import_s']:7.2f} s")
+        for stage, seconds in info["stages"].items():
+            print(f"  {stage:<40} {seconds:7.2f} s")
+        print(f"  piekgeheugen: hoofdproces {info['peak_main_mb']:.0f} MB, grootste werkproces {info['peak_worker_mb']:.0f} MB")
+        print(f"  {info['returns']} opgaven gecontroleerd, {info['rejected']} niet verwerkt")
+    for big in scale_n:
+        wall, info = min(scale_runs, key=lambda r: r[0])
+        base = min(w for w, _ in runs[scale_jobs])
+        print(f"\nN = {big}, audit --jobs {scale_jobs}: {wall:.2f} s totaal = {wall / base:.1f} × de snelste tijd bij "
+              f"N = {n} ({base:.2f} s)")
+        per_round = sorted(b / a for (b, _), (a, _) in zip(scale_runs, runs[scale_jobs]))
+        print(f"  gemeten: {', '.join(f'{w:.2f} s' for w, _ in scale_runs)}; per ronde ÷ N = {n} in dezelfde ronde: "
+              f"{', '.join(f'{r:.1f}' for r in per_round)}")
         print(f"  {'opstarten en importeren':<40} {info['import_s']:7.2f} s")
         for stage, seconds in info["stages"].items():
             print(f"  {stage:<40} {seconds:7.2f} s")
