@@ -1,3 +1,4 @@
 from kvcompliance.cli import run
 
-run()
+if __name__ == "__main__":  # not when a worker process re-imports the main module (spawn)
+    run()
