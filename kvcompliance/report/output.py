@@ -202,16 +202,25 @@ class FastCellsWorksheet(Worksheet):
 
     def _write_single_row(self, current_row_num: int = 0) -> None:
         """xlsxwriter's, streaming a row to its file in one write instead of one per cell
-        (each write to the text file costs more than building the cell's XML)."""
-        real = self.fh
-        self.fh = buffer = io.StringIO()
-        try:
-            super()._write_single_row(current_row_num)
-        finally:
-            self.fh = real
-        text = buffer.getvalue()
-        if text:
-            real.write(text)
+        (each write to the text file costs more than building the cell's XML), and visiting
+        the cells the row has instead of every column of the sheet."""
+        row_num, self.previous_row = self.previous_row, current_row_num
+        cells, info = self.table.get(row_num), self.row_info.get(row_num)
+        if cells or info is not None or row_num in self.comments:
+            real = self.fh
+            self.fh = buffer = io.StringIO()
+            try:
+                if cells:
+                    self._write_row(row_num, None, info)
+                    for col_num in sorted(cells):
+                        self._write_cell(row_num, col_num, cells[col_num])
+                    self._xml_end_tag("row")
+                else:
+                    self._write_empty_row(row_num, None, info)
+            finally:
+                self.fh = real
+            real.write(buffer.getvalue())
+        self.table.clear()
 
 
 class FastVml(Vml):
