@@ -21,14 +21,10 @@ from typing import Iterator, Protocol
 from kvcompliance.catalogue import Catalogue, Status, load_catalogue
 from kvcompliance.errors import KvError, OutputError, UnreadableFile
 from kvcompliance.model import AuditResult, RejectedFile, ReturnRecord, SourceFile
+from kvcompliance.outputs import FINDINGS_FILE, LOG_FILE, MAILING_FILE, OVERVIEW_FILE, PROVIDER_DIR
 
 log = logging.getLogger(__name__)
 
-OVERVIEW_FILE = "overzicht.xlsx"
-FINDINGS_FILE = "bevindingen.csv"
-LOG_FILE = "verwerking.jsonl"
-MAILING_FILE = "verzendlijst.csv"
-PROVIDER_DIR = "accountgesprek"
 
 
 class Progress(Protocol):

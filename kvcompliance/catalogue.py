@@ -21,6 +21,10 @@ from kvcompliance.errors import CatalogueError
 
 FIELDS_FILE = "velden.toml"
 RULES_FILE = "regels.toml"
+#: Prefix of the workbook-level defined names in the form: ``kv_<field key>``.
+NAME_PREFIX = "kv_"
+#: Defined name holding the form version (written by the template, read by the reader).
+VERSION_NAME = f"{NAME_PREFIX}formulierversie"
 
 
 def schemas_dir() -> Path:
@@ -87,7 +91,7 @@ class Field:
     @property
     def defined_name(self) -> str:
         """The workbook-level defined name of this field's input cell in the form."""
-        return f"kv_{self.key}"
+        return f"{NAME_PREFIX}{self.key}"
 
 
 @dataclass(frozen=True)

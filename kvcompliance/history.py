@@ -13,10 +13,10 @@ from pathlib import Path
 
 from kvcompliance.catalogue import Catalogue, Status
 from kvcompliance.errors import KvError
+from kvcompliance.outputs import FINDINGS_FILE
 from kvcompliance.register import contract_key
 from kvcompliance.tabular import decode_text
 
-FINDINGS_FILE = "bevindingen.csv"
 COMPARABLE = (Status.GROEN, Status.ORANJE, Status.ROOD)
 
 IMPROVED = "verbeterd"

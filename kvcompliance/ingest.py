@@ -40,12 +40,11 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 from xml.parsers import expat
 
-from kvcompliance.catalogue import Catalogue
+from kvcompliance.catalogue import VERSION_NAME, Catalogue
 from kvcompliance.errors import KvError, UnreadableFile
 from kvcompliance.model import CellRef, ReturnRecord, SourceFile
+from kvcompliance.text import squash
 
-#: Defined name holding the form version (see :mod:`kvcompliance.template`).
-VERSION_NAME = "kv_formulierversie"
 
 #: No input file larger than this is read at all (a filled-in form is some 20 kB).
 MAX_FILE_SIZE = 50 * 1024 * 1024
@@ -1387,13 +1386,6 @@ def locate_fields(names: WorkbookNames, catalogue: Catalogue) -> dict[str, CellR
         if isinstance(ref, CellRef) and (sheet := sheets.get(ref.sheet.lower())) is not None:
             cells[fld.key] = ref if ref.sheet == sheet else CellRef(sheet, ref.cell)
     return cells
-
-
-def squash(text: str) -> str:
-    """Text compared without case, accents, spacing or punctuation: 'KvK-nummer *' -> 'kvknummer'."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
 @dataclass(frozen=True)

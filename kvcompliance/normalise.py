@@ -7,7 +7,6 @@ other checks on that column still run.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Iterable
 
@@ -15,6 +14,7 @@ import pandas as pd
 
 from kvcompliance.catalogue import Catalogue, Field
 from kvcompliance.model import FieldIssue, ReturnRecord
+from kvcompliance.text import squash
 from kvcompliance.values import NotUnderstood, parser_for, raw_text
 
 #: pandas dtype per catalogue field type (nullable dtypes: empty stays empty).
@@ -33,10 +33,6 @@ DTYPES = {
 
 #: Extra, non-form columns the frame may carry (e.g. from the contract register).
 EXTRA_COLUMNS = {"verwacht_aantal_signalen": "Float64"}
-
-
-def squash(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
 def sector_lookup(catalogue: Catalogue) -> dict[str, str]:

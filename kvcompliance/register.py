@@ -13,8 +13,9 @@ from typing import Any
 
 from kvcompliance.catalogue import Catalogue
 from kvcompliance.errors import RegisterError, UnreadableFile
-from kvcompliance.normalise import sector_lookup, squash
+from kvcompliance.normalise import sector_lookup
 from kvcompliance.tabular import read_rows
+from kvcompliance.text import squash
 from kvcompliance.values import NotUnderstood, parse_amount, parse_code, parse_text
 
 COLUMNS = ("contractnummer", "aanbieder_naam", "kvk_nummer", "sector", "contact_email")

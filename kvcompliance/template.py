@@ -16,7 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from kvcompliance.catalogue import Catalogue, Field
+from kvcompliance.catalogue import VERSION_NAME, Catalogue, Field
 from kvcompliance.errors import KvError, OutputError
 
 if TYPE_CHECKING:  # pragma: no cover - the register module imports pandas
@@ -25,7 +25,6 @@ if TYPE_CHECKING:  # pragma: no cover - the register module imports pandas
 INSTRUCTION_SHEET = "Toelichting"
 FORM_SHEET = "Aanlevering"
 #: Defined name holding the form version (a constant such as ``="2026.1"``).
-VERSION_NAME = "kv_formulierversie"
 #: Custom document property holding the form version.
 VERSION_PROPERTY = "kvcompliance_formulierversie"
 

@@ -1,0 +1,9 @@
+"""The output folder of an audit: the names of the files in it, defined once."""
+
+from __future__ import annotations
+
+OVERVIEW_FILE = "overzicht.xlsx"
+FINDINGS_FILE = "bevindingen.csv"
+LOG_FILE = "verwerking.jsonl"
+MAILING_FILE = "verzendlijst.csv"
+PROVIDER_DIR = "accountgesprek"
