@@ -9,9 +9,7 @@ The form version is stored as the defined name ``kv_formulierversie``, in a cell
 from __future__ import annotations
 
 import math
-import os
 import textwrap
-import uuid
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
@@ -408,8 +406,7 @@ def write_template(path: Path, catalogue: Catalogue, prefill: Mapping[str, Any] 
     ``prefill`` maps field keys to values that the gemeente fills in beforehand (for
     example per contract); those cells are grey and locked.
     """
-    import xlsxwriter  # imported here so that `kvcompliance --help` stays fast
-    from xlsxwriter.exceptions import XlsxWriterException
+    from kvcompliance.report.xlsx import new_workbook
 
     prefill = dict(prefill or {})
     unknown = [key for key in prefill if not catalogue.has_field(key)]
@@ -420,11 +417,7 @@ def write_template(path: Path, catalogue: Catalogue, prefill: Mapping[str, Any] 
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise OutputError(f"De map {folder} bestaat niet; het formulier kan daar niet worden opgeslagen.")
-    # A hidden temporary name in the same folder (so os.replace is atomic and the reader
-    # never picks up a half-written form); xlsxwriter creates it with normal permissions.
-    temp_name = str(folder / f".kvformulier-{uuid.uuid4().hex}.tmp")
-    try:
-        workbook = xlsxwriter.Workbook(temp_name, {"strings_to_formulas": False, "strings_to_urls": False})
+    with new_workbook(path) as workbook:
         workbook.set_properties(
             {
                 "title": "Jaarlijkse opgave voorwaarden kindermishandeling",
@@ -438,21 +431,6 @@ def write_template(path: Path, catalogue: Catalogue, prefill: Mapping[str, Any] 
         _write_instructions(workbook, formats, catalogue)
         _write_form(workbook, formats, catalogue, prefill)
         workbook.define_name(VERSION_NAME, '="' + catalogue.form_version.replace('"', '""') + '"')
-        workbook.close()
-        os.replace(temp_name, path)
-    except (OSError, XlsxWriterException) as exc:
-        _remove(temp_name)
-        raise OutputError(f"Het formulier kan niet worden opgeslagen als {path}: {exc}.") from None
-    except BaseException:
-        _remove(temp_name)
-        raise
-
-
-def _remove(name: str) -> None:
-    try:
-        os.remove(name)
-    except OSError:
-        pass
 
 
 #: Fields that a pre-filled form takes from the contract register (and locks).

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from python_calamine import CalamineWorkbook
 from conftest import make_result
 
 import kvcompliance
@@ -28,7 +29,7 @@ from kvcompliance.report import (
     write_overview,
 )
 from kvcompliance.report.csvout import guard_formula
-from kvcompliance.report.output import atomic_path
+from kvcompliance.report.xlsx import atomic_path
 
 EVIL_NAME = '=HYPERLINK("http://x","y")'
 EVIL_CONTRACT = "+cmd"
@@ -438,114 +439,18 @@ def test_unwritable_target_raises_a_dutch_output_error(tmp_path, result):
         write_findings_csv(result, blocker / "bevindingen.csv")
 
 
-# ------------------------------------------------------------------ fast writers
-def _fast_and_stock(tmp_path: Path, monkeypatch, write) -> tuple[dict[str, bytes], dict[str, bytes]]:
-    """Every part of the files ``write(folder)`` makes (it returns their names), once with
-    the fast writers and once with xlsxwriter's own code."""
-    from kvcompliance.report import output
-
-    assert output.FAST_WRITERS  # else the comparison proves nothing
-
-    def parts(folder: Path) -> dict[str, bytes]:
-        found = {}
-        for name in write(folder):
-            with zipfile.ZipFile(folder / name) as zf:
-                found.update({f"{name}/{part}": zf.read(part) for part in zf.namelist()})
-        return found
-
-    fast = parts(tmp_path / "snel")
-    monkeypatch.setattr(output, "FAST_WRITERS", False)
-    return fast, parts(tmp_path / "xlsxwriter")
+# ------------------------------------------------------------------ text stays text
+def _all_values(path: Path) -> set:
+    return {c.value for s in openpyxl.load_workbook(path).worksheets for r in s.iter_rows() for c in r}
 
 
-def test_fast_writers_write_exactly_what_xlsxwriter_writes(tmp_path, monkeypatch):
-    """The fast writers (cells, cell notes, copied formats) replace xlsxwriter's inner loops:
-    every part of both workbooks (strings, blanks, numbers, dates, rich text, notes, merges,
-    charts) stays byte for byte the same as with xlsxwriter's own code."""
-    result = make_result(
-        {"fte": "ca. 20", "statuses": {"KV07": Status.ROOD, "KV06": Status.ORANJE, "KV90": Status.GRIJS, "KV04": Status.NVT},
-         "previous": {"KV07": Status.GROEN}, "notes": ("Een opmerking.",)},
-        {"aanbieder_naam": EVIL_NAME, "sector": "wmo"},
-    )
-
-    def write(folder: Path) -> list[str]:
-        # Two providers, each twice: the second time from the per-process caches.
-        for rid, name in (("R0001", "a"), ("R0002", "b"), ("R0001", "c"), ("R0002", "d")):
-            render_provider(provider_view(result, rid), result.catalogue, folder / f"{name}.xlsx")
-        write_overview(result, folder / "o.xlsx", {"R0001": "a.xlsx", "R0002": "b.xlsx"})
-        return ["a.xlsx", "b.xlsx", "c.xlsx", "d.xlsx", "o.xlsx"]
-
-    fast, stock = _fast_and_stock(tmp_path, monkeypatch, write)
-    assert fast.keys() == stock.keys() and any("worksheets/sheet" in name for name in fast)
-    assert [name for name in fast if fast[name] != stock[name]] == []
-
-
-def test_fast_note_writers_match_xlsxwriter_for_awkward_notes(tmp_path, monkeypatch):
-    """Notes with markup characters, control characters, leading spaces, no author, other
-    fonts, colours and visibility: the fast VML and comments parts equal xlsxwriter's."""
-    from kvcompliance.report import output
-
-    notes = [
-        ("a & b < c > d \"e\" 'f'", {}),
-        (" leading space\nand a second line", {"visible": True, "author": "K & V"}),
-        ("control \x07 char and _x0041_ escape", {"author": None, "color": "#FFCC00"}),
-        ("x" * 500, {"x_scale": 2.6, "y_scale": 3.3, "font_name": "Arial", "font_size": 9}),
-    ]
-
-    def write(folder: Path) -> list[str]:
-        with output.new_workbook(folder / "n.xlsx") as workbook:
-            workbook.set_properties({"created": datetime(2026, 1, 5, 9, 30)})  # else the clock may differ
-            sheet = workbook.add_worksheet("Blad")
-            sheet.set_row(3, 40)
-            for row, (text, options) in enumerate(notes):
-                sheet.write_string(row, 1, text, workbook.add_format({"bold": row % 2 == 0, "bg_color": "#C6EFCE"}))
-                sheet.write_comment(row, 1, text, options)
-        return ["n.xlsx"]
-
-    fast, stock = _fast_and_stock(tmp_path, monkeypatch, write)
-    assert any("vmlDrawing" in part for part in fast) and any("comments" in part for part in fast)
-    assert [part for part in fast if fast[part] != stock.get(part)] == []
-
-
-def test_fast_streamed_cells_match_xlsxwriter(tmp_path, monkeypatch):
-    """In a streamed (constant_memory) workbook text is written in the cell: markup and
-    control characters, edge spaces and repeated texts come out exactly as xlsxwriter
-    writes them."""
-    from kvcompliance.report import output, overview
-
-    texts = ["a & b < c > d", " edge ", "bell \x07 and _x0041_", "plain", "plain", ""]
-
-    def write(folder: Path) -> list[str]:
-        with output.new_workbook(folder / "s.xlsx", streamed=True) as workbook:
-            workbook.set_properties({"created": datetime(2026, 1, 5, 9, 30)})  # else the clock may differ
-            sheet = workbook.add_worksheet("Blad")
-            fmt = workbook.add_format({"text_wrap": True})
-            for row, text in enumerate(texts):
-                sheet.write_string(row, 0, text, fmt)
-                sheet.write_string(row, 1, text)
-                sheet.write_blank(row, 2, None, fmt)
-        result = make_result({"notes": ("Een opmerking.",)}, {"aanbieder_naam": EVIL_NAME})
-        monkeypatch.setattr(overview, "STREAM_FROM_FINDINGS", 0)
-        write_overview(result, folder / "o.xlsx", {"R0001": "a.xlsx"})
-        return ["s.xlsx", "o.xlsx"]
-
-    fast, stock = _fast_and_stock(tmp_path, monkeypatch, write)
-    assert b"inlineStr" in fast["s.xlsx/xl/worksheets/sheet1.xml"]
-    assert [part for part in fast if fast[part] != stock.get(part)] == []
-
-
-@pytest.mark.parametrize("fast", [True, False])
 @pytest.mark.parametrize("streamed", [False, True])
-def test_provider_text_that_looks_like_rich_text_stays_text(tmp_path, monkeypatch, streamed, fast):
+def test_provider_text_that_looks_like_rich_text_stays_text(tmp_path, monkeypatch, streamed):
     """xlsxwriter puts a string that starts with <r> and ends with </r> into the file as
     XML: '<r>abc</r>' would show as an empty cell, and broken XML would break the file.
-    A provider's text is shown exactly as typed, with the fast writers and without; real
-    rich text still works."""
-    import openpyxl
-
-    from kvcompliance.report import output, overview
-
-    monkeypatch.setattr(output, "FAST_WRITERS", fast)
+    A provider's text is shown exactly as typed, in memory and streamed; real rich text
+    (the trend marks) still works."""
+    from kvcompliance.report import overview
 
     texts = ["<r>abc</r>", "<r><t>x</t></r>", "<r>kapot<t></r>"]
     result = make_result(
@@ -555,120 +460,35 @@ def test_provider_text_that_looks_like_rich_text_stays_text(tmp_path, monkeypatc
     monkeypatch.setattr(overview, "STREAM_FROM_FINDINGS", 0 if streamed else 10**9)
     render_provider(provider_view(result, "R0001"), result.catalogue, tmp_path / "a.xlsx")
     write_overview(result, tmp_path / "o.xlsx", {"R0001": "a.xlsx"})
-    for name in ("a.xlsx", "o.xlsx"):
-        values = {
-            cell.value
-            for sheet in openpyxl.load_workbook(tmp_path / name).worksheets
-            for row in sheet.iter_rows()
-            for cell in row
-        }
-        assert texts[0] in values, name
-    provider = {c.value for s in openpyxl.load_workbook(tmp_path / "a.xlsx").worksheets for r in s.iter_rows() for c in r}
+    assert texts[0] in _all_values(tmp_path / "o.xlsx")
+    provider = _all_values(tmp_path / "a.xlsx")
     assert set(texts) <= provider
+    assert any(isinstance(v, str) and "verslechterd" in v for v in provider)  # the rich trend text
 
 
-def _fixed_sheet_workbook(path: Path, cache: dict, extra=None) -> None:
-    """A workbook whose first sheet's cells come from ``fixed_cells`` (``extra(sheet, fmt)``
-    may write more after them)."""
-    from kvcompliance.report import output
+def test_awkward_text_in_cells_and_notes_reads_back_exactly(tmp_path):
+    """Markup and control characters, edge spaces, Excel's own _xHHHH_ escapes: what goes
+    into a cell or a note is what Excel shows, in memory and streamed."""
+    from kvcompliance.report.xlsx import new_workbook
 
-    with output.new_workbook(path) as workbook:
-        workbook.set_properties({"created": datetime(2026, 1, 5, 9, 30)})
-        sheet = workbook.add_worksheet("Vast")
-        fmt = workbook.add_format({"bold": True, "border": 1})
-        output.fix_format_indices([fmt])
-
-        def write() -> None:
-            sheet.set_row(1, 30)
-            for row in range(3):
-                sheet.write_string(row, 0, f"regel {row} & meer", fmt)
-                sheet.write_string(row, 2, "zelfde tekst", fmt)
-
-        output.fixed_cells(workbook, sheet, cache, "sleutel", write)
-        if extra is not None:
-            extra(sheet, fmt)
-        workbook.add_worksheet("Daarna").write_string(0, 0, "eigen tekst")
-
-
-def _sheet_values(path: Path) -> dict[str, list[tuple]]:
-    book = openpyxl.load_workbook(path)
-    return {sheet.title: [tuple(c.value for c in row) for row in sheet.iter_rows()] for sheet in book.worksheets}
+    texts = ["a & b < c > d \"e\" 'f'", " edge ", "escape _x0041_ stays", "=1+1", "<r>x</r>"]
+    for streamed in (False, True):
+        path = tmp_path / f"t{int(streamed)}.xlsx"
+        with new_workbook(path, streamed=streamed) as workbook:
+            sheet = workbook.add_worksheet("Blad")
+            fmt = workbook.add_format({"text_wrap": True})
+            for row, text in enumerate(texts):
+                sheet.write_string(row, 0, text, fmt)
+                sheet.write(row, 1, text)
+                if not streamed:
+                    sheet.write_comment(row, 0, text, {"author": "K & V"})
+        # read back as LibreOffice and Excel show it (openpyxl leaves Excel's escape of a
+        # literal '_x' in streamed cells and notes as it is in the file)
+        rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Blad").to_python()
+        assert rows == [[t, t] for t in texts]
+        if not streamed:
+            book = openpyxl.load_workbook(path)
+            notes = [r[0].comment.text.replace("_x005F_", "_") for r in book["Blad"].iter_rows()]
+            assert notes == texts
 
 
-def test_fixed_cells_are_written_once_and_copied_exactly(tmp_path, monkeypatch):
-    """Cells every workbook shows identically (Normen) are written the first time and copied
-    after that: the copy is byte for byte what writing them makes, strings of later sheets
-    included; with cells added after the copy the sheet is written out in full."""
-    from kvcompliance.report import output
-
-    cache: dict = {}
-    _fixed_sheet_workbook(tmp_path / "eerste.xlsx", cache)
-    assert list(cache) == ["sleutel"]
-    recorded = cache["sleutel"]
-    _fixed_sheet_workbook(tmp_path / "kopie.xlsx", cache)
-    assert cache["sleutel"] is recorded  # copied, not recorded again
-    monkeypatch.setattr(output, "FAST_WRITERS", False)
-    _fixed_sheet_workbook(tmp_path / "geschreven.xlsx", {})
-    monkeypatch.undo()
-    for first, second in (("eerste", "geschreven"), ("kopie", "geschreven")):
-        with zipfile.ZipFile(tmp_path / f"{first}.xlsx") as a, zipfile.ZipFile(tmp_path / f"{second}.xlsx") as b:
-            assert {n: a.read(n) for n in a.namelist()} == {n: b.read(n) for n in b.namelist()}
-    assert _sheet_values(tmp_path / "kopie.xlsx")["Vast"][2] == ("regel 2 & meer", None, "zelfde tekst")
-
-    _fixed_sheet_workbook(tmp_path / "meer.xlsx", cache, lambda sheet, fmt: sheet.write_string(4, 1, "erbij", fmt))
-    values = _sheet_values(tmp_path / "meer.xlsx")
-    assert values["Vast"][0][0] == "regel 0 & meer" and values["Vast"][4][1] == "erbij"
-    assert values["Daarna"] == [("eigen tekst",)]
-
-
-def test_fixed_cells_record_nothing_when_more_than_cells_is_written(tmp_path):
-    """A sheet whose writer also merges cells (or uses a format whose index is not fixed)
-    is simply written every time."""
-    from kvcompliance.report import output
-
-    cache: dict = {}
-    with output.new_workbook(tmp_path / "a.xlsx") as workbook:
-        sheet = workbook.add_worksheet("Vast")
-        loose = workbook.add_format({"italic": True})
-        output.fixed_cells(workbook, sheet, cache, "samengevoegd", lambda: sheet.merge_range(0, 0, 0, 2, "breed", loose))
-        other = workbook.add_worksheet("Los")
-        output.fixed_cells(workbook, other, cache, "los", lambda: other.write_string(0, 0, "los", loose))
-    assert cache == {}
-    values = _sheet_values(tmp_path / "a.xlsx")
-    assert values["Vast"][0][0] == "breed" and values["Los"] == [("los",)]
-
-
-def test_normen_sheet_is_written_once_per_process(tmp_path, result, monkeypatch):
-    """Every provider workbook has the full Normen sheet, though its cells are written once."""
-    from kvcompliance.report import output, styles
-
-    recorded = []
-    real = output._record_fixed
-    monkeypatch.setattr(output, "_record_fixed", lambda *args: recorded.append(real(*args)) or recorded[-1])
-    monkeypatch.setattr(styles, "_DERIVED", {})  # nothing derived from the catalogue yet
-    for rid, name in (("R0001", "a"), ("R0002", "b")):
-        render_provider(provider_view(result, rid), result.catalogue, tmp_path / f"{name}.xlsx")
-    assert len(recorded) == 1 and recorded[0] is not None
-    a, b = _sheet_values(tmp_path / "a.xlsx")["Normen"], _sheet_values(tmp_path / "b.xlsx")["Normen"]
-    assert a == b and len(a) > len(result.catalogue.active_rules)
-    assert [row[0] for row in a[-len(result.catalogue.active_rules):]] == [rule.id for rule in result.catalogue.active_rules]
-
-
-def test_packed_zip_is_byte_for_byte_what_zipfile_writes(tmp_path, result, monkeypatch):
-    """In-memory workbooks are packed in one piece, reusing the compressed bytes of parts
-    that did not change: the files are exactly what zipfile makes of the same parts."""
-    from kvcompliance.report import output
-
-    names = []
-    for rid, name in (("R0001", "a"), ("R0002", "b"), ("R0001", "c")):
-        render_provider(provider_view(result, rid), result.catalogue, tmp_path / f"{name}.xlsx")
-        names.append(name)
-    assert output._PackedZipFile._packed  # the later workbooks reused packed parts
-    monkeypatch.setattr(output, "_PackedZipFile", output._FastZipFile)
-    for rid, name in (("R0001", "a"), ("R0002", "b"), ("R0001", "c")):
-        render_provider(provider_view(result, rid), result.catalogue, tmp_path / f"zipfile-{name}.xlsx")
-    for name in names:
-        packed = (tmp_path / f"{name}.xlsx").read_bytes()
-        assert packed == (tmp_path / f"zipfile-{name}.xlsx").read_bytes(), name
-        with zipfile.ZipFile(tmp_path / f"{name}.xlsx") as archive:
-            assert archive.testzip() is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 from datetime import date
 from pathlib import Path
 
@@ -211,10 +213,10 @@ def test_write_is_atomic(tmp_path, monkeypatch):
     path.write_bytes(b"oude versie")
 
     def broken(*args, **kwargs):
-        raise OSError("schijf vol")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(template, "_write_form", broken)
-    with pytest.raises(OutputError, match="kan niet worden opgeslagen"):
+    with pytest.raises(OutputError, match="uitvraag.xlsx niet schrijven: de schijf is vol"):
         write_template(path, CATALOGUE)
     assert path.read_bytes() == b"oude versie"
     assert [p.name for p in tmp_path.iterdir()] == ["uitvraag.xlsx"]  # no temporary file left
@@ -297,6 +299,21 @@ def test_a_prefilled_form_filled_in_audits_normally(register, tmp_path):
     assert record.notes == ()
     assert set(result.overall.values()) == {"groen"}
     assert result.register.matched[record.return_id].contractnummer == "EV-2025-JH-0001"
+
+
+def test_a_register_name_that_looks_like_markup_is_written_as_typed(tmp_path):
+    from kvcompliance.register import load_register
+
+    path = tmp_path / "contracten.csv"
+    names = ["<r><t>x</r>", "<r>Zorg & Co</r>"]
+    path.write_text(
+        "contractnummer;aanbieder_naam;kvk_nummer;sector;contact_email\n"
+        + "".join(f"C-{n};{name};1234567{n};wmo;a@b.nl\n" for n, name in enumerate(names)),
+        encoding="utf-8",
+    )
+    written = template.write_prefilled_forms(load_register(path, CATALOGUE), CATALOGUE, tmp_path / "formulieren")
+    for form, name in zip(written, names):
+        assert input_cell(openpyxl.load_workbook(form), "aanbieder_naam").value == name
 
 
 def test_prefilled_forms_refuse_a_file_as_folder(register, tmp_path):

@@ -17,7 +17,7 @@ from typing import Iterable, Sequence
 
 from kvcompliance.catalogue import Status
 from kvcompliance.model import AuditResult
-from kvcompliance.report.output import atomic_path
+from kvcompliance.report.xlsx import atomic_path
 from kvcompliance.report.tables import FINDINGS_COLUMNS, iter_findings_rows
 
 #: A cell starting with one of these is run as a formula when Excel opens a CSV file.

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from kvcompliance.model import AuditResult
 from kvcompliance.report.csvout import write_csv
-from kvcompliance.report.output import atomic_path
+from kvcompliance.report.xlsx import atomic_path
 from kvcompliance.report.tables import plain
 
 AUDITED = "gecontroleerd"

@@ -18,7 +18,7 @@ from kvcompliance.catalogue import Status
 from kvcompliance.model import AuditResult
 from kvcompliance.report.compare import trend_counts, year_on_year
 from kvcompliance.report.csvout import findings_table
-from kvcompliance.report.output import new_workbook
+from kvcompliance.report.xlsx import new_workbook
 from kvcompliance.report.styles import (
     STATUS_ORDER,
     Styles,

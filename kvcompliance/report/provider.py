@@ -29,7 +29,7 @@ from kvcompliance.report.compare import (
     sector_comparison,
     year_on_year,
 )
-from kvcompliance.report.output import new_workbook
+from kvcompliance.report.xlsx import new_workbook
 from kvcompliance.report.styles import (
     STATUS_ORDER,
     TONE_DOWN,
@@ -127,7 +127,6 @@ def render_provider(view: ProviderView, catalogue: Catalogue, path: Path) -> Non
         styles = Styles(workbook, catalogue)
         summary = workbook.add_worksheet("Samenvatting")
         answers = workbook.add_worksheet("Aanlevering")
-        norms = workbook.add_worksheet("Normen")
         meta = [
             ("Versie kvcompliance", view.tool_version),
             ("Controlejaar", str(view.audit_year)),
@@ -135,10 +134,9 @@ def render_provider(view: ProviderView, catalogue: Catalogue, path: Path) -> Non
             ("Regels", rules_file_text(catalogue, full_path=False)),
             ("Formulierversie", catalogue.form_version),
         ]
-        # Normen first: the same in every workbook, so each process writes its cells once.
-        write_norms_sheet(workbook, styles, meta, sheet=norms, header_left=title, footer_left=footer)
         _summary_sheet(summary, styles, view, title, footer)
         _return_sheet(answers, styles, view, title, footer)
+        write_norms_sheet(workbook, styles, meta, header_left=title, footer_left=footer)
 
 
 # ------------------------------------------------------------------ Samenvatting

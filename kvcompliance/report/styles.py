@@ -14,7 +14,6 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 from kvcompliance.catalogue import Catalogue, Status, StatusInfo
 from kvcompliance.explain import norm_text, params_text, scope_text, source_text
-from kvcompliance.report.output import fix_format_indices, fixed_cells
 from kvcompliance.values import format_date
 
 FONT = "Calibri"
@@ -351,46 +350,34 @@ def write_norms_sheet(
     styles: Styles,
     meta: Sequence[tuple[str, str]],
     *,
-    sheet: Any = None,
     header_left: str = "",
     footer_left: str = "",
 ) -> Any:
     """The 'Normen' sheet: every active rule with scope, norm, parameters, source and why.
 
     ``meta`` are (label, value) lines shown above the table (tool version, audit year, ...).
-    ``sheet``: the (empty) sheet to fill, else a new sheet at the end. Its cells depend on
-    nothing but the catalogue and ``meta``, so each process writes them once: filled first
-    in a workbook, the sheet is copied (see :func:`fixed_cells`).
     """
     catalogue = styles.catalogue
-    if sheet is None:
-        sheet = workbook.add_worksheet("Normen")
+    sheet = workbook.add_worksheet("Normen")
     sheet.hide_gridlines(2)
     set_widths(sheet, [w for _, w in NORMS_COLUMNS])
     formats = {kind: styles.get(kind) for kind in _NORMS_KINDS}
-    fix_format_indices(formats.values())
     header_row = 3 + len(meta) + 1
-
-    def write_cells() -> None:
-        sheet.set_row(0, 24)
-        sheet.write_string(0, 0, "Normen en regels van deze controle", formats["title"])
-        sheet.write_string(
-            1, 0, "Zo is elke opgave beoordeeld. Een regel die niet geldt voor uw sector is n.v.t.", formats["subtitle"]
-        )
-        for row, (label, value) in enumerate(meta, start=3):
-            sheet.write_string(row, 0, label, formats["label"])
-            sheet.write_string(row, 2, value, formats["plain_nowrap"])
-        for col, (name, _) in enumerate(NORMS_COLUMNS):
-            sheet.write_string(header_row, col, name, formats["header"])
-        id_format, text_format, write = formats["id"], formats["text"], sheet.write_string
-        for row, (cells, height) in enumerate(derived(catalogue, "norms_rows", _norms_rows), start=header_row + 1):
-            write(row, 0, cells[0], id_format)
-            for col in range(1, len(cells)):
-                write(row, col, cells[col], text_format)
-            if height:
-                sheet.set_row(row, height)
-
-    fixed_cells(workbook, sheet, derived(catalogue, "norms_sheets", lambda _: {}), tuple(meta), write_cells)
+    sheet.set_row(0, 24)
+    sheet.write_string(0, 0, "Normen en regels van deze controle", formats["title"])
+    sheet.write_string(1, 0, "Zo is elke opgave beoordeeld. Een regel die niet geldt voor uw sector is n.v.t.", formats["subtitle"])
+    for row, (label, value) in enumerate(meta, start=3):
+        sheet.write_string(row, 0, label, formats["label"])
+        sheet.write_string(row, 2, value, formats["plain_nowrap"])
+    for col, (name, _) in enumerate(NORMS_COLUMNS):
+        sheet.write_string(header_row, col, name, formats["header"])
+    id_format, text_format, write = formats["id"], formats["text"], sheet.write_string
+    for row, (cells, height) in enumerate(derived(catalogue, "norms_rows", _norms_rows), start=header_row + 1):
+        write(row, 0, cells[0], id_format)
+        for col in range(1, len(cells)):
+            write(row, col, cells[col], text_format)
+        if height:
+            sheet.set_row(row, height)
     sheet.freeze_panes(header_row + 1, 0)
     setup_print(
         sheet,
