@@ -13,7 +13,7 @@ import tempfile
 import time
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Iterator, Protocol
@@ -215,97 +215,33 @@ def run_audit(
     from kvcompliance.validate import evaluate
 
     with stopwatch.stage("normaliseren"):
-        frame, issues = normalise(collected.records, catalogue)
-        records, frame, issues, replaced = drop_replaced(collected.records, frame, issues)
-    rejected = collected.rejected + replaced
-    match = None
-    if register is not None:
-        from kvcompliance.register import match_returns
-
-        match = match_returns(register, frame)
-        for rid, expected in match.expectations().items():
-            frame.loc[rid, "verwacht_aantal_signalen"] = expected
-        records = [_with_register_notes(r, match) for r in records]
-    audit_year, year_source = choose_year(frame, year)
+        normalised = normalise(collected.records, catalogue, register)
+    audit_year, year_source = choose_year(normalised.frame, year)
     with stopwatch.stage("valideren"):
-        evaluation = evaluate(frame, issues, catalogue, audit_year)
+        evaluation = evaluate(normalised.frame, list(normalised.issues), catalogue, audit_year)
     trends = None
     if previous is not None:
         from kvcompliance.history import compare
 
-        trends = compare(frame, evaluation.statuses, evaluation.overall, previous)
+        trends = compare(normalised.frame, evaluation.statuses, evaluation.overall, previous)
     return AuditResult(
         catalogue=catalogue,
         audit_year=audit_year,
         audit_year_source=year_source,
         run_date=run_date,
-        returns=records,
-        frame=frame,
-        findings=evaluation.findings,
-        issues=issues,
+        returns=normalised.records,
+        frame=normalised.frame,
+        findings=tuple(evaluation.findings),
+        issues=normalised.issues,
         overall=evaluation.overall,
-        rejected=sorted(rejected, key=lambda r: r.source.path),
+        rejected=tuple(sorted(collected.rejected + list(normalised.replaced), key=lambda r: r.source.path)),
+        identities=normalised.identities,
+        figures=evaluation.figures,
         inbox=str(inbox),
-        register=match,
+        register=normalised.register,
         trends=trends,
         previous_dir=str(previous_dir) if previous_dir is not None else None,
     )
-
-
-def _with_register_notes(record: ReturnRecord, match) -> ReturnRecord:
-    notes = list(record.notes)
-    contract = match.matched.get(record.return_id)
-    if contract is None:
-        notes.append("Deze opgave hoort bij geen enkel contract in het contractregister: controleer het contractnummer.")
-    elif record.return_id in match.kvk_differs:
-        notes.append(f"Het KvK-nummer wijkt af van het contractregister ({contract.kvk_nummer}).")
-    return replace(record, notes=tuple(notes)) if notes != list(record.notes) else record
-
-
-def drop_replaced(records: list[ReturnRecord], frame, issues):
-    """Keep one return per KvK-nummer + contractnummer + verslagjaar: the newest file.
-
-    The older files are listed as not processed ("vervangen"), and the kept return says
-    which file it replaces.
-    """
-    import pandas as pd
-
-    from kvcompliance.register import contract_key
-
-    groups: dict[tuple, list[ReturnRecord]] = {}
-    by_id = {r.return_id: r for r in records}
-    for rid, kvk, contract, year in zip(frame.index, frame["kvk_nummer"], frame["contractnummer"], frame["verslagjaar"]):
-        if pd.isna(kvk) or pd.isna(contract) or pd.isna(year):
-            continue
-        groups.setdefault((str(kvk), contract_key(contract), int(year)), []).append(by_id[rid])
-    dropped: dict[str, ReturnRecord] = {}
-    notes: dict[str, list[str]] = {}
-    replaced: list[RejectedFile] = []
-    for group in groups.values():
-        if len(group) < 2:
-            continue
-        newest = max(group, key=lambda r: (r.source.modified, r.source.path))
-        for older in group:
-            if older is newest:
-                continue
-            dropped[older.return_id] = older
-            replaced.append(
-                RejectedFile(
-                    older.source,
-                    f"Vervangen door een nieuwere opgave voor hetzelfde contract en verslagjaar: {newest.source.path}.",
-                    "vervangen",
-                )
-            )
-            notes.setdefault(newest.return_id, []).append(
-                f"Deze opgave vervangt een eerdere opgave voor hetzelfde contract en verslagjaar ({older.source.path}); "
-                "alleen deze nieuwste opgave is beoordeeld."
-            )
-    if not dropped:
-        return records, frame, issues, replaced
-    kept = [replace(r, notes=r.notes + tuple(notes.get(r.return_id, ()))) for r in records if r.return_id not in dropped]
-    frame = frame.drop(index=list(dropped))
-    issues = [i for i in issues if i.return_id not in dropped]
-    return kept, frame, issues, replaced
 
 
 @dataclass
@@ -320,22 +256,12 @@ def _provider_files(result: AuditResult) -> dict[str, str]:
     """A unique, safe workbook file name per return: <verslagjaar>_<naam>_<contractnummer>."""
     from kvcompliance.report.names import provider_filename
 
-    columns = result.frame[["verslagjaar", "aanbieder_naam", "contractnummer"]]
-    plain = {
-        key: dict(zip(columns.index, columns[key].astype(object).where(columns[key].notna(), None)))
-        for key in columns.columns
-    }
     taken: set[str] = set()
     files = {}
     for record in result.returns:
         rid = record.return_id
-        year, name, contract = (plain[key][rid] for key in ("verslagjaar", "aanbieder_naam", "contractnummer"))
-        filename = provider_filename(
-            None if year is None else int(year),
-            None if name is None else str(name),
-            None if contract is None else str(contract),
-            taken,
-        )
+        who = result.identities[rid]
+        filename = provider_filename(who.year if isinstance(who.year, int) else None, who.name or None, who.contract or None, taken)
         taken.add(filename.casefold())
         files[rid] = filename
     return files
@@ -361,7 +287,8 @@ def write_reports(
     The provider folder is written next to the old one and swapped in at the end, so the
     folder never mixes workbooks of two runs.
     """
-    from kvcompliance.report.csvout import write_findings_csv
+    from kvcompliance.report.compare import sector_comparisons
+    from kvcompliance.report.csvout import findings_table, write_findings_csv
     from kvcompliance.report.logbook import write_mailing_list, write_processing_log
     from kvcompliance.report.overview import write_overview
     from kvcompliance.parallel import ordered_map
@@ -381,13 +308,18 @@ def write_reports(
 
     def officer_files() -> None:
         with stopwatch.stage("overzicht"):
-            write_overview(result, overview, files)
-            write_findings_csv(result, findings_csv)
+            table = findings_table(result)
+            write_overview(result, overview, files, table)
+            write_findings_csv(result, findings_csv, table)
             write_mailing_list(result, out_dir / MAILING_FILE, files, PROVIDER_DIR)
 
     try:
         rules_file = result.catalogue.rules_file
-        items = [(provider_view(result, r.return_id), str(staging / files[r.return_id]), rules_file) for r in result.returns]
+        comparisons = sector_comparisons(result)
+        items = [
+            (provider_view(result, r.return_id, comparisons), str(staging / files[r.return_id]), rules_file)
+            for r in result.returns
+        ]
         # The officer's files are written by this process while the workers write the
         # provider workbooks; the bar starts once they are done.
         started = False

@@ -71,6 +71,7 @@ class Sector:
     key: str
     label: str
     legal_basis: str
+    aliases: tuple[str, ...] = ()
 
     @property
     def obligation(self) -> str:
@@ -87,6 +88,11 @@ class Field:
     required: bool
     help: str
     digits: int | None = None
+    short: str = ""  # column header in the workbooks ('' = the label)
+
+    @property
+    def short_label(self) -> str:
+        return self.short or self.label
 
     @property
     def defined_name(self) -> str:
@@ -129,6 +135,17 @@ class Metric:
 
 
 @dataclass(frozen=True)
+class KeyFigure:
+    """A rule metric that the workbooks compare with the sector and follow over the years."""
+
+    key: str
+    label: str
+    rule: str
+    metric: str
+    explanation: str
+
+
+@dataclass(frozen=True)
 class Level:
     """One norm level: when ``column <op> value`` holds, the return gets ``status``."""
 
@@ -161,8 +178,10 @@ class Rule:
         return tuple(sorted(found, key=lambda s: -s.severity))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Catalogue:
+    """The whole catalogue. Equal only to itself (so it can key a cache while it lives)."""
+
     form_version: str
     sections: tuple[Section, ...]
     fields: tuple[Field, ...]
@@ -171,6 +190,8 @@ class Catalogue:
     sources: Mapping[str, str]
     texts: Mapping[str, str]
     rules: tuple[Rule, ...]
+    param_labels: Mapping[str, str] = field(default_factory=dict)
+    key_figures: tuple[KeyFigure, ...] = ()
     rules_file: str | None = None
     _field_index: Mapping[str, Field] = field(default_factory=dict, repr=False, compare=False)
 
@@ -264,7 +285,9 @@ def _require(cond: bool, where: str, message: str) -> None:
 def _build_fields(data: dict[str, Any], where: str) -> tuple[tuple[Section, ...], tuple[Field, ...], tuple[Sector, ...]]:
     sections = tuple(Section(s["key"], s["titel"]) for s in data.get("sectie", []))
     section_keys = {s.key for s in sections}
-    sectors = tuple(Sector(s["key"], s["label"], s.get("grondslag", "")) for s in data.get("sector", []))
+    sectors = tuple(
+        Sector(s["key"], s["label"], s.get("grondslag", ""), tuple(s.get("aliassen", ()))) for s in data.get("sector", [])
+    )
     fields = []
     seen: set[str] = set()
     for i, raw in enumerate(data.get("veld", []), start=1):
@@ -282,6 +305,7 @@ def _build_fields(data: dict[str, Any], where: str) -> tuple[tuple[Section, ...]
                 required=bool(raw.get("verplicht", False)),
                 help=raw.get("hulp", ""),
                 digits=raw.get("cijfers"),
+                short=raw.get("kort", ""),
             )
         )
     return sections, tuple(fields), sectors
@@ -326,7 +350,9 @@ def _check_param_types(default: Any, given: Any, where: str) -> None:
         _require(given >= 0, where, f"mag niet negatief zijn ({given})")
 
 
-def _build_level(raw: Any, rule_id: str, index: int, columns: dict[str, str], sector_keys: set[str], where: str) -> Level:
+def _build_level(
+    raw: Any, rule_id: str, index: int, columns: dict[str, str], column_types: dict[str, str], sector_keys: set[str], where: str
+) -> Level:
     here = f"{where}, regel {rule_id}, norm {index}"
     _require(isinstance(raw, dict), here, "een norm moet een tabel zijn")
     unknown = set(raw) - LEVEL_KEYS
@@ -355,7 +381,7 @@ def _build_level(raw: Any, rule_id: str, index: int, columns: dict[str, str], se
         if column == "sector":
             bad = [v for v in value if v not in sector_keys]
             _require(not bad, opwhere, f"onbekende sector {', '.join(map(str, bad))}")
-        if kind == "tekst" and column in ("meldcode_kindcheck", "verwijsindex_aangesloten", "kwaliteitskader_smb"):
+        if column_types.get(column) == "janeenvt":
             bad = [v for v in value if v not in ("ja", "nee", "n.v.t.")]
             _require(not bad, opwhere, f"toegestaan zijn ja, nee en n.v.t., niet {', '.join(map(str, bad))}")
     elif op == "niet_patroon":
@@ -395,7 +421,10 @@ def _build_rule(raw: dict[str, Any], fields: dict[str, Field], sector_keys: set[
     columns.update({m.key: m.format for m in metrics})
     norm = raw.get("norm", [])
     _require(isinstance(norm, list), here, "norm moet een lijst niveaus zijn ([[regel.norm]])")
-    levels = tuple(_build_level(lvl, rule_id, i, columns, sector_keys, where) for i, lvl in enumerate(norm, start=1))
+    column_types = {k: f.type for k, f in fields.items()}
+    levels = tuple(
+        _build_level(lvl, rule_id, i, columns, column_types, sector_keys, where) for i, lvl in enumerate(norm, start=1)
+    )
     for kind in ("tekst", "agenda"):
         table = raw.get(kind, {})
         _require(isinstance(table, dict), here, f"{kind} moet een tabel zijn")
@@ -416,6 +445,19 @@ def _build_rule(raw: dict[str, Any], fields: dict[str, Field], sector_keys: set[
         texts=MappingProxyType(dict(raw.get("tekst", {}))),
         agenda=MappingProxyType(dict(raw.get("agenda", {}))),
     )
+
+
+def _build_key_figures(raw: list[dict[str, Any]], rules: dict[str, Rule]) -> tuple[KeyFigure, ...]:
+    figures = []
+    for n, entry in enumerate(raw, start=1):
+        here = f"{RULES_FILE}, kengetal {n} ({entry.get('key', '?')})"
+        for key in ("key", "label", "regel", "metriek", "uitleg"):
+            _require(isinstance(entry.get(key), str), here, f"{key} ontbreekt of is geen tekst")
+        rule = rules.get(entry["regel"])
+        _require(rule is not None, here, f"onbekende regel {entry['regel']!r}")
+        _require(any(m.key == entry["metriek"] for m in rule.metrics), here, f"regel {rule.id} heeft geen metriek {entry['metriek']!r}")
+        figures.append(KeyFigure(entry["key"], entry["label"], entry["regel"], entry["metriek"], entry["uitleg"]))
+    return tuple(figures)
 
 
 def _apply_overrides(rules: list[dict[str, Any]], override: dict[str, Any], where: str) -> list[dict[str, Any]]:
@@ -475,6 +517,11 @@ def _load_catalogue(rules_file: str | None, stamp: tuple[int, int] | None) -> Ca
     statuses = tuple(
         StatusInfo(Status(s["key"]), s["label"], s["betekenis"], s["kleur"], s["licht"]) for s in rule_data.get("status", [])
     )
+    param_labels = dict(rule_data.get("parameterlabels", {}))
+    for rule in rules:
+        unlabelled = sorted(set(rule.params) - set(param_labels))
+        _require(not unlabelled, RULES_FILE, f"regel {rule.id}: parameter zonder label in [parameterlabels]: {', '.join(unlabelled)}")
+    key_figures = _build_key_figures(rule_data.get("kengetal", []), {r.id: r for r in rules})
     _require({s.status for s in statuses} == set(Status), RULES_FILE, "elke status moet precies één keer beschreven zijn")
     return Catalogue(
         form_version=str(field_data["formulierversie"]),
@@ -485,6 +532,8 @@ def _load_catalogue(rules_file: str | None, stamp: tuple[int, int] | None) -> Ca
         sources=MappingProxyType(dict(rule_data.get("bronnen", {}))),
         texts=MappingProxyType(dict(rule_data.get("teksten", {}))),
         rules=rules,
+        param_labels=MappingProxyType(param_labels),
+        key_figures=key_figures,
         rules_file=str(rules_file) if rules_file else None,
         _field_index=MappingProxyType(field_index),
     )

@@ -11,16 +11,6 @@ from typing import Any
 from kvcompliance.catalogue import OPERATORS, Catalogue, Level, Rule, Status
 from kvcompliance.values import format_value
 
-PARAM_LABELS = {
-    "ook_bij_volwassen_clienten": "ook bij aanbieders met volwassen cliënten",
-    "minimum_uren_per_week": "minimum uren per week",
-    "uren_per_25_medewerkers": "uren per week per 25 medewerkers",
-    "prevalentie": "aandeel kinderen dat met kindermishandeling te maken krijgt",
-    "minimum_verwachting": "minimale verwachting om te beoordelen",
-    "sectorfactor": "sectorfactor",
-}
-
-
 def level_value_text(catalogue: Catalogue, rule: Rule, level: Level) -> str:
     fmt = catalogue.column_format(rule, level.column)
     if level.op == "in":
@@ -66,13 +56,13 @@ def scope_text(catalogue: Catalogue, rule: Rule) -> str:
     return scope
 
 
-def params_text(rule: Rule) -> str:
+def params_text(catalogue: Catalogue, rule: Rule) -> str:
     """Parameters the rule's calculation uses, in Dutch."""
     parts = []
     for key, value in rule.params.items():
         if key == "ook_bij_volwassen_clienten":
             continue
-        label = PARAM_LABELS.get(key, key.replace("_", " "))
+        label = catalogue.param_labels[key]
         parts.append(f"{label}: {_param_value(value)}")
     return "; ".join(parts)
 
@@ -97,7 +87,7 @@ def rules_table(catalogue: Catalogue, width: int = 120) -> str:
     rows = []
     for rule in catalogue.rules:
         norm = norm_text(catalogue, rule) if rule.active else "UITGESCHAKELD"
-        params = params_text(rule)
+        params = params_text(catalogue, rule)
         if params and rule.active:
             norm += f" ({params})"
         rows.append((rule.id, rule.title, scope_text(catalogue, rule), norm, catalogue.sources.get(rule.source, rule.source)))
@@ -128,7 +118,7 @@ def markdown_rules_table(catalogue: Catalogue) -> str:
     lines = ["| Regel | Titel | Geldt voor | Norm | Bron |", "|---|---|---|---|---|"]
     for rule in catalogue.rules:
         norm = norm_text(catalogue, rule)
-        params = params_text(rule)
+        params = params_text(catalogue, rule)
         if params:
             norm += f" ({params})"
         lines.append(

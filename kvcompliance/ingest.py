@@ -31,7 +31,6 @@ import posixpath
 import re
 import stat as statmod
 import struct
-import unicodedata
 import zipfile
 import zlib
 from collections import Counter

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from kvcompliance.catalogue import Catalogue, Status
 
@@ -84,42 +84,69 @@ class Finding:
     agenda: str | None = None  # a question for the accountgesprek (rood, oranje, grijs)
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """How a return is named in every output: decided once, in normalisation."""
+
+    return_id: str
+    name: str  # '' when unknown
+    kvk: str
+    contract: str
+    sector_key: str | None  # a catalogue sector key, or None when missing/unknown
+    sector_label: str
+    obligation: str  # Dutch: whether the meldcode duty is statutory or contractual
+    year: int | str | None  # int when understood, else the text as typed
+    source: str  # input file path relative to the inbox
+    source_name: str  # file name only
+
+
+@dataclass(frozen=True)
 class AuditResult:
-    """Everything a report needs; produced by :func:`kvcompliance.audit.run_audit`."""
+    """Everything the reports need, produced once by :func:`kvcompliance.audit.run_audit`.
+
+    Frozen: no report adds to it or caches in it. The per-return indexes are built when
+    the result is made.
+    """
 
     catalogue: Catalogue
     audit_year: int
     audit_year_source: str  # Dutch: where the audit year came from
     run_date: datetime
-    returns: list[ReturnRecord]
+    returns: tuple[ReturnRecord, ...]
     frame: "pd.DataFrame"  # normalised values, index = return_id, one column per field
-    findings: list[Finding]
-    issues: list[FieldIssue]
-    overall: dict[str, Status]
-    rejected: list[RejectedFile]
+    findings: tuple[Finding, ...]
+    issues: tuple[FieldIssue, ...]
+    overall: Mapping[str, Status]
+    rejected: tuple[RejectedFile, ...]
+    identities: Mapping[str, Identity]
+    #: return id -> key figure (catalogue ``kengetal``) -> value, computed in validation
+    figures: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
     inbox: str = ""
     #: contract register match (kvcompliance.register.RegisterMatch), when --contracten is given
     register: Any = None
     #: return id -> kvcompliance.history.Trend, when --vorige is given
-    trends: dict[str, Any] | None = None
+    trends: Mapping[str, Any] | None = None
     previous_dir: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    _findings_by_return: Mapping[str, tuple[Finding, ...]] = field(init=False, repr=False, compare=False)
+    _issues_by_return: Mapping[str, tuple[FieldIssue, ...]] = field(init=False, repr=False, compare=False)
+    _records_by_id: Mapping[str, ReturnRecord] = field(init=False, repr=False, compare=False)
 
-    def findings_for(self, return_id: str) -> list[Finding]:
-        index = self.extra.get("_findings_by_return")
-        if index is None:
-            index = {}
-            for finding in self.findings:
-                index.setdefault(finding.return_id, []).append(finding)
-            self.extra["_findings_by_return"] = index
-        return index.get(return_id, [])
+    def __post_init__(self) -> None:
+        findings: dict[str, list[Finding]] = {}
+        for finding in self.findings:
+            findings.setdefault(finding.return_id, []).append(finding)
+        issues: dict[str, list[FieldIssue]] = {}
+        for issue in self.issues:
+            issues.setdefault(issue.return_id, []).append(issue)
+        object.__setattr__(self, "_findings_by_return", {rid: tuple(found) for rid, found in findings.items()})
+        object.__setattr__(self, "_issues_by_return", {rid: tuple(found) for rid, found in issues.items()})
+        object.__setattr__(self, "_records_by_id", {record.return_id: record for record in self.returns})
 
-    def issues_for(self, return_id: str) -> list[FieldIssue]:
-        index = self.extra.get("_issues_by_return")
-        if index is None:
-            index = {}
-            for issue in self.issues:
-                index.setdefault(issue.return_id, []).append(issue)
-            self.extra["_issues_by_return"] = index
-        return index.get(return_id, [])
+    def findings_for(self, return_id: str) -> tuple[Finding, ...]:
+        return self._findings_by_return.get(return_id, ())
+
+    def issues_for(self, return_id: str) -> tuple[FieldIssue, ...]:
+        return self._issues_by_return.get(return_id, ())
+
+    def record(self, return_id: str) -> ReturnRecord | None:
+        return self._records_by_id.get(return_id)

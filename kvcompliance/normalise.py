@@ -1,21 +1,31 @@
-"""Raw returns -> one typed DataFrame (one row per return) plus the values not understood.
+"""Raw returns -> one typed DataFrame (one row per return), the values not understood, and
+how each return is named and tied to its contract.
 
 Types are converted here, by the catalogue's field types, rather than by pandera coercion:
 a value that is not understood becomes a :class:`FieldIssue` and an empty cell, so the
-other checks on that column still run.
+other checks on that column still run. Everything later stages need to know about a
+return that does not come from its rules enters here, once: which returns count (the
+newest of two for the same contract and year), the contract register's expectations, and
+the return's :class:`~kvcompliance.model.Identity`.
 """
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Iterable
+import math
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import pandas as pd
 
 from kvcompliance.catalogue import Catalogue, Field
-from kvcompliance.model import FieldIssue, ReturnRecord
+from kvcompliance.model import FieldIssue, Identity, RejectedFile, ReturnRecord
 from kvcompliance.text import squash
 from kvcompliance.values import NotUnderstood, parser_for, raw_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kvcompliance.register import Register, RegisterMatch
 
 #: pandas dtype per catalogue field type (nullable dtypes: empty stays empty).
 DTYPES = {
@@ -31,23 +41,56 @@ DTYPES = {
     "datum": "datetime64[ns]",
 }
 
-#: Extra, non-form columns the frame may carry (e.g. from the contract register).
+#: Extra, non-form columns the frame carries (from the contract register).
 EXTRA_COLUMNS = {"verwacht_aantal_signalen": "Float64"}
+
+UNKNOWN = "onbekend"
 
 
 def sector_lookup(catalogue: Catalogue) -> dict[str, str]:
-    """Every way a sector may be typed (key, label, common abbreviations) -> sector key."""
-    lookup = {}
+    """Every way a sector may be typed (key, label, the catalogue's aliases) -> sector key."""
+    lookup: dict[str, str] = {}
     for sector in catalogue.sectors:
-        lookup[squash(sector.key)] = sector.key
-        lookup[squash(sector.label)] = sector.key
-    lookup.setdefault("jeugdzorg", "jeugdhulp")
-    lookup.setdefault("jgz", "jgz")
-    lookup.setdefault("jeugdgezondheid", "jgz")
-    lookup.setdefault("maatschappelijkeondersteuning", "wmo")
-    lookup.setdefault("sportvereniging", "sport")
-    lookup.setdefault("overige", "overig")
-    return {k: v for k, v in lookup.items() if v in {s.key for s in catalogue.sectors}}
+        for text in (sector.key, sector.label, *sector.aliases):
+            lookup.setdefault(squash(text), sector.key)
+    return lookup
+
+
+@dataclass(frozen=True)
+class Normalised:
+    """What normalisation hands on: the returns that count, typed, named and matched."""
+
+    records: tuple[ReturnRecord, ...]  # returns that count, with remarks added here
+    frame: pd.DataFrame  # index return_id: one column per field, plus EXTRA_COLUMNS
+    issues: tuple[FieldIssue, ...]
+    replaced: tuple[RejectedFile, ...]  # older returns for the same contract and year
+    identities: Mapping[str, Identity]
+    register: "RegisterMatch | None" = None
+
+
+def normalise(records: Iterable[ReturnRecord], catalogue: Catalogue, register: "Register | None" = None) -> Normalised:
+    """Type every return, keep the newest per contract and year, match the register."""
+    records = list(records)
+    frame, issues = typed_frame(records, catalogue)
+    records, frame, issues, replaced = drop_replaced(records, frame, issues)
+    match = None
+    if register is not None:
+        from kvcompliance.register import match_returns
+
+        match = match_returns(register, frame)
+        expected = match.expectations()
+        frame = frame.assign(
+            verwacht_aantal_signalen=pd.Series([expected.get(rid) for rid in frame.index], index=frame.index, dtype="Float64")
+        )
+        records = [_with_register_notes(r, match) for r in records]
+    return Normalised(
+        records=tuple(records),
+        frame=frame,
+        issues=tuple(issues),
+        replaced=tuple(replaced),
+        identities=identities(records, frame, catalogue),
+        register=match,
+    )
 
 
 def _parse_column(field: Field, records: list[ReturnRecord], issues: list[FieldIssue], sectors: dict[str, str]) -> list:
@@ -71,28 +114,149 @@ def _parse_column(field: Field, records: list[ReturnRecord], issues: list[FieldI
     return out
 
 
-def normalise(
-    records: Iterable[ReturnRecord],
-    catalogue: Catalogue,
-    extra: dict[str, dict[str, object]] | None = None,
-) -> tuple[pd.DataFrame, list[FieldIssue]]:
-    """Build the typed frame (index ``return_id``) and the list of values not understood.
-
-    ``extra`` maps a column in :data:`EXTRA_COLUMNS` to values per return id.
-    """
-    records = list(records)
+def typed_frame(records: list[ReturnRecord], catalogue: Catalogue) -> tuple[pd.DataFrame, list[FieldIssue]]:
+    """The typed frame (index ``return_id``) and the list of values not understood."""
     issues: list[FieldIssue] = []
     sectors = sector_lookup(catalogue)
     index = pd.Index([r.return_id for r in records], name="return_id", dtype="string")
     columns = {}
     for field in catalogue.fields:
         values = _parse_column(field, records, issues, sectors)
-        dtype = DTYPES[field.type]
         if field.type == "datum":
             values = [pd.Timestamp(v) if isinstance(v, date) else pd.NaT for v in values]
-        columns[field.key] = pd.Series(values, index=index, dtype=dtype if field.type != "datum" else "datetime64[ns]")
+        columns[field.key] = pd.Series(values, index=index, dtype=DTYPES[field.type])
     for column, dtype in EXTRA_COLUMNS.items():
-        given = (extra or {}).get(column, {})
-        columns[column] = pd.Series([given.get(r.return_id) for r in records], index=index, dtype=dtype)
-    frame = pd.DataFrame(columns, index=index)
-    return frame, issues
+        columns[column] = pd.Series([None] * len(records), index=index, dtype=dtype)
+    return pd.DataFrame(columns, index=index), issues
+
+
+def drop_replaced(records: list[ReturnRecord], frame: pd.DataFrame, issues: list[FieldIssue]):
+    """Keep one return per KvK-nummer + contractnummer + verslagjaar: the newest file.
+
+    The older files are listed as not processed ("vervangen"), and the kept return says
+    which file it replaces.
+    """
+    from kvcompliance.register import contract_key
+
+    groups: dict[tuple, list[ReturnRecord]] = {}
+    by_id = {r.return_id: r for r in records}
+    for rid, kvk, contract, year in zip(frame.index, frame["kvk_nummer"], frame["contractnummer"], frame["verslagjaar"]):
+        if pd.isna(kvk) or pd.isna(contract) or pd.isna(year):
+            continue
+        groups.setdefault((str(kvk), contract_key(contract), int(year)), []).append(by_id[rid])
+    dropped: dict[str, ReturnRecord] = {}
+    notes: dict[str, list[str]] = {}
+    replaced: list[RejectedFile] = []
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        newest = max(group, key=lambda r: (r.source.modified, r.source.path))
+        for older in group:
+            if older is newest:
+                continue
+            dropped[older.return_id] = older
+            replaced.append(
+                RejectedFile(
+                    older.source,
+                    f"Vervangen door een nieuwere opgave voor hetzelfde contract en verslagjaar: {newest.source.path}.",
+                    "vervangen",
+                )
+            )
+            notes.setdefault(newest.return_id, []).append(
+                f"Deze opgave vervangt een eerdere opgave voor hetzelfde contract en verslagjaar ({older.source.path}); "
+                "alleen deze nieuwste opgave is beoordeeld."
+            )
+    if not dropped:
+        return records, frame, issues, replaced
+    kept = [replace(r, notes=r.notes + tuple(notes.get(r.return_id, ()))) for r in records if r.return_id not in dropped]
+    frame = frame.drop(index=list(dropped))
+    issues = [i for i in issues if i.return_id not in dropped]
+    return kept, frame, issues, replaced
+
+
+def _with_register_notes(record: ReturnRecord, match: "RegisterMatch") -> ReturnRecord:
+    notes = list(record.notes)
+    contract = match.matched.get(record.return_id)
+    if contract is None:
+        notes.append("Deze opgave hoort bij geen enkel contract in het contractregister: controleer het contractnummer.")
+    elif record.return_id in match.kvk_differs:
+        notes.append(f"Het KvK-nummer wijkt af van het contractregister ({contract.kvk_nummer}).")
+    return replace(record, notes=tuple(notes)) if notes != list(record.notes) else record
+
+
+# ------------------------------------------------------------------ identity
+_IDENTITY_FIELDS = ("sector", "verslagjaar", "aanbieder_naam", "kvk_nummer", "contractnummer")
+
+
+def plain(value: Any) -> Any:
+    """A frame cell as a plain Python value; NA, NaN and NaT become ``None``."""
+    if value is None:
+        return None
+    if type(value).__name__ in ("NAType", "NaTType"):
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        return plain(value.item())
+    if isinstance(value, datetime) and type(value) is not datetime:  # pandas Timestamp
+        return value.to_pydatetime()
+    return value
+
+
+def display(value: Any) -> str:
+    """A value as short Dutch text for identity columns ('' when empty)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "ja" if value else "nee"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (date, datetime)):
+        return raw_text(value)
+    return str(value).strip()
+
+
+def identities(records: Iterable[ReturnRecord], frame: pd.DataFrame, catalogue: Catalogue) -> dict[str, Identity]:
+    """Return id -> :class:`Identity`: the typed value of a field, else what was typed."""
+    columns = {key: dict(zip(frame.index, frame[key].tolist())) for key in _IDENTITY_FIELDS if key in frame.columns}
+    found = {}
+    for record in records:
+
+        def typed(key: str) -> Any:
+            value = plain(columns.get(key, {}).get(record.return_id))
+            if value is None:
+                raw = record.values.get(key)
+                value = None if raw is None or (isinstance(raw, str) and not raw.strip()) else raw
+                if isinstance(value, float) and math.isnan(value):
+                    value = None
+            return value
+
+        found[record.return_id] = _identity(catalogue, record, typed)
+    return found
+
+
+def _identity(catalogue: Catalogue, record: ReturnRecord, typed: Any) -> Identity:
+    sector_raw = display(typed("sector"))
+    sector = catalogue.sector(sector_raw) if sector_raw else None
+    if sector is not None:
+        sector_label, obligation = sector.label, sector.obligation
+    else:
+        sector_label = f"{sector_raw} (onbekende sector)" if sector_raw else UNKNOWN
+        obligation = "niet vast te stellen: de sector ontbreekt of is onbekend"
+    year = typed("verslagjaar")
+    if isinstance(year, float) and year.is_integer():
+        year = int(year)
+    if year is not None and not isinstance(year, int):
+        year = display(year)
+    return Identity(
+        return_id=record.return_id,
+        name=display(typed("aanbieder_naam")),
+        kvk=display(typed("kvk_nummer")),
+        contract=display(typed("contractnummer")),
+        sector_key=sector.key if sector else None,
+        sector_label=sector_label,
+        obligation=obligation,
+        year=year,
+        source=record.source.path,
+        source_name=PurePosixPath(record.source.path).name,
+    )

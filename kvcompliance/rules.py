@@ -135,11 +135,16 @@ def kv06_functioning(ctx: RuleContext) -> RuleOutput:
     frame = ctx.frame
     minimum = float(ctx.rule.params["minimum_uren_per_week"])
     per_25 = float(ctx.rule.params["uren_per_25_medewerkers"])
-    norm = (frame["medewerkers"].astype("Float64") * per_25 / 25).clip(lower=minimum)
+    staff = frame["medewerkers"].astype("Float64")
+    norm = (staff * per_25 / 25).clip(lower=minimum)
     return RuleOutput(
         applies=ctx.in_sector & (frame["af_aantal"] >= 1),
         scope_fields=_sector_scope(ctx, "af_aantal"),
-        metrics={"urennorm": norm, "uren_tov_norm": _ratio(frame["af_uren_per_week"], norm)},
+        metrics={
+            "urennorm": norm,
+            "uren_tov_norm": _ratio(frame["af_uren_per_week"], norm),
+            "uren_per_25_medewerkers": _ratio(frame["af_uren_per_week"], staff) * 25,
+        },
     )
 
 
@@ -195,6 +200,7 @@ def kv10_expected_signals(ctx: RuleContext) -> RuleOutput:
             "verwachting": expected,
             "kans": chance,
             "verhouding": _ratio(signals, expected),
+            "signalen_per_100": _ratio(signals, frame["clienten_minderjarig"]) * 100,
         },
         texts={"verwachting_bron": source},
     )

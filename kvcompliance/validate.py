@@ -91,6 +91,7 @@ class Evaluation:
     findings: list[Finding]
     overall: dict[str, Status]
     checked: pd.DataFrame  # the validated frame: fields + metrics
+    figures: dict[str, dict[str, float | None]]  # return id -> key figure -> value (None: none)
 
 
 def _in_sector(frame: pd.DataFrame, rule: Rule) -> pd.Series:
@@ -179,7 +180,26 @@ def resolve(
     for rid, row in zip(status_frame.index, status_frame.itertuples(index=False)):
         worst = max((SEVERITY[s] for s in row if s != Status.NVT), default=SEVERITY[Status.GROEN])
         overall[rid] = BY_SEVERITY[worst]
-    return Evaluation(status_frame, findings, overall, checked)
+    return Evaluation(status_frame, findings, overall, checked, key_figures(checked, status_frame, catalogue))
+
+
+def key_figures(checked: pd.DataFrame, statuses: pd.DataFrame, catalogue: Catalogue) -> dict[str, dict[str, float | None]]:
+    """The catalogue's key figures per return: the rule metrics they name, as computed for
+    the rules. A figure has no value where its rule is grijs (the data cannot be judged,
+    such as more staff trained than there are) or its rule is switched off."""
+    figures: dict[str, dict[str, float | None]] = {rid: {} for rid in checked.index}
+    active = {rule.id: rule for rule in catalogue.active_rules}
+    for figure in catalogue.key_figures:
+        rule = active.get(figure.rule)
+        if rule is None:
+            values = [None] * len(checked)
+        else:
+            column = checked[metric_column(rule, figure.metric)].astype("Float64")
+            unusable = column.isna() | (statuses[rule.id] == Status.GRIJS)
+            values = [None if bad else float(v) for v, bad in zip(column.to_numpy(dtype=object, na_value=None), unusable)]
+        for rid, value in zip(checked.index, values):
+            figures[rid][figure.key] = value if value is None or np.isfinite(value) else None
+    return figures
 
 
 class _FieldValues(dict):

@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import pandas as pd
-
 from kvcompliance.catalogue import Status, load_catalogue
 from kvcompliance.explain import norm_text
 from kvcompliance.history import NEW, PreviousReturn, Trend, trend_of
-from kvcompliance.model import AuditResult, CellRef, FieldIssue, Finding, RejectedFile, ReturnRecord, SourceFile
-from kvcompliance.values import NotUnderstood, parser_for
+from kvcompliance.model import AuditResult, CellRef, Finding, RejectedFile, ReturnRecord, SourceFile
+from kvcompliance.normalise import identities, typed_frame
+from kvcompliance.validate import evaluate
 
 #: A complete, valid return (raw values as a provider would type them).
 GOOD_RETURN: dict[str, Any] = {
@@ -63,7 +62,7 @@ def make_result(
     the real normalise stage.
     """
     catalogue = load_catalogue()
-    returns, findings, issues, overall, rows = [], [], [], {}, {}
+    returns, findings, overall = [], [], {}
     previous: dict[str, dict[str, Status]] = {}
     for n, spec in enumerate(providers or ({},), start=1):
         spec = dict(spec)
@@ -74,14 +73,6 @@ def make_result(
         path = spec.pop("file", f"opgaven/opgave_{n}.xlsx")
         rid = f"R{n:04d}"
         raw = {**GOOD_RETURN, **spec}
-        typed = {}
-        for fld in catalogue.fields:
-            try:
-                typed[fld.key] = parser_for(fld.type, fld.digits)(raw.get(fld.key))
-            except NotUnderstood as exc:
-                typed[fld.key] = None
-                issues.append(FieldIssue(rid, fld.key, str(raw.get(fld.key)), exc.reason))
-        rows[rid] = typed
         returns.append(
             ReturnRecord(
                 return_id=rid,
@@ -111,19 +102,23 @@ def make_result(
             if status.severity > worst.severity:
                 worst = status
         overall[rid] = worst
-    frame = pd.DataFrame.from_dict(rows, orient="index")
+    # Values, identities and key figures as the real stages make them; statuses as given.
+    frame, issues = typed_frame(returns, catalogue)
+    evaluation = evaluate(frame, issues, catalogue, audit_year)
     trends = _trends(findings, overall, previous) if previous else None
     return AuditResult(
         catalogue=catalogue,
         audit_year=audit_year,
         audit_year_source="het verslagjaar van de meeste opgaven",
         run_date=datetime(2026, 2, 3, 14, 30),
-        returns=returns,
+        returns=tuple(returns),
         frame=frame,
-        findings=findings,
-        issues=issues,
+        findings=tuple(findings),
+        issues=tuple(issues),
         overall=overall,
-        rejected=list(rejected),
+        rejected=tuple(rejected),
+        identities=identities(returns, frame, catalogue),
+        figures=evaluation.figures,
         inbox="/data/opgaven",
         trends=trends,
         previous_dir="/data/controle-vorig-jaar" if trends is not None else None,

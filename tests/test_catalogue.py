@@ -6,7 +6,7 @@ import pytest
 
 from kvcompliance.catalogue import Status, load_catalogue
 from kvcompliance.errors import CatalogueError
-from kvcompliance.normalise import normalise
+from kvcompliance.normalise import typed_frame
 from kvcompliance.validate import evaluate
 from tests.test_validate import BASE, _records
 
@@ -102,7 +102,7 @@ actief = false
     ]
     default = load_catalogue()
     own = load_catalogue(rules)
-    frame, issues = normalise(_records(rows), default)
+    frame, issues = typed_frame(_records(rows), default)
     before = evaluate(frame, issues, default, 2025).statuses
     after = evaluate(frame, issues, own, 2025).statuses
     assert "KV09" in before.columns and "KV09" not in after.columns

@@ -7,7 +7,7 @@ import pytest
 from kvcompliance.catalogue import Status, load_catalogue
 from kvcompliance.errors import KvError
 from kvcompliance.history import IMPROVED, NEW, NOT_COMPARABLE, SAME, WORSENED, compare, load_previous, trend_of
-from kvcompliance.normalise import normalise
+from kvcompliance.normalise import typed_frame
 from kvcompliance.validate import evaluate
 from tests.test_validate import BASE, _records
 
@@ -43,7 +43,7 @@ def test_previous_findings_csv_is_matched_by_kvk_and_contract(tmp_path):
         {**BASE, "medewerkers_getraind": 30, "intervisie_bijeenkomsten": 6},  # KV07 worse, KV09 better
         {**BASE, "kvk_nummer": "99999999"},  # no previous return
     ]
-    frame, issues = normalise(_records(rows), catalogue)
+    frame, issues = typed_frame(_records(rows), catalogue)
     evaluation = evaluate(frame, issues, catalogue, 2025)
     trends = compare(frame, evaluation.statuses, evaluation.overall, previous)
     first = trends["R0000"]

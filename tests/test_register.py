@@ -6,7 +6,7 @@ import pytest
 
 from kvcompliance.catalogue import load_catalogue
 from kvcompliance.errors import RegisterError
-from kvcompliance.normalise import normalise
+from kvcompliance.normalise import typed_frame
 from kvcompliance.register import load_register, match_returns
 from tests.test_validate import BASE, _records
 
@@ -81,7 +81,7 @@ def test_returns_are_matched_and_missing_contracts_listed(tmp_path):
         {**BASE, "contractnummer": "JH-2025-002"},  # KvK differs from the register
         {**BASE, "contractnummer": "ONBEKEND-9"},
     ]
-    frame, _ = normalise(_records(rows), catalogue)
+    frame, _ = typed_frame(_records(rows), catalogue)
     match = match_returns(load_register(path, catalogue), frame)
     assert set(match.matched) == {"R0000", "R0001"}
     assert match.unmatched == ["R0002"]

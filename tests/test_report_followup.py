@@ -17,14 +17,15 @@ from kvcompliance.catalogue import Status, load_catalogue
 from kvcompliance.model import RejectedFile, SourceFile
 from kvcompliance.register import Contract, RegisterMatch
 from kvcompliance.report import provider_view, render_provider, write_overview
+from kvcompliance.values import format_percent
 from kvcompliance.report.compare import (
-    FEW_RETURNS,
-    MIN_SECTOR_RETURNS,
+    FEW_PROVIDERS,
+    MIN_OTHER_PROVIDERS,
     TREND_LOOK,
     WORSENED_MARK,
     WORSENED_QUESTION,
     agenda,
-    sector_comparison,
+    sector_comparisons,
 )
 
 G, O, R = Status.GROEN, Status.ORANJE, Status.ROOD
@@ -132,7 +133,7 @@ def test_a_worsened_oranje_rule_is_on_the_agenda_marked(with_history):
 
 def test_a_worsened_rule_without_an_agenda_text_gets_the_general_question(tmp_path):
     result = make_result({"statuses": {"KV06": O}, "previous": {"KV06": G}})
-    result.findings = [replace(f, agenda=None) if f.rule_id == "KV06" else f for f in result.findings]
+    result = replace(result, findings=tuple(replace(f, agenda=None) if f.rule_id == "KV06" else f for f in result.findings))
     render_provider(provider_view(result, "R0001"), result.catalogue, tmp_path / "a.xlsx")
     rows = agenda_rows(openpyxl.load_workbook(tmp_path / "a.xlsx")["Samenvatting"])
     assert rows == [(f"KV06 Aandachtsfunctionaris functioneert {WORSENED_MARK}", "Oranje", WORSENED_QUESTION)]
@@ -196,12 +197,12 @@ def with_register(tmp_path):
          "notes": ("Deze opgave hoort bij geen enkel contract in het contractregister: controleer het contractnummer.",)},
         {"aanbieder_naam": "Stichting Gamma", "kvk_nummer": "33333333", "contractnummer": "C-3"},
     )
-    result.register = RegisterMatch(
+    result = replace(result, register=RegisterMatch(
         matched={"R0001": _contract(2, "A-1", "Stichting Alfa", "11111111"), "R0003": _contract(3, "C-3", "Gamma", "39999999")},
         unmatched=["R0002"],
         kvk_differs={"R0003"},
         missing=[_contract(4, "D-4", "Stichting Stil", "44444444", "wmo")],
-    )
+    ))
     files = write_all(result, tmp_path)
     return result, tmp_path, files
 
@@ -243,13 +244,13 @@ def test_provider_workbooks_leak_nothing_of_others_with_every_option_on(tmp_path
         for n in range(1, 7)
     ]
     result = make_result(*specs)
-    result.register = RegisterMatch(
+    result = replace(result, register=RegisterMatch(
         matched={r.return_id: _contract(n, f"C-{n}", f"Aanbieder {n}", f"{n}" * 8) for n, r in enumerate(result.returns, start=1)},
         missing=[_contract(9, "D-9", "Stichting Onzichtbaar", "98765432")],
-    )
+    ))
     files = write_all(result, tmp_path)
     text = all_text(openpyxl.load_workbook(tmp_path / files["R0001"]))
-    assert "Mediaan van de 6 opgaven" in text and WORSENED_MARK in text  # the new parts are there
+    assert "Mediaan van 5 andere aanbieders" in text and WORSENED_MARK in text  # the new parts are there
     assert_no_other_providers_data(result, tmp_path, files, others=("Stichting Onzichtbaar", "98765432", "D-9"))
 
 
@@ -285,52 +286,75 @@ def comparison_rows(ws) -> dict[str, tuple]:
     return rows
 
 
-def test_sector_median_is_shown_with_five_returns_in_the_sector(tmp_path):
-    # 40 staff: 20, 25, 30, 35, 40 trained -> 50%, 62,5%, 75%, 87,5%, 100%: median 75%
+def comparison(result, return_id: str) -> dict:
+    return {f.key: f for f in sector_comparisons(result)[return_id]}
+
+
+def test_sector_median_of_five_other_providers_is_shown(tmp_path):
+    # 40 staff: 18, 22, 26, 30, 34, 38 trained; the others of the first: 55%, 65%, 75%, 85%, 95%
     result = make_result(
-        *(_jeugdhulp(n, medewerkers_getraind=15 + 5 * n) for n in range(1, MIN_SECTOR_RETURNS + 1)),
+        *(_jeugdhulp(n, medewerkers_getraind=14 + 4 * n) for n in range(1, MIN_OTHER_PROVIDERS + 2)),
         {"aanbieder_naam": "Welzijn", "kvk_nummer": "90000000", "sector": "welzijn", "medewerkers_getraind": 1},
     )
     files = write_all(result, tmp_path)
     ws = openpyxl.load_workbook(tmp_path / files["R0001"])["Samenvatting"]
     rows = comparison_rows(ws)
     own, median, note = rows["Bereik training meldcode"]
-    assert (own, median) == ("50%", "75%")
-    assert note.startswith("Mediaan van de 5 opgaven in de sector Jeugdhulp in deze controle.")
+    assert (own, median) == ("45%", "75%")
+    assert note.startswith("Mediaan van 5 andere aanbieders in de sector Jeugdhulp in deze controle.")
     # 10 signals per 300 children; 6 AF hours for 40 staff
     assert rows["Signalen per 100 bereikte jeugdigen"][:2] == ("3,3", "3,3")
     assert rows["Uren aandachtsfunctionaris per week per 25 medewerkers"][:2] == ("3,8", "3,8")
     # the welzijn provider is alone in its sector
-    welzijn = comparison_rows(openpyxl.load_workbook(tmp_path / files["R0006"])["Samenvatting"])
+    welzijn = comparison_rows(openpyxl.load_workbook(tmp_path / files["R0007"])["Samenvatting"])
     assert welzijn["Bereik training meldcode"][:2] == ("2,5%", "niet getoond")
-    assert welzijn["Bereik training meldcode"][2].startswith(FEW_RETURNS)
+    assert welzijn["Bereik training meldcode"][2].startswith(FEW_PROVIDERS)
 
 
-def test_sector_median_is_not_shown_with_four_returns(tmp_path):
-    result = make_result(*(_jeugdhulp(n) for n in range(1, MIN_SECTOR_RETURNS)))
+def test_sector_median_is_not_shown_with_four_other_providers(tmp_path):
+    result = make_result(*(_jeugdhulp(n) for n in range(1, MIN_OTHER_PROVIDERS + 1)))
     files = write_all(result, tmp_path)
     ws = openpyxl.load_workbook(tmp_path / files["R0001"])["Samenvatting"]
     for label, (own, median, note) in comparison_rows(ws).items():
         assert median == "niet getoond", label
-        assert "minder dan 5 opgaven in deze sector: vergelijking niet getoond om herleidbaarheid te voorkomen" in note.lower()
+        assert "minder dan 5 andere aanbieders in deze sector met een waarde" in note.lower()
         assert own not in ("", None)
 
 
-def test_only_returns_with_a_value_count_for_a_measure():
-    # five jeugdhulp returns, one without children reached: no signals median, the rest shown
-    result = make_result(*(_jeugdhulp(n) for n in range(1, 5)), _jeugdhulp(5, clienten_minderjarig=0))
-    figures = {f.key: f for f in sector_comparison(result, "R0005")}
+def test_providers_are_counted_once_whatever_their_number_of_contracts():
+    """One provider with four contracts beside one other provider: neither sees a median,
+    so the other's exact figures never appear in a workbook."""
+    same = {"aanbieder_naam": "Groot", "kvk_nummer": "77777777"}
+    result = make_result(
+        *({**same, "contractnummer": f"G-{n}", "medewerkers_getraind": 20 + n} for n in range(4)),
+        _jeugdhulp(1, medewerkers_getraind=39),
+        {"aanbieder_naam": "Zonder KvK", "kvk_nummer": None, "contractnummer": "Z-1"},
+    )
+    for rid in ("R0001", "R0005", "R0006"):
+        assert not comparison(result, rid)["bereik_training"].shown, rid
+    # with five other distinct providers the big one counts once, by the median of its own returns
+    result = make_result(
+        *({**same, "contractnummer": f"G-{n}", "medewerkers_getraind": 10 + 2 * n} for n in range(4)),  # 10..16: median 13
+        *(_jeugdhulp(n, medewerkers_getraind=30 + n) for n in range(1, 6)),
+    )
+    figure = comparison(result, "R0005")["bereik_training"]  # others: Groot (13/40) and 32..35 of 40
+    assert figure.median == format_percent(33 / 40) and "5 andere aanbieders" in figure.note
+
+
+def test_only_providers_with_a_value_count_for_a_figure():
+    # six jeugdhulp providers, one without children reached: for it no signals figure
+    result = make_result(*(_jeugdhulp(n) for n in range(1, 6)), _jeugdhulp(6, clienten_minderjarig=0))
+    figures = comparison(result, "R0006")
     assert figures["bereik_training"].shown and figures["af_uren_per_25"].shown
-    assert not figures["signalen_per_100"].shown
-    assert figures["signalen_per_100"].own == "niet te berekenen"
+    assert figures["signalen_per_100"].shown and figures["signalen_per_100"].own == "niet te berekenen"
+    assert not comparison(result, "R0001")["signalen_per_100"].shown  # four others with a value
     assert figures["bereik_training"].median_value == pytest.approx(36 / 40)
 
 
 def test_more_trained_than_staff_is_no_value_and_unknown_sector_gets_no_comparison():
     result = make_result(_jeugdhulp(1, medewerkers_getraind=50), _jeugdhulp(2, sector="onbekend"))
-    first = {f.key: f for f in sector_comparison(result, "R0001")}
-    assert first["bereik_training"].own_value is None
-    second = sector_comparison(result, "R0002")
+    assert comparison(result, "R0001")["bereik_training"].own_value is None
+    second = sector_comparisons(result)["R0002"]
     assert all(not f.shown and f.note.startswith("Uw sector ontbreekt of is onbekend") for f in second)
 
 
@@ -341,8 +365,8 @@ def test_the_view_holds_only_the_median_not_the_other_values():
     data = pickle.dumps(view)
     assert pickle.loads(data) == view
     training = next(f for f in view.sector if f.key == "bereik_training")
-    assert training.own_value == 18 / 40 and training.median_value == pytest.approx((26 / 40 + 30 / 40) / 2)
-    assert (training.own, training.median) == ("45%", "70%")
+    assert training.own_value == 18 / 40 and training.median_value == pytest.approx(30 / 40)
+    assert (training.own, training.median) == ("45%", "75%")
     for n in range(2, 7):  # nobody else's name or value
         assert f"Jeugdhulp {n}".encode() not in data
     assert not any(isinstance(v, (list, dict)) for f in view.sector for v in vars(f).values())
@@ -354,7 +378,7 @@ def test_every_field_of_a_passing_rule_is_coloured_unless_a_worse_rule_touches_i
     catalogue = result.catalogue
     # a groen finding may name more fields than the rule's inputs (all it reads or tests)
     wide = ("medewerkers_getraind", "medewerkers", "contact_naam", "fte")
-    result.findings = [replace(f, fields=wide) if f.rule_id == "KV07" else f for f in result.findings]
+    result = replace(result, findings=tuple(replace(f, fields=wide) if f.rule_id == "KV07" else f for f in result.findings))
     render_provider(provider_view(result, "R0001"), catalogue, tmp_path / "a.xlsx")
     ws = openpyxl.load_workbook(tmp_path / "a.xlsx")["Aanlevering"]
 
@@ -475,12 +499,12 @@ def test_a_big_overview_is_streamed_and_looks_the_same(tmp_path, monkeypatch):
         {"aanbieder_naam": "Stichting Beta", "kvk_nummer": "22222222", "contractnummer": "B-2", "sector": "wmo"},
         rejected=(RejectedFile(SourceFile("kapot.xlsx", 10, 0.0, ""), "Geen opgave.", "onleesbaar"),),
     )
-    result.register = RegisterMatch(
+    result = replace(result, register=RegisterMatch(
         matched={"R0001": _contract(2, "A-1", "Stichting Alfa", "11111111")},
         unmatched=["R0002"],
         kvk_differs=set(),
         missing=[_contract(4, "D-4", "Stichting Stil", "44444444", "wmo")],
-    )
+    ))
     assert len(result.findings) < overview.STREAM_FROM_FINDINGS
     write_overview(result, tmp_path / "in_geheugen.xlsx", {})
     monkeypatch.setattr(overview, "STREAM_FROM_FINDINGS", 1)

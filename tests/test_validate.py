@@ -8,7 +8,8 @@ import pytest
 
 from kvcompliance.catalogue import Status, load_catalogue
 from kvcompliance.model import ReturnRecord, SourceFile
-from kvcompliance.normalise import normalise
+from kvcompliance.normalise import normalise, typed_frame
+from kvcompliance.register import Contract, Register
 from kvcompliance.rules import poisson_cdf
 from kvcompliance.validate import evaluate
 
@@ -162,7 +163,7 @@ def evaluated():
     catalogue = load_catalogue()
     cases = [(rule_id, {**BASE, **changes}, expected) for rule_id, items in CASES.items() for changes, expected in items]
     records = _records([row for _, row, _ in cases])
-    frame, issues = normalise(records, catalogue)
+    frame, issues = typed_frame(records, catalogue)
     evaluation = evaluate(frame, issues, catalogue, YEAR)
     return cases, records, evaluation
 
@@ -251,11 +252,19 @@ def test_kv91_points_at_the_invalid_identifier_only(evaluated):
     assert finding.fields == ("agb_code",)
 
 
+def _register(*contracts: tuple[str, float | None]) -> Register:
+    """A contract register with BASE's provider under each (contract number, expectation)."""
+    return Register("contracten.csv", [
+        Contract(n, number, BASE["aanbieder_naam"], BASE["kvk_nummer"], "jeugdhulp", "x@y.nl", expected)
+        for n, (number, expected) in enumerate(contracts, start=2)
+    ])
+
+
 def test_explicit_expectation_from_the_register_replaces_the_estimate():
     catalogue = load_catalogue()
-    records = _records([BASE, BASE])
-    frame, issues = normalise(records, catalogue, extra={"verwacht_aantal_signalen": {"R0001": 20.0}})
-    evaluation = evaluate(frame, issues, catalogue, YEAR)
+    records = _records([{**BASE, "contractnummer": "A-1"}, {**BASE, "contractnummer": "A-2"}])
+    normalised = normalise(records, catalogue, _register(("A-1", None), ("A-2", 20.0)))
+    evaluation = evaluate(normalised.frame, list(normalised.issues), catalogue, YEAR)
     assert evaluation.statuses.loc["R0000", "KV10"] == G  # 6 of 6 estimated
     assert evaluation.statuses.loc["R0001", "KV10"] == R  # 6 of 20 fixed beforehand: p < 0.001
     finding = next(f for f in evaluation.findings if f.return_id == "R0001" and f.rule_id == "KV10")
@@ -272,8 +281,8 @@ def test_kv04_grijs_names_the_field_that_decides_whether_it_applies(evaluated):
 def test_fixed_expectation_needs_no_sector():
     catalogue = load_catalogue()
     records = _records([{**BASE, "sector": None}])
-    frame, issues = normalise(records, catalogue, extra={"verwacht_aantal_signalen": {"R0000": 6.0}})
-    evaluation = evaluate(frame, issues, catalogue, YEAR)
+    normalised = normalise(records, catalogue, _register((BASE["contractnummer"], 6.0)))
+    evaluation = evaluate(normalised.frame, list(normalised.issues), catalogue, YEAR)
     assert evaluation.statuses.loc["R0000", "KV10"] == G
     assert evaluation.statuses.loc["R0000", "KV90"] == Y  # the sector is still required
 

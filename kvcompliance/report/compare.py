@@ -5,9 +5,10 @@
   the previous status and its trend.
 - **The gespreksagenda**: which findings to discuss, in which order, with which question;
   a rule that worsened since last year is always on it, marked as such.
-- **The sector comparison**: a provider's own figures beside the median of its sector in
-  this audit, shown only when at least :data:`MIN_SECTOR_RETURNS` returns in the sector
-  have a value, so that no other provider can be identified.
+- **The sector comparison**: a provider's key figures (computed by the rules) beside the
+  median of the other providers in its sector, shown only when at least
+  :data:`MIN_OTHER_PROVIDERS` other providers have a value, so that no other provider can
+  be recognised.
 
 Nothing here decides a status: that is the rules' job. The render side (the classes and
 :func:`trend_mark`) imports neither pandas nor :mod:`kvcompliance.history`, so the worker
@@ -17,15 +18,14 @@ result import what they need when called.
 
 from __future__ import annotations
 
-import math
 import statistics
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from kvcompliance.catalogue import Catalogue, Status
 from kvcompliance.model import Finding
 from kvcompliance.report.styles import AGENDA_STATUSES, TONE_DOWN, TONE_MUTED, TONE_PLAIN, TONE_UP
-from kvcompliance.values import format_number, format_percent
+from kvcompliance.values import format_number
 
 if TYPE_CHECKING:  # pragma: no cover
     from kvcompliance.model import AuditResult
@@ -154,87 +154,23 @@ def agenda(findings: Sequence[Finding], catalogue: Catalogue, worsened: set[str]
 
 
 # ------------------------------------------------------------------ sector comparison
-#: Fewer returns with a value than this in a sector: no median is shown (identifiability).
-MIN_SECTOR_RETURNS = 5
-
-
-def _column(frame, key: str):
-    import numpy as np
-
-    if key not in frame.columns:
-        return np.full(len(frame), np.nan)
-    return frame[key].to_numpy(dtype="float64", na_value=np.nan)
-
-
-def _training(frame):
-    import numpy as np
-
-    trained, staff = _column(frame, "medewerkers_getraind"), _column(frame, "medewerkers")
-    ok = (staff > 0) & (trained >= 0) & (trained <= staff)  # more trained than staff: not a value
-    return np.where(ok, trained / np.where(ok, staff, 1), np.nan)
-
-
-def _signals(frame):
-    import numpy as np
-
-    total = _column(frame, "meldingen_veilig_thuis") + _column(frame, "adviesvragen_veilig_thuis") + _column(frame, "signalen_verwijsindex")
-    children = _column(frame, "clienten_minderjarig")
-    ok = children > 0
-    return np.where(ok, total / np.where(ok, children, 1) * 100, np.nan)
-
-
-def _af_hours(frame):
-    import numpy as np
-
-    hours, staff = _column(frame, "af_uren_per_week"), _column(frame, "medewerkers")
-    ok = staff > 0
-    return np.where(ok, hours / np.where(ok, staff, 1) * 25, np.nan)
-
-
-@dataclass(frozen=True)
-class Measure:
-    key: str
-    label: str
-    explanation: str  # Dutch: how it is computed
-    show: Callable[[float], str]
-    compute: Callable[[Any], Any]  # typed frame -> float array (NaN: no value)
-
-
-MEASURES: tuple[Measure, ...] = (
-    Measure(
-        "bereik_training",
-        "Bereik training meldcode",
-        "Aandeel van de medewerkers met cliënt- of kindcontact dat de afgelopen 2 jaar in de meldcode is getraind.",
-        format_percent,
-        _training,
-    ),
-    Measure(
-        "signalen_per_100",
-        "Signalen per 100 bereikte jeugdigen",
-        "Meldingen en adviesvragen bij Veilig Thuis plus signalen in de Verwijsindex, per 100 bereikte jeugdigen.",
-        lambda v: format_number(v, 1),
-        _signals,
-    ),
-    Measure(
-        "af_uren_per_25",
-        "Uren aandachtsfunctionaris per week per 25 medewerkers",
-        "Beschikbare uren van de aandachtsfunctionaris(sen) per week, per 25 medewerkers met cliënt- of kindcontact.",
-        lambda v: format_number(v, 1),
-        _af_hours,
-    ),
-)
+#: Fewer other providers (distinct KvK-nummers) with a value than this in a sector: no
+#: median is shown, so that no other provider can be recognised in it.
+MIN_OTHER_PROVIDERS = 5
 
 NOT_COMPUTABLE = "niet te berekenen"
 NOT_SHOWN = "niet getoond"
-FEW_RETURNS = (
-    f"Minder dan {MIN_SECTOR_RETURNS} opgaven in deze sector: vergelijking niet getoond om herleidbaarheid te voorkomen."
+FEW_PROVIDERS = (
+    f"Minder dan {MIN_OTHER_PROVIDERS} andere aanbieders in deze sector met een waarde: vergelijking niet getoond,"
+    " zodat geen andere aanbieder herkenbaar is."
 )
 NO_SECTOR = "Uw sector ontbreekt of is onbekend: er is geen vergelijking gemaakt."
 
 
 @dataclass(frozen=True)
 class SectorFigure:
-    """One measure for one provider: its own value and, when allowed, its sector's median."""
+    """One key figure for one provider: its own value and, when allowed, the median of the
+    other providers in its sector."""
 
     key: str
     label: str
@@ -250,83 +186,67 @@ class SectorFigure:
         return self.median_value is not None
 
 
-@dataclass(frozen=True)
-class SectorStats:
-    """Computed once per audit: every return's own values and per sector the allowed medians."""
+def _show(catalogue: Catalogue, figure: Any, value: float) -> str:
+    """A key figure's value in its metric's format."""
+    from kvcompliance.values import format_value
 
-    own: Mapping[str, Mapping[str, float | None]]  # return id -> measure -> value
-    sector_of: Mapping[str, str | None]  # return id -> sector key
-    medians: Mapping[str, Mapping[str, tuple[float | None, int]]]  # sector -> measure -> (median or None, n)
-
-
-def sector_stats(result: "AuditResult") -> SectorStats:
-    """The measures of every return and the medians per sector, computed once per result."""
-    cached = result.extra.get("_sector_stats")
-    if cached is not None:
-        return cached
-    frame = result.frame
-    ids = [str(i) for i in frame.index]
-    known = {sector.key for sector in result.catalogue.sectors}
-    if "sector" in frame.columns:
-        sectors = [str(s) if not _missing(s) and str(s) in known else None for s in frame["sector"]]
-    else:
-        sectors = [None] * len(ids)
-    own: dict[str, dict[str, float | None]] = {rid: {} for rid in ids}
-    medians: dict[str, dict[str, tuple[float | None, int]]] = {}
-    for measure in MEASURES:
-        values = measure.compute(frame) if len(frame) else []
-        groups: dict[str, list[float]] = {}
-        for rid, sector, value in zip(ids, sectors, values):
-            value = float(value)
-            own[rid][measure.key] = value if math.isfinite(value) else None
-            if sector is not None and math.isfinite(value):
-                groups.setdefault(sector, []).append(value)
-        for sector in {s for s in sectors if s is not None}:
-            found = groups.get(sector, [])
-            median = statistics.median(found) if len(found) >= MIN_SECTOR_RETURNS else None
-            medians.setdefault(sector, {})[measure.key] = (median, len(found))
-    stats = SectorStats(own, dict(zip(ids, sectors)), medians)
-    result.extra["_sector_stats"] = stats
-    return stats
+    rule = catalogue.rule(figure.rule)
+    fmt = next((m.format for m in rule.metrics if m.key == figure.metric), "getal")
+    if fmt == "getal":
+        return format_number(value, 1)
+    return format_value(value, fmt)
 
 
-def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(value != value)  # NaN, NA
-    except (TypeError, ValueError):
-        return True
+def sector_comparisons(result: "AuditResult") -> dict[str, tuple[SectorFigure, ...]]:
+    """Per return its key figures beside the median of the OTHER providers in its sector.
 
-
-def sector_comparison(result: "AuditResult", return_id: str) -> tuple[SectorFigure, ...]:
-    """One provider's figures beside its sector's medians; nothing of any other provider."""
-    stats = sector_stats(result)
-    sector = stats.sector_of.get(return_id)
-    sector_info = result.catalogue.sector(sector) if sector else None
-    own = stats.own.get(return_id, {})
-    figures = []
-    for measure in MEASURES:
-        value = own.get(measure.key)
-        median, count = stats.medians.get(sector, {}).get(measure.key, (None, 0)) if sector else (None, 0)
-        if sector is None:
-            note = NO_SECTOR
-        elif median is None:
-            note = FEW_RETURNS
-        else:
-            label = sector_info.label if sector_info else sector
-            note = f"Mediaan van de {count} opgaven in de sector {label} in deze controle."
-        note = f"{note} {measure.explanation}"
-        figures.append(
-            SectorFigure(
-                key=measure.key,
-                label=measure.label,
-                explanation=measure.explanation,
-                own_value=value,
-                own=measure.show(value) if value is not None else NOT_COMPUTABLE,
-                median_value=median,
-                median=measure.show(median) if median is not None else NOT_SHOWN,
-                note=note,
+    Providers are counted by KvK-nummer: a provider with several contracts counts once
+    (the median of its own returns), and a return without a KvK-nummer is not counted
+    (it might be any provider). A median is shown only with at least
+    :data:`MIN_OTHER_PROVIDERS` other providers, so no workbook shows another provider's
+    figures.
+    """
+    catalogue = result.catalogue
+    per_sector: dict[str, dict[str, dict[str, list[float]]]] = {}  # sector -> figure -> kvk -> values
+    for rid, who in result.identities.items():
+        if who.sector_key is None or not who.kvk:
+            continue
+        for key, value in result.figures.get(rid, {}).items():
+            if value is not None:
+                per_sector.setdefault(who.sector_key, {}).setdefault(key, {}).setdefault(who.kvk, []).append(value)
+    comparisons = {}
+    for record in result.returns:
+        rid = record.return_id
+        who = result.identities[rid]
+        own = result.figures.get(rid, {})
+        figures = []
+        for figure in catalogue.key_figures:
+            value = own.get(figure.key)
+            median = None
+            if who.sector_key is None:
+                note = NO_SECTOR
+            else:
+                others = [
+                    statistics.median(values)
+                    for kvk, values in per_sector.get(who.sector_key, {}).get(figure.key, {}).items()
+                    if kvk != who.kvk
+                ]
+                if len(others) >= MIN_OTHER_PROVIDERS:
+                    median = statistics.median(others)
+                    note = f"Mediaan van {len(others)} andere aanbieders in de sector {who.sector_label} in deze controle."
+                else:
+                    note = FEW_PROVIDERS
+            figures.append(
+                SectorFigure(
+                    key=figure.key,
+                    label=figure.label,
+                    explanation=figure.explanation,
+                    own_value=value,
+                    own=_show(catalogue, figure, value) if value is not None else NOT_COMPUTABLE,
+                    median_value=median,
+                    median=_show(catalogue, figure, median) if median is not None else NOT_SHOWN,
+                    note=f"{note} {figure.explanation}",
+                )
             )
-        )
-    return tuple(figures)
+        comparisons[rid] = tuple(figures)
+    return comparisons

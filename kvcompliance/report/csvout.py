@@ -90,23 +90,16 @@ class FindingsTable:
 
 
 def findings_table(result: AuditResult) -> FindingsTable:
-    """The Bevindingen table of ``result``, built once: the overview sheet and the CSV both
-    write it. Kept with the result (about 2 kB per return; the texts themselves are shared
-    with the findings)."""
-    token = (id(result.findings), len(result.findings), id(result.returns), len(result.returns))
-    cached = result.extra.get("_findings_table")
-    if cached is not None and cached[0] == token:
-        return cached[1]
+    """The Bevindingen table of ``result``: build it once and hand it to both the overview
+    sheet and the CSV (about 2 kB per return; the texts are shared with the findings)."""
     cells_of = itemgetter(*FINDINGS_COLUMNS)
     statuses, rows = [], []
     for row in iter_findings_rows(result):
         statuses.append(row.status)
         rows.append(cells_of(row.cells))
-    table = FindingsTable(statuses, rows)
-    result.extra["_findings_table"] = (token, table)
-    return table
+    return FindingsTable(statuses, rows)
 
 
-def write_findings_csv(result: AuditResult, path: Path) -> None:
+def write_findings_csv(result: AuditResult, path: Path, table: FindingsTable | None = None) -> None:
     """Write the findings (one row per return × rule) to ``path``, whole or not at all."""
-    write_csv(path, FINDINGS_COLUMNS, findings_table(result).rows)
+    write_csv(path, FINDINGS_COLUMNS, (table or findings_table(result)).rows)

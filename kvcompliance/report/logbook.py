@@ -15,7 +15,6 @@ from pathlib import Path
 from kvcompliance.model import AuditResult
 from kvcompliance.report.csvout import write_csv
 from kvcompliance.report.xlsx import atomic_path
-from kvcompliance.report.tables import plain
 
 AUDITED = "gecontroleerd"
 NOT_PROCESSED = "niet verwerkt"
@@ -25,8 +24,9 @@ MAILING_COLUMNS = ("aanbieder", "contact_email", "bestand", "eindoordeel")
 
 
 def _column(result: AuditResult, key: str) -> dict[str, object]:
-    """Return id -> value of one frame column as a plain value (one lookup per value in
-    ``frame.at`` would cost tens of microseconds each)."""
+    """Return id -> value of one frame column as a plain value."""
+    from kvcompliance.normalise import plain
+
     frame = result.frame
     return {rid: plain(value) for rid, value in zip(frame.index, frame[key].tolist())}
 

@@ -17,7 +17,7 @@ import kvcompliance
 from kvcompliance.catalogue import Status
 from kvcompliance.model import AuditResult
 from kvcompliance.report.compare import trend_counts, year_on_year
-from kvcompliance.report.csvout import findings_table
+from kvcompliance.report.csvout import FindingsTable, findings_table
 from kvcompliance.report.xlsx import new_workbook
 from kvcompliance.report.styles import (
     STATUS_ORDER,
@@ -32,7 +32,7 @@ from kvcompliance.report.styles import (
     write_legend,
     write_norms_sheet,
 )
-from kvcompliance.report.tables import FINDINGS_COLUMNS, identities
+from kvcompliance.report.tables import FINDINGS_COLUMNS
 
 RULE_WIDTH = 8
 #: From this many findings (about 3,000 returns) the overview is streamed to disk row by
@@ -41,8 +41,9 @@ RULE_WIDTH = 8
 STREAM_FROM_FINDINGS = 50_000
 
 
-def write_overview(result: AuditResult, path: Path, files: dict[str, str]) -> None:
-    """Write the overview workbook to ``path``; ``files`` maps return id -> provider workbook name."""
+def write_overview(result: AuditResult, path: Path, files: dict[str, str], table: FindingsTable | None = None) -> None:
+    """Write the overview workbook to ``path``; ``files`` maps return id -> provider workbook name;
+    ``table``: the Bevindingen table, when the caller built it already (for the CSV too)."""
     title = f"Overzicht opgaven kindermishandeling — verslagjaar {result.audit_year}"
     footer = f"Verslagjaar {result.audit_year} · gemaakt op {run_date_text(result.run_date)}"
     with new_workbook(path, streamed=len(result.findings) >= STREAM_FROM_FINDINGS) as workbook:
@@ -58,7 +59,7 @@ def write_overview(result: AuditResult, path: Path, files: dict[str, str]) -> No
         styles = Styles(workbook, result.catalogue)
         _overview_sheet(workbook, styles, result, files, title, footer)
         _chart_sheet(workbook, styles, result, title, footer)
-        _findings_sheet(workbook, styles, result, title, footer)
+        _findings_sheet(workbook, styles, table or findings_table(result), title, footer)
         _rejected_sheet(workbook, styles, result, title, footer)
         if result.register is not None:
             _missing_sheet(workbook, styles, result, title, footer)
@@ -154,7 +155,7 @@ def _overview_sheet(workbook: Any, styles: Styles, result: AuditResult, files: d
     row = header_row
     text = styles.get("text_nowrap")
     write = sheet.write_string
-    who_of = identities(result)
+    who_of = result.identities
     rule_cols = [(first_rule_col + offset, rule.id) for offset, rule in enumerate(rules)]
     status_cell = styles.status_cell
     for record in result.returns:
@@ -280,7 +281,7 @@ FINDINGS_LAYOUT = {
 }
 
 
-def _findings_sheet(workbook: Any, styles: Styles, result: AuditResult, title: str, footer: str) -> None:
+def _findings_sheet(workbook: Any, styles: Styles, table: FindingsTable, title: str, footer: str) -> None:
     sheet = workbook.add_worksheet("Bevindingen")
     set_widths(sheet, [FINDINGS_LAYOUT[c][0] for c in FINDINGS_COLUMNS])
     for col, name in enumerate(FINDINGS_COLUMNS):
@@ -293,7 +294,6 @@ def _findings_sheet(workbook: Any, styles: Styles, result: AuditResult, title: s
         if col != status_col
     ]
     wrapped = [(col, FINDINGS_LAYOUT[name][0], {}) for col, name in enumerate(FINDINGS_COLUMNS) if FINDINGS_LAYOUT[name][1]]
-    table = findings_table(result)
     write = sheet.write_string
     row = 0
     for status, cells in zip(table.statuses, table.rows):

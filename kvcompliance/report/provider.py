@@ -12,21 +12,22 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import kvcompliance
 from kvcompliance.catalogue import Catalogue, Rule, Status
 from kvcompliance.explain import source_text
 from kvcompliance.model import AuditResult, FieldIssue, Finding
 from kvcompliance.report.compare import (
-    MIN_SECTOR_RETURNS,
+    MIN_OTHER_PROVIDERS,
     WORSENED_MARK,
     AgendaItem,
     SectorFigure,
     YearOnYear,
     agenda,
-    sector_comparison,
+    sector_comparisons,
     year_on_year,
 )
 from kvcompliance.report.xlsx import new_workbook
@@ -35,7 +36,6 @@ from kvcompliance.report.styles import (
     TONE_DOWN,
     TONE_MUTED,
     Styles,
-    derived,
     fit_row,
     row_height,
     rules_file_text,
@@ -46,7 +46,6 @@ from kvcompliance.report.styles import (
     text_lines,
     write_norms_sheet,
 )
-from kvcompliance.report.tables import identity, record_of
 from kvcompliance.values import raw_text
 
 NOTE_LIMIT = 1200  # characters in one cell note
@@ -78,12 +77,17 @@ class ProviderView:
     tool_version: str = field(default=kvcompliance.__version__)
 
 
-def provider_view(result: AuditResult, return_id: str) -> ProviderView:
-    """Copy one provider's data out of ``result``."""
-    record = record_of(result, return_id)
+def provider_view(
+    result: AuditResult, return_id: str, comparisons: Mapping[str, tuple[SectorFigure, ...]] | None = None
+) -> ProviderView:
+    """Copy one provider's data out of ``result``. ``comparisons``: every return's sector
+    comparison (:func:`sector_comparisons`), when the caller makes many views."""
+    record = result.record(return_id)
     if record is None:
         raise KeyError(return_id)
-    who = identity(result, record)
+    who = result.identities[return_id]
+    if comparisons is None:
+        comparisons = sector_comparisons(result)
     findings = tuple(result.findings_for(return_id))
     history = year_on_year(result, return_id)
     return ProviderView(
@@ -104,7 +108,7 @@ def provider_view(result: AuditResult, return_id: str) -> ProviderView:
         audit_year=result.audit_year,
         run_date=result.run_date,
         agenda=agenda(findings, result.catalogue, history.worsened() if history else frozenset()),
-        sector=sector_comparison(result, return_id),
+        sector=comparisons[return_id],
         history=history,
     )
 
@@ -161,13 +165,15 @@ def summary_columns(with_history: bool) -> tuple[tuple[str, float], ...]:
     return SUMMARY_COLUMNS[: status + 1] + TREND_COLUMNS + SUMMARY_COLUMNS[status + 1 :]
 
 
+@lru_cache(maxsize=8)
 def _rule_lookup(catalogue: Catalogue) -> dict[str, Rule]:
-    return derived(catalogue, "rules_by_id", lambda c: {rule.id: rule for rule in c.rules})
+    return {rule.id: rule for rule in catalogue.rules}
 
 
+@lru_cache(maxsize=8)
 def _rule_texts(catalogue: Catalogue) -> dict[str, tuple[str, str]]:
     """Rule id -> (title, source as shown): the same in every workbook."""
-    return derived(catalogue, "rule_texts", lambda c: {rule.id: (rule.title, source_text(c, rule)) for rule in c.rules})
+    return {rule.id: (rule.title, source_text(catalogue, rule)) for rule in catalogue.rules}
 
 
 def _summary_sheet(sheet: Any, styles: Styles, view: ProviderView, title: str, footer: str) -> None:
@@ -337,9 +343,9 @@ def _sector_section(sheet: Any, styles: Styles, view: ProviderView, row: int, wi
     sheet.write_string(
         row,
         0,
-        f"Uw kengetallen naast de mediaan van de opgaven in uw sector ({view.sector_label}) in deze controle."
-        f" De mediaan staat er alleen bij als ten minste {MIN_SECTOR_RETURNS} opgaven in de sector een waarde hebben,"
-        " zodat geen andere aanbieder herkenbaar is.",
+        f"Uw kengetallen naast de mediaan van de andere aanbieders in uw sector ({view.sector_label}) in deze controle."
+        f" De mediaan staat er alleen bij als ten minste {MIN_OTHER_PROVIDERS} andere aanbieders in de sector een waarde"
+        " hebben, zodat geen andere aanbieder herkenbaar is.",
         styles.get("subtitle"),
     )
     row += 1
@@ -452,6 +458,7 @@ class _FieldRow:
     label_lines: int
 
 
+@lru_cache(maxsize=8)
 def _return_rows(catalogue: Catalogue) -> tuple[tuple[str, tuple[_FieldRow, ...]], ...]:
     """(section title, its fields) of the Aanlevering sheet: the same in every workbook."""
     width = RETURN_COLUMNS[0][1]
@@ -495,7 +502,7 @@ def _return_sheet(sheet: Any, styles: Styles, view: ProviderView, title: str, fo
     value_width, why_width = RETURN_COLUMNS[1][1], RETURN_COLUMNS[4][1]
     write = sheet.write_string
     row = header_row
-    for section_title, fields in derived(catalogue, "return_rows", _return_rows):
+    for section_title, fields in _return_rows(catalogue):
         row += 1
         write(row, 0, section_title, section_format)
         for col in range(1, len(RETURN_COLUMNS)):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
+from typing import Any, Iterable, Mapping, Sequence
 
 from kvcompliance.catalogue import Catalogue, Status, StatusInfo
 from kvcompliance.explain import norm_text, params_text, scope_text, source_text
@@ -80,29 +80,6 @@ def status_table(catalogue: Catalogue) -> dict[Status, StatusInfo]:
 
 def status_label(catalogue: Catalogue, status: Status | str) -> str:
     return catalogue.status_info(status).label
-
-
-_T = TypeVar("_T")
-_DERIVED: dict[int, tuple[Catalogue, dict[str, Any]]] = {}
-
-
-def derived(catalogue: Catalogue, name: str, build: Callable[[Catalogue], _T]) -> _T:
-    """``build(catalogue)``, computed once per catalogue and process.
-
-    For what every workbook of an audit shows identically (the Normen rows, rule titles,
-    the fields of each section): a catalogue is immutable, so what is derived from it is
-    too. Keyed by identity (a catalogue is not hashable); the entry keeps the catalogue
-    alive, so an id is never reused while its entry exists.
-    """
-    entry = _DERIVED.get(id(catalogue))
-    if entry is None or entry[0] is not catalogue:
-        if len(_DERIVED) >= 16:
-            _DERIVED.clear()
-        entry = _DERIVED[id(catalogue)] = (catalogue, {})
-    found = entry[1]
-    if name not in found:
-        found[name] = build(catalogue)
-    return found[name]
 
 
 class Styles:
@@ -323,8 +300,10 @@ NORMS_COLUMNS = (
 )
 
 
-def _norms_rows(catalogue: Catalogue) -> list[tuple[tuple[str, ...], float | None]]:
-    """The rows of the Normen table (cells, row height or None): the same in every workbook."""
+@lru_cache(maxsize=8)
+def norms_rows(catalogue: Catalogue) -> tuple[tuple[tuple[str, ...], float | None], ...]:
+    """The rows of the Normen table (cells, row height or None): the same in every workbook
+    of an audit, so made once per catalogue and process."""
     rows = []
     for rule in catalogue.active_rules:
         cells = (
@@ -332,13 +311,13 @@ def _norms_rows(catalogue: Catalogue) -> list[tuple[tuple[str, ...], float | Non
             rule.title,
             scope_text(catalogue, rule),
             norm_text(catalogue, rule),
-            params_text(rule) or "geen",
+            params_text(catalogue, rule) or "geen",
             source_text(catalogue, rule),
             rule.explanation,
         )
         lines = max(text_lines(value, NORMS_COLUMNS[col][1]) if value else 1 for col, value in enumerate(cells))
         rows.append((cells, row_height(lines) if lines > 1 else None))
-    return rows
+    return tuple(rows)
 
 
 #: The formats of the Normen sheet, in the order their indices are fixed.
@@ -372,7 +351,7 @@ def write_norms_sheet(
     for col, (name, _) in enumerate(NORMS_COLUMNS):
         sheet.write_string(header_row, col, name, formats["header"])
     id_format, text_format, write = formats["id"], formats["text"], sheet.write_string
-    for row, (cells, height) in enumerate(derived(catalogue, "norms_rows", _norms_rows), start=header_row + 1):
+    for row, (cells, height) in enumerate(norms_rows(catalogue), start=header_row + 1):
         write(row, 0, cells[0], id_format)
         for col in range(1, len(cells)):
             write(row, col, cells[col], text_format)
