@@ -157,22 +157,32 @@ def collect(
     return collected
 
 
-def choose_year(frame, year: int | None) -> tuple[int, str]:
-    """The audit year: ``--jaar``, else the verslagjaar most returns state."""
-    if year is not None:
-        return year, "opgegeven met --jaar"
+def choose_year(frame, year: int | None) -> tuple[int, str, str]:
+    """The audit year, where it came from, and a warning ('' if none) (DOMAIN §5.1.4):
+    ``--jaar``, else the verslagjaar most returns state. With ``--jaar`` matching fewer
+    than half of the returns, the warning says so."""
     counts = Counter(int(y) for y in frame["verslagjaar"].dropna()) if len(frame) else Counter()
+    if year is not None:
+        total, matching = len(frame), counts.get(year, 0)
+        warning = ""
+        if total and matching * 2 < total:
+            warning = (
+                f"LET OP: maar {matching} van de {total} opgaven {'gaat' if matching == 1 else 'gaan'} over {year}."
+                f" De andere worden grijs op KV92 (verslagjaar). Klopt --jaar {year}?"
+            )
+        return year, "opgegeven met --jaar", warning
     if not counts:
         fallback = datetime.now().year - 1
-        return fallback, f"geen verslagjaar gevonden; aangenomen: {fallback}"
+        return fallback, f"geen verslagjaar gevonden; aangenomen: {fallback}", ""
     this_year = datetime.now().year
     # most returns; on a tie a year that is not in the future, then the latest
     best = max(counts.items(), key=lambda item: (item[1], item[0] <= this_year, item[0]))
     total = sum(counts.values())
     source = f"het verslagjaar dat de meeste opgaven noemen ({best[1]} van de {total} opgaven)"
+    warning = ""
     if best[1] * 2 <= total:
-        source += "; let op: geen duidelijke meerderheid, geef het jaar zo nodig op met --jaar"
-    return best[0], source
+        warning = f"LET OP: geen duidelijke meerderheid voor {best[0]}; geef het controlejaar zo nodig op met --jaar."
+    return best[0], source, warning
 
 
 def run_audit(
@@ -216,7 +226,7 @@ def run_audit(
 
     with stopwatch.stage("normaliseren"):
         normalised = normalise(collected.records, catalogue, register)
-    audit_year, year_source = choose_year(normalised.frame, year)
+    audit_year, year_source, year_warning = choose_year(normalised.frame, year)
     with stopwatch.stage("valideren"):
         evaluation = evaluate(normalised.frame, list(normalised.issues), catalogue, audit_year)
     trends = None
@@ -228,12 +238,14 @@ def run_audit(
         catalogue=catalogue,
         audit_year=audit_year,
         audit_year_source=year_source,
+        audit_year_warning=year_warning,
         run_date=run_date,
         returns=normalised.records,
         frame=normalised.frame,
         findings=tuple(evaluation.findings),
         issues=normalised.issues,
         overall=evaluation.overall,
+        verdicts=evaluation.verdicts,
         rejected=tuple(sorted(collected.rejected + list(normalised.replaced), key=lambda r: r.source.path)),
         identities=normalised.identities,
         figures=evaluation.figures,

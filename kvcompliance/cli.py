@@ -227,7 +227,11 @@ def audit(
     catalogue = result.catalogue
     if not result.returns and not result.rejected:
         click.secho(f"Let op: in {inbox} staan geen bestanden om te controleren.", fg="yellow", err=True)
+    for warning in catalogue.warnings:
+        click.secho(f"Let op: {warning}", fg="yellow", err=True)
     click.echo(f"Controlejaar {result.audit_year}: {result.audit_year_source}.")
+    if result.audit_year_warning:
+        click.secho(result.audit_year_warning, fg="yellow", bold=True, err=True)
     n_returns, n_rejected = len(result.returns), len(result.rejected)
     click.echo(
         f"{n_returns} {'opgave' if n_returns == 1 else 'opgaven'} gecontroleerd, "
@@ -329,3 +333,5 @@ def regels(rules_file: Path | None) -> None:
 
     catalogue = load_catalogue(str(rules_file) if rules_file else None)
     click.echo(rules_table(catalogue, width=max(80, min(160, shutil.get_terminal_size((120, 40)).columns))))
+    for warning in catalogue.warnings:
+        click.secho(f"Let op: {warning}", fg="yellow", err=True)

@@ -1,43 +1,35 @@
 """Dutch descriptions of rules and norms, derived from the catalogue.
 
 Because the norm text is generated from the levels that are actually applied, a user's
-rules file (``--regels``) can never leave a stale description behind.
+rules file (``--regels``) can never leave a stale description behind. A norm reads as a
+short Dutch sentence: "Rood als minder dan 50% van de medewerkers ... is getraind;
+oranje als ...; anders groen."
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from kvcompliance.catalogue import OPERATORS, Catalogue, Level, Rule, Status
-from kvcompliance.values import format_value
-
-def level_value_text(catalogue: Catalogue, rule: Rule, level: Level) -> str:
-    fmt = catalogue.column_format(rule, level.column)
-    if level.op == "in":
-        return " of ".join(str(v) for v in level.value)
-    if level.op == "niet_patroon":
-        return ""
-    if fmt == "kans":
-        return format_value(level.value, "procent")
-    return format_value(level.value, fmt)
+from kvcompliance.wording import level_value_text, origin_text, param_text
 
 
-def level_text(catalogue: Catalogue, rule: Rule, level: Level) -> str:
-    """'aandeel getrainde medewerkers < 50%'."""
-    label = catalogue.column_label(rule, level.column)
-    op = OPERATORS[level.op].dutch
+def level_when(catalogue: Catalogue, rule: Rule, level: Level) -> str:
+    """The condition of a level as a Dutch clause (the catalogue's 'als', else generated)."""
     value = level_value_text(catalogue, rule, level)
-    return f"{label} {op} {value}".strip()
+    if level.when:
+        values = {key: param_text(catalogue, key, v) for key, v in rule.params.items()}
+        return level.when.format_map({**values, "waarde": value})
+    label = catalogue.column_label(rule, level.column)
+    return f"{label} {OPERATORS[level.op].dutch} {value}".strip()
 
 
 def norm_text(catalogue: Catalogue, rule: Rule) -> str:
     """The whole norm in one Dutch sentence, worst status first, ending in 'anders groen'."""
     parts = []
     for status in (Status.ROOD, Status.ORANJE, Status.GRIJS):
-        conditions = [level_text(catalogue, rule, lvl) for lvl in rule.levels if lvl.status == status]
+        conditions = [level_when(catalogue, rule, lvl) for lvl in rule.levels if lvl.status == status]
         if conditions:
             label = catalogue.status_info(status).label.lower()
-            parts.append(f"{label} bij: {' of '.join(conditions)}")
+            parts.append(f"{label} als {' of als '.join(conditions)}")
     if not parts:
         return "Altijd groen."
     text = "; ".join(parts) + "; anders groen."
@@ -52,46 +44,53 @@ def scope_text(catalogue: Catalogue, rule: Rule) -> str:
         labels = [s.label.lower() if s.key != "wmo" else "Wmo" for s in catalogue.sectors if s.key in rule.sectors]
         scope = ", ".join(labels) if labels else "geen enkele sector"
     if rule.params.get("ook_bij_volwassen_clienten"):
+        parents = rule.params.get("volwassenen_zijn_ouders_in", ())
         scope += ", en elke aanbieder met volwassen cliënten"
+        if parents:
+            scope += f" buiten {param_text(catalogue, 'volwassenen_zijn_ouders_in', parents).lower()} (daar zijn de volwassenen de ouders)"
+    if "solo_tot_en_met" in rule.params:
+        scope += f"; niet bij {param_text(catalogue, 'solo_tot_en_met', rule.params['solo_tot_en_met'])} medewerker of minder"
     return scope
 
 
 def params_text(catalogue: Catalogue, rule: Rule) -> str:
-    """Parameters the rule's calculation uses, in Dutch."""
+    """Parameters the rule's calculation uses, in Dutch (scope parameters are in the scope)."""
     parts = []
     for key, value in rule.params.items():
-        if key == "ook_bij_volwassen_clienten":
+        if key in ("ook_bij_volwassen_clienten", "volwassenen_zijn_ouders_in", "solo_tot_en_met"):
             continue
-        label = catalogue.param_labels[key]
-        parts.append(f"{label}: {_param_value(value)}")
+        parts.append(f"{catalogue.params[key].label}: {param_text(catalogue, key, value)}")
     return "; ".join(parts)
 
 
-def _param_value(value: Any) -> str:
-    if isinstance(value, dict):
-        return ", ".join(f"{k} {_param_value(v)}" for k, v in value.items())
-    if isinstance(value, bool):
-        return "ja" if value else "nee"
-    return format_value(float(value), "getal")
-
-
-def source_text(catalogue: Catalogue, rule: Rule) -> str:
-    return catalogue.sources.get(rule.source, rule.source)
+def basis_summary(catalogue: Catalogue, rule: Rule) -> str:
+    """The grondslag of a rule, for every provider at once (Normen sheet, README, regels)."""
+    basis = rule.basis
+    if basis.kind == "wet":
+        law = "de wet van de sector (zie Sectoren)" if basis.law == "sector" else basis.law
+        if rule.article and basis.law != "sector":
+            law += f" ({rule.article})"
+        return f"Wet: {law}, voor aanbieders met een wettelijke meldcodeplicht; voor de andere een contract- of subsidievoorwaarde."
+    if basis.kind == "handreiking":
+        return f"{basis.passage}."
+    if basis.kind == "voorwaarde":
+        return "Contract- of subsidievoorwaarde (regionale afspraak)."
+    return "Eis aan de aanlevering."
 
 
 def rules_table(catalogue: Catalogue, width: int = 120) -> str:
     """The effective rules as a plain-text Dutch table (for ``kvcompliance regels``)."""
     import textwrap
 
-    headers = ("Regel", "Titel", "Geldt voor", "Norm", "Bron")
+    headers = ("Regel", "Titel", "Geldt voor", "Norm en herkomst", "Grondslag")
     rows = []
     for rule in catalogue.rules:
-        norm = norm_text(catalogue, rule) if rule.active else "UITGESCHAKELD"
+        norm = f"{norm_text(catalogue, rule)} {origin_text(catalogue, rule)}" if rule.active else "UITGESCHAKELD"
         params = params_text(catalogue, rule)
         if params and rule.active:
             norm += f" ({params})"
-        rows.append((rule.id, rule.title, scope_text(catalogue, rule), norm, catalogue.sources.get(rule.source, rule.source)))
-    fixed = [5, 26, 22, 0, 24]
+        rows.append((rule.id, rule.title, scope_text(catalogue, rule), norm, basis_summary(catalogue, rule)))
+    fixed = [5, 22, 22, 0, 34]
     fixed[3] = max(30, width - sum(fixed) - 2 * (len(fixed) - 1))
     lines = []
 
@@ -115,13 +114,13 @@ def markdown_rules_table(catalogue: Catalogue) -> str:
     def cell(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", " ")
 
-    lines = ["| Regel | Titel | Geldt voor | Norm | Bron |", "|---|---|---|---|---|"]
+    lines = ["| Regel | Titel | Geldt voor | Norm | Grondslag |", "|---|---|---|---|---|"]
     for rule in catalogue.rules:
-        norm = norm_text(catalogue, rule)
+        norm = norm_text(catalogue, rule) if rule.active else "Standaard uitgeschakeld; een regio zet de regel aan. " + norm_text(catalogue, rule)
         params = params_text(catalogue, rule)
         if params:
             norm += f" ({params})"
         lines.append(
-            f"| {rule.id} | {cell(rule.title)} | {cell(scope_text(catalogue, rule))} | {cell(norm)} | {cell(source_text(catalogue, rule))} |"
+            f"| {rule.id} | {cell(rule.title)} | {cell(scope_text(catalogue, rule))} | {cell(norm)} | {cell(basis_summary(catalogue, rule))} |"
         )
     return "\n".join(lines) + "\n"

@@ -27,6 +27,10 @@ class CellRef:
     def __str__(self) -> str:
         return f"{self.sheet}!{self.cell}" if self.sheet else self.cell
 
+    def in_words(self) -> str:
+        """'tabblad Aanlevering, cel B5' (or 'cel B5' in a file without sheets)."""
+        return f"tabblad {self.sheet}, cel {self.cell}" if self.sheet else f"cel {self.cell}"
+
 
 @dataclass(frozen=True, slots=True)
 class SourceFile:
@@ -82,6 +86,10 @@ class Finding:
     norm: str  # the norm applied, in Dutch
     message: str  # Dutch explanation: value, norm and reasoning
     agenda: str | None = None  # a question for the accountgesprek (rood, oranje, grijs)
+    basis: str = ""  # grondslag: why the gemeente may ask this of this provider
+    origin: str = ""  # herkomst: who set the norm
+    missing: tuple[str, ...] = ()  # fields empty or not understood that made it grijs
+    levels: tuple[int, ...] = ()  # the norm levels (indices in the rule) that hold at this status
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +106,17 @@ class Identity:
     year: int | str | None  # int when understood, else the text as typed
     source: str  # input file path relative to the inbox
     source_name: str  # file name only
+    duty: str | None = None  # 'wettelijk', 'contractueel', or None when unknown
+    relation: str | None = None  # 'contract', 'subsidie', or None when unknown
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A return's two verdicts and the worst of them (DOMAIN §5.1.5)."""
+
+    content: Status  # Inhoud: worst of KV01-KV13 and KV93
+    delivery: Status  # Aanlevering: worst of KV90-KV92
+    overall: Status  # Eindoordeel: worst of both
 
 
 @dataclass(frozen=True)
@@ -119,6 +138,7 @@ class AuditResult:
     overall: Mapping[str, Status]
     rejected: tuple[RejectedFile, ...]
     identities: Mapping[str, Identity]
+    verdicts: Mapping[str, Verdict] = field(default_factory=dict)
     #: return id -> key figure (catalogue ``kengetal``) -> value, computed in validation
     figures: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
     inbox: str = ""
@@ -127,6 +147,7 @@ class AuditResult:
     #: return id -> kvcompliance.history.Trend, when --vorige is given
     trends: Mapping[str, Any] | None = None
     previous_dir: str | None = None
+    audit_year_warning: str = ""  # Dutch: said loudly when the audit year fits few returns
     _findings_by_return: Mapping[str, tuple[Finding, ...]] = field(init=False, repr=False, compare=False)
     _issues_by_return: Mapping[str, tuple[FieldIssue, ...]] = field(init=False, repr=False, compare=False)
     _records_by_id: Mapping[str, ReturnRecord] = field(init=False, repr=False, compare=False)

@@ -41,8 +41,10 @@ DTYPES = {
     "datum": "datetime64[ns]",
 }
 
-#: Extra, non-form columns the frame carries (from the contract register).
-EXTRA_COLUMNS = {"verwacht_aantal_signalen": "Float64"}
+#: Extra, non-form columns the frame carries: the expectation agreed in the contract
+#: register, whether the meldcode is a statutory or a contractual duty for this provider
+#: (the sector decides, the register may override), and contract or subsidie.
+EXTRA_COLUMNS = {"verwacht_aantal_signalen": "Float64", "meldcodeplicht": "string", "relatie": "string"}
 
 UNKNOWN = "onbekend"
 
@@ -78,9 +80,15 @@ def normalise(records: Iterable[ReturnRecord], catalogue: Catalogue, register: "
         from kvcompliance.register import match_returns
 
         match = match_returns(register, frame)
-        expected = match.expectations()
+        expected, relations, duties = match.expectations(), match.relations(), match.duties()
+
+        def column(values: dict[str, Any], default: pd.Series, dtype: str) -> pd.Series:
+            return pd.Series([values.get(rid, default[rid]) for rid in frame.index], index=frame.index, dtype=dtype)
+
         frame = frame.assign(
-            verwacht_aantal_signalen=pd.Series([expected.get(rid) for rid in frame.index], index=frame.index, dtype="Float64")
+            verwacht_aantal_signalen=column(expected, frame["verwacht_aantal_signalen"], "Float64"),
+            meldcodeplicht=column(duties, frame["meldcodeplicht"], "string"),
+            relatie=column(relations, frame["relatie"], "string"),
         )
         records = [_with_register_notes(r, match) for r in records]
     return Normalised(
@@ -115,7 +123,9 @@ def _parse_column(field: Field, records: list[ReturnRecord], issues: list[FieldI
 
 
 def typed_frame(records: list[ReturnRecord], catalogue: Catalogue) -> tuple[pd.DataFrame, list[FieldIssue]]:
-    """The typed frame (index ``return_id``) and the list of values not understood."""
+    """The typed frame (index ``return_id``) and the list of values not understood. Whether
+    the meldcode is a statutory duty follows from the sector here; the register may say
+    otherwise (:func:`normalise`)."""
     issues: list[FieldIssue] = []
     sectors = sector_lookup(catalogue)
     index = pd.Index([r.return_id for r in records], name="return_id", dtype="string")
@@ -127,6 +137,12 @@ def typed_frame(records: list[ReturnRecord], catalogue: Catalogue) -> tuple[pd.D
         columns[field.key] = pd.Series(values, index=index, dtype=DTYPES[field.type])
     for column, dtype in EXTRA_COLUMNS.items():
         columns[column] = pd.Series([None] * len(records), index=index, dtype=dtype)
+    statutory = {s.key: s.statutory for s in catalogue.sectors}
+    columns["meldcodeplicht"] = pd.Series(
+        [None if pd.isna(s) else "wettelijk" if statutory.get(s) else "contractueel" for s in columns["sector"]],
+        index=index,
+        dtype="string",
+    )
     return pd.DataFrame(columns, index=index), issues
 
 
@@ -185,7 +201,7 @@ def _with_register_notes(record: ReturnRecord, match: "RegisterMatch") -> Return
 
 
 # ------------------------------------------------------------------ identity
-_IDENTITY_FIELDS = ("sector", "verslagjaar", "aanbieder_naam", "kvk_nummer", "contractnummer")
+_IDENTITY_FIELDS = ("sector", "verslagjaar", "aanbieder_naam", "kvk_nummer", "contractnummer", "meldcodeplicht", "relatie")
 
 
 def plain(value: Any) -> Any:
@@ -236,12 +252,18 @@ def identities(records: Iterable[ReturnRecord], frame: pd.DataFrame, catalogue: 
 
 
 def _identity(catalogue: Catalogue, record: ReturnRecord, typed: Any) -> Identity:
+    from kvcompliance.wording import condition_phrase
+
     sector_raw = display(typed("sector"))
     sector = catalogue.sector(sector_raw) if sector_raw else None
-    if sector is not None:
-        sector_label, obligation = sector.label, sector.obligation
+    sector_label = sector.label if sector is not None else (f"{sector_raw} (onbekende sector)" if sector_raw else UNKNOWN)
+    duty, relation = typed("meldcodeplicht"), typed("relatie")
+    if duty == "wettelijk":
+        law = sector.legal_basis if sector is not None and sector.legal_basis else "volgens het contractregister"
+        obligation = f"wettelijk verplicht ({law})"
+    elif duty == "contractueel":
+        obligation = condition_phrase(relation)
     else:
-        sector_label = f"{sector_raw} (onbekende sector)" if sector_raw else UNKNOWN
         obligation = "niet vast te stellen: de sector ontbreekt of is onbekend"
     year = typed("verslagjaar")
     if isinstance(year, float) and year.is_integer():
@@ -256,6 +278,8 @@ def _identity(catalogue: Catalogue, record: ReturnRecord, typed: Any) -> Identit
         sector_key=sector.key if sector else None,
         sector_label=sector_label,
         obligation=obligation,
+        duty=duty,
+        relation=relation,
         year=year,
         source=record.source.path,
         source_name=PurePosixPath(record.source.path).name,

@@ -1,7 +1,10 @@
 """The contract register (``--contracten``): which providers should have sent a return.
 
 Columns: contractnummer, aanbieder_naam, kvk_nummer, sector, contact_email and optionally
-verwacht_aantal_signalen (the expectation fixed beforehand, used by KV10).
+verwacht_aantal_signalen (the expectation agreed beforehand, used by KV10), relatie
+(contract or subsidie: how the texts name the condition) and meldcodeplicht (wettelijk or
+contractueel: overrides what the sector says, e.g. for welzijn work that is no Wmo
+voorziening; DOMAIN §5.2).
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from kvcompliance.text import squash
 from kvcompliance.values import NotUnderstood, parse_amount, parse_code, parse_text
 
 COLUMNS = ("contractnummer", "aanbieder_naam", "kvk_nummer", "sector", "contact_email")
-OPTIONAL_COLUMNS = ("verwacht_aantal_signalen",)
+OPTIONAL_COLUMNS = ("verwacht_aantal_signalen", "relatie", "meldcodeplicht")
+RELATIONS = ("contract", "subsidie")
+DUTIES = ("wettelijk", "contractueel")
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,8 @@ class Contract:
     sector: str
     contact_email: str
     expected_signals: float | None = None
+    relation: str | None = None  # 'contract' or 'subsidie'
+    duty: str | None = None  # 'wettelijk' or 'contractueel': overrides the sector
 
     @property
     def key(self) -> str:
@@ -69,6 +76,12 @@ class RegisterMatch:
 
     def expectations(self) -> dict[str, float]:
         return {rid: c.expected_signals for rid, c in self.matched.items() if c.expected_signals is not None}
+
+    def relations(self) -> dict[str, str]:
+        return {rid: c.relation for rid, c in self.matched.items() if c.relation is not None}
+
+    def duties(self) -> dict[str, str]:
+        return {rid: c.duty for rid, c in self.matched.items() if c.duty is not None}
 
     def state(self, return_id: str) -> str:
         """:data:`IN_REGISTER`, :data:`NOT_IN_REGISTER` or :data:`KVK_DIFFERS` for one return."""
@@ -150,7 +163,19 @@ def _contract(number: int, cell, sectors: dict[str, str]) -> Contract:
         expected = parse_amount(expected_raw)
     except NotUnderstood as exc:
         raise NotUnderstood(f"verwacht_aantal_signalen: {exc.reason}") from None
-    return Contract(number, contractnummer, name, kvk, sector, email, expected)
+    relation = _choice(cell("relatie"), RELATIONS, "relatie")
+    duty = _choice(cell("meldcodeplicht"), DUTIES, "meldcodeplicht")
+    return Contract(number, contractnummer, name, kvk, sector, email, expected, relation, duty)
+
+
+def _choice(value: Any, allowed: tuple[str, ...], column: str) -> str | None:
+    text = parse_text(value)
+    if text is None:
+        return None
+    word = text.strip().lower()
+    if word not in allowed:
+        raise NotUnderstood(f"{column} '{text}' is niet {' of '.join(allowed)}")
+    return word
 
 
 def match_returns(register: Register, frame) -> RegisterMatch:

@@ -2,11 +2,12 @@
 
 A check function gets the typed frame (values not understood are already empty) and its
 rule, and returns a :class:`RuleOutput`: when the rule applies (``pd.NA`` = cannot tell),
-the metric columns its norm levels test, and extra values for its Dutch texts. It
-decides no status and formats nothing: the norm levels in the catalogue do that, run by
-pandera in :mod:`kvcompliance.validate`.
+the metric columns its norm levels test, and extra text values for its Dutch texts. It
+decides no status and writes no sentence of its own: the norm levels in the catalogue do
+that, run by pandera in :mod:`kvcompliance.validate`.
 
-Functions use pandas' nullable types, so a missing input yields a missing metric.
+Metrics use pandas' nullable types with Kleene logic, so a metric is missing exactly when
+a missing input could change it: ``False & NA`` is ``False``, ``True & NA`` is ``NA``.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Callable
+from typing import Callable, Mapping
 
 import pandas as pd
 
 from kvcompliance.catalogue import Catalogue, Rule
-
+from kvcompliance.model import FieldIssue
 
 @dataclass
 class RuleContext:
@@ -28,7 +29,11 @@ class RuleContext:
     catalogue: Catalogue
     audit_year: int
     in_sector: pd.Series  # boolean, NA where the sector is unknown
-    issues_per_return: dict[str, list[tuple[str, str]]]  # return id -> [(field, reason)]
+    issues: Mapping[str, Mapping[str, FieldIssue]]  # return id -> field -> what was not understood
+
+    def not_understood(self, key: str) -> pd.Series:
+        """True for returns where the provider typed something in ``key`` that was not understood."""
+        return pd.Series([key in self.issues.get(rid, {}) for rid in self.frame.index], index=self.frame.index, dtype="boolean")
 
 
 @dataclass
@@ -64,12 +69,6 @@ def _sector_scope(ctx: RuleContext, *fields: str) -> tuple[str, ...]:
     return (("sector",) if ctx.rule.sectors is not None else ()) + fields
 
 
-def _not_understood(ctx: RuleContext, key: str) -> pd.Series:
-    """True for returns where the provider typed something in ``key`` that was not understood."""
-    flagged = {rid for rid, problems in ctx.issues_per_return.items() if any(f == key for f, _ in problems)}
-    return pd.Series([rid in flagged for rid in ctx.frame.index], index=ctx.frame.index, dtype="boolean")
-
-
 def run_check(ctx: RuleContext) -> RuleOutput:
     return CHECKS.get(ctx.rule.id, default_check)(ctx)
 
@@ -78,6 +77,10 @@ def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     num = numerator.astype("Float64")
     den = denominator.astype("Float64")
     return (num / den.where(den != 0)).astype("Float64")
+
+
+def _bool(values: list, index: pd.Index) -> pd.Series:
+    return pd.Series(values, index=index, dtype="boolean")
 
 
 # ------------------------------------------------------------------------ the rules
@@ -121,13 +124,27 @@ def _age_in_years(when: date, year: int) -> float:
 
 @check("KV04")
 def kv04_childcheck(ctx: RuleContext) -> RuleOutput:
+    """Wmo always; other sectors when they have adult clients, unless those are the parents."""
     applies = ctx.in_sector
-    if ctx.rule.params.get("ook_bij_volwassen_clienten", False):
+    params = ctx.rule.params
+    if params.get("ook_bij_volwassen_clienten", False):
+        frame = ctx.frame
+        parents = frame["sector"].isin(list(params.get("volwassenen_zijn_ouders_in", ()))).astype("boolean")
+        parents = parents.mask(frame["sector"].isna(), pd.NA)
         # An empty answer gives no sign of adult clients; an answer not understood does not tell.
-        adults = ctx.frame["clienten_volwassen"] > 0
-        adults = adults.fillna(False).mask(_not_understood(ctx, "clienten_volwassen"), pd.NA)
-        applies = applies | adults
-    return RuleOutput(applies=applies, scope_fields=_sector_scope(ctx, "clienten_volwassen"))
+        adults = (frame["clienten_volwassen"] > 0).fillna(False).mask(ctx.not_understood("clienten_volwassen"), pd.NA)
+        applies = applies | (~parents & adults)
+    return RuleOutput(applies=applies, scope_fields=_sector_scope(ctx, "sector", "clienten_volwassen"))
+
+
+def _more_staff_than(ctx: RuleContext) -> pd.Series:
+    """True where the provider has colleagues to advise (more staff than a solo practice)."""
+    return ctx.frame["medewerkers"] > int(ctx.rule.params.get("solo_tot_en_met", 1))
+
+
+@check("KV05")
+def kv05_present(ctx: RuleContext) -> RuleOutput:
+    return RuleOutput(applies=ctx.in_sector & _more_staff_than(ctx), scope_fields=_sector_scope(ctx, "medewerkers"))
 
 
 @check("KV06")
@@ -136,14 +153,16 @@ def kv06_functioning(ctx: RuleContext) -> RuleOutput:
     minimum = float(ctx.rule.params["minimum_uren_per_week"])
     per_25 = float(ctx.rule.params["uren_per_25_medewerkers"])
     staff = frame["medewerkers"].astype("Float64")
+    hours = frame["af_uren_per_week"].astype("Float64")
     norm = (staff * per_25 / 25).clip(lower=minimum)
     return RuleOutput(
-        applies=ctx.in_sector & (frame["af_aantal"] >= 1),
-        scope_fields=_sector_scope(ctx, "af_aantal"),
+        applies=ctx.in_sector & (frame["af_aantal"] >= 1) & _more_staff_than(ctx),
+        scope_fields=_sector_scope(ctx, "af_aantal", "medewerkers"),
         metrics={
             "urennorm": norm,
-            "uren_tov_norm": _ratio(frame["af_uren_per_week"], norm),
-            "uren_per_25_medewerkers": _ratio(frame["af_uren_per_week"], staff) * 25,
+            "af_uren_per_25": _ratio(hours, staff) * 25,
+            "geen_inzet": (hours == 0) & (frame["af_consultaties"] == 0),
+            "onder_urennorm": (hours > 0) & (hours < norm),
         },
     )
 
@@ -170,28 +189,22 @@ def kv08_training_hours(ctx: RuleContext) -> RuleOutput:
 
 @check("KV10")
 def kv10_expected_signals(ctx: RuleContext) -> RuleOutput:
+    """Signals against an expectation agreed beforehand (contract register) or estimated;
+    DOMAIN §5.4. Only an agreed expectation can make a provider rood."""
     frame = ctx.frame
     params = ctx.rule.params
     factors = frame["sector"].map(lambda s: params["sectorfactor"].get(s) if isinstance(s, str) else None)
     estimate = frame["clienten_minderjarig"].astype("Float64") * float(params["prevalentie"]) * factors.astype("Float64")
-    explicit = frame["verwacht_aantal_signalen"].astype("Float64")
-    expected = explicit.fillna(estimate)
-    signals = (
-        frame["meldingen_veilig_thuis"] + frame["adviesvragen_veilig_thuis"] + frame["signalen_verwijsindex"]
-    ).astype("Int64")
+    agreed_value = frame["verwacht_aantal_signalen"].astype("Float64")
+    agreed = agreed_value.notna()
+    expected = agreed_value.fillna(estimate)
+    signals = (frame["meldingen_veilig_thuis"] + frame["adviesvragen_veilig_thuis"] + frame["signalen_verwijsindex"]).astype("Int64")
     chance = pd.Series(
         [poisson_cdf(int(k), float(lam)) if not (pd.isna(k) or pd.isna(lam)) else None for k, lam in zip(signals, expected)],
         index=frame.index,
         dtype="Float64",
     )
-    source = pd.Series(
-        [
-            _expectation_source(e, n, f, params["prevalentie"])
-            for e, n, f in zip(explicit, frame["clienten_minderjarig"], factors)
-        ],
-        index=frame.index,
-        dtype="string",
-    )
+    substantial = (chance < float(params["kans_substantieel"])) & (signals < float(params["deel_substantieel"]) * expected)
     return RuleOutput(
         applies=ctx.in_sector & (expected >= float(params["minimum_verwachting"])),
         scope_fields=_sector_scope(ctx, "clienten_minderjarig", "sector"),
@@ -201,43 +214,65 @@ def kv10_expected_signals(ctx: RuleContext) -> RuleOutput:
             "kans": chance,
             "verhouding": _ratio(signals, expected),
             "signalen_per_100": _ratio(signals, frame["clienten_minderjarig"]) * 100,
+            "achter_bij_afspraak": agreed & substantial,
+            "onder_afspraak": agreed & (chance < float(params["kans_bespreken"])),
+            "achter_bij_schatting": ~agreed & substantial,
         },
-        texts={"verwachting_bron": source},
+        texts={
+            "verwachting_uitleg": pd.Series(
+                [
+                    _expectation_text(a, n, f, params["prevalentie"], ctx.catalogue, s)
+                    for a, n, f, s in zip(agreed, frame["clienten_minderjarig"], factors, frame["sector"])
+                ],
+                index=frame.index,
+                dtype="string",
+            ),
+            "kans_uitleg": pd.Series(
+                [_chance_text(k, p) for k, p in zip(signals, chance)], index=frame.index, dtype="string"
+            ),
+        },
     )
 
 
-def _expectation_source(explicit, children, factor, prevalence) -> str:
+def _expectation_text(agreed, children, factor, prevalence, catalogue: Catalogue, sector) -> str:
     from kvcompliance.values import format_number, format_percent
 
-    if not pd.isna(explicit):
-        return "vooraf vastgesteld in het contractregister"
+    if agreed:
+        return "Die verwachting is vooraf met u afgesproken (contractregister)."
     if pd.isna(children) or factor is None or pd.isna(factor):
-        return "niet te schatten"
+        return "Die verwachting is niet te schatten."
+    info = catalogue.sector(sector) if isinstance(sector, str) else None
+    label = info.label.lower() if info and info.key != "wmo" else (info.label if info else str(sector))
     return (
-        f"geschat: {format_percent(float(prevalence))} van {format_number(float(children), 0)} bereikte jeugdigen"
-        f" × sectorfactor {format_number(float(factor))}"
+        f"Die verwachting is een schatting van de gemeente, geen afspraak: {format_percent(float(prevalence))} van"
+        f" {format_number(float(children), 0)} bereikte jeugdigen × sectorfactor {format_number(float(factor))} ({label})."
     )
+
+
+def _chance_text(signals, chance) -> str:
+    from kvcompliance.values import format_probability, plural
+
+    if pd.isna(signals) or pd.isna(chance):
+        return ""
+    what = "geen enkel signaal" if int(signals) == 0 else f"{plural(int(signals), 'signaal', 'signalen')} of minder"
+    return f"Bij die verwachting is de kans op {what} {format_probability(float(chance))}."
 
 
 @check("KV90")
 def kv90_complete(ctx: RuleContext) -> RuleOutput:
+    """Required fields that are empty or not understood (an optional field that is not
+    understood makes only its own rules grijs)."""
+    from kvcompliance.wording import missing_list
+
     frame = ctx.frame
-    missing = {f.key: frame[f.key].isna().to_numpy() for f in ctx.catalogue.fields if f.required}
+    required = [f for f in ctx.catalogue.fields if f.required]
+    empty = {f.key: frame[f.key].isna().to_numpy() for f in required}
     counts, texts, keys = [], [], []
     for i, rid in enumerate(frame.index):
-        problems = dict(ctx.issues_per_return.get(rid, ()))
-        parts, fields = [], []
-        for f in ctx.catalogue.fields:
-            if f.key in problems:
-                parts.append(f"{f.label} ({problems[f.key]})")
-            elif f.key in missing and missing[f.key][i]:
-                parts.append(f"{f.label} (niet ingevuld)")
-            else:
-                continue
-            fields.append(f.key)
-        counts.append(len(parts))
-        texts.append("; ".join(parts) if parts else "volledig")
-        keys.append(tuple(fields))
+        missing = [f.key for f in required if empty[f.key][i]]
+        counts.append(len(missing))
+        texts.append(missing_list(ctx.catalogue, missing, ctx.issues.get(rid, {})) if missing else "volledig")
+        keys.append(tuple(missing))
     return RuleOutput(
         applies=ctx.in_sector,
         metrics={"onvolledig": pd.Series(counts, index=frame.index, dtype="Int64")},
@@ -251,6 +286,35 @@ def kv92_year(ctx: RuleContext) -> RuleOutput:
     return RuleOutput(
         applies=ctx.in_sector,
         metrics={"juist_jaar": (ctx.frame["verslagjaar"] == ctx.audit_year).astype("boolean")},
+    )
+
+
+#: KV93's contradictions: key (as in the catalogue's [tegenstrijdigheden]) -> where it holds.
+CONTRADICTIONS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
+    "keurmerk_zonder_meldcode": lambda f: (f["meldcode_aanwezig"] == False) & (f["keurmerk_meldcode"] == True),  # noqa: E712
+    "training_zonder_meldcode": lambda f: (f["meldcode_aanwezig"] == False) & (f["medewerkers_getraind"] > 0),  # noqa: E712
+    "consultaties_zonder_af": lambda f: (f["af_aantal"] == 0) & (f["af_consultaties"] > 0),
+    "uren_zonder_af": lambda f: (f["af_aantal"] == 0) & (f["af_uren_per_week"] > 0),
+    "signalen_zonder_verwijsindex": lambda f: (f["verwijsindex_aangesloten"] == "nee") & (f["signalen_verwijsindex"] > 0),
+}
+
+
+@check("KV93")
+def kv93_coherence(ctx: RuleContext) -> RuleOutput:
+    """Answers that contradict each other; a contradiction with a missing input is none."""
+    from kvcompliance.wording import fill_fields, join_clauses
+
+    frame = ctx.frame
+    found = {key: test(frame).fillna(False).to_numpy(dtype=bool) for key, test in CONTRADICTIONS.items()}
+    counts, texts = [], []
+    for i, rid in enumerate(frame.index):
+        keys = [key for key, holds in found.items() if holds[i]]
+        counts.append(len(keys))
+        texts.append(join_clauses([fill_fields(ctx.catalogue, ctx.catalogue.contradictions[k], frame, i, ctx.issues.get(rid, {})) for k in keys]))
+    return RuleOutput(
+        applies=ctx.in_sector,
+        metrics={"tegenstrijdigheden": pd.Series(counts, index=frame.index, dtype="Int64")},
+        texts={"tegenstrijdig": pd.Series(texts, index=frame.index, dtype="string")},
     )
 
 
@@ -297,5 +361,3 @@ def _gamma_q(a: float, x: float) -> float:
         if abs(delta - 1.0) < 1e-15:
             break
     return min(1.0, math.exp(log_prefix) * h)
-
-

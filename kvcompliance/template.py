@@ -221,6 +221,23 @@ def _write_value(sheet: Any, row: int, col: int, field: Field, value: Any, fmt: 
         sheet.write_string(row, col, str(value), fmt)
 
 
+def _write_norms(sheet: Any, formats: _Formats, catalogue: Catalogue, row: int) -> int:
+    """'Waarop de gemeente let': every active rule with its norm and who set it, so a
+    provider knows beforehand how its answers are judged. Returns the next free row."""
+    from kvcompliance.explain import norm_text
+    from kvcompliance.wording import origin_text
+
+    sheet.write_string(row, 0, "Waarop de gemeente let", formats.heading)
+    row += 1
+    for rule in catalogue.active_rules:
+        text = f"{rule.title}. {norm_text(catalogue, rule)} {origin_text(catalogue, rule)}"
+        sheet.set_row(row, _height([(text, INFO_WIDTHS[1], LINE)]))
+        sheet.write_string(row, 0, rule.id, formats.text_bold)
+        sheet.write_string(row, 1, text, formats.text)
+        row += 1
+    return row + 1
+
+
 def _write_instructions(workbook: Any, formats: _Formats, catalogue: Catalogue) -> None:
     sheet = workbook.add_worksheet(INSTRUCTION_SHEET)
     sheet.set_column(0, 0, INFO_WIDTHS[0])
@@ -293,6 +310,8 @@ def _write_instructions(workbook: Any, formats: _Formats, catalogue: Catalogue) 
         sheet.write_string(row, 1, f"{sector.label}: {duty}", formats.text)
         row += 1
     row += 1
+
+    row = _write_norms(sheet, formats, catalogue, row)
 
     sheet.write_string(row, 0, "Over dit formulier", formats.heading)
     row += 1

@@ -3,13 +3,18 @@
 Every norm level of every active rule becomes a pandera column check (on a field column
 or on a metric column computed by the rule's check function), carrying
 ``<rule id>#<level number>`` as its ``error``. One lazy ``validate`` call over the whole
-frame collects every level that holds for every return; :func:`resolve` turns those into
-exactly one status per return and rule:
+frame collects every level that holds for every return; :func:`resolve` decides exactly
+one status per return and rule (DOMAIN §5.1):
 
-* the rule does not apply (``applies`` false) -> n.v.t.; cannot tell -> grijs;
-* else the worst level that holds (rood > oranje > grijs), groen when none holds;
-* but grijs when a missing or invalid input could have made it worse, and never groen
-  when an input is missing (DOMAIN §5).
+1. applicability first: the rule does not apply -> n.v.t., even when other inputs are
+   missing; cannot tell whether it applies -> grijs;
+2. a level whose column is missing (an input empty or not understood) and that is worse
+   than what is certain could change the outcome -> grijs, naming those fields;
+3. otherwise the worst level that holds; none: groen.
+
+Then every return gets its two verdicts, *Inhoud* and *Aanlevering*, and the worst of
+them, the *Eindoordeel*. The Dutch texts of the findings are made in
+:mod:`kvcompliance.findings`.
 """
 
 from __future__ import annotations
@@ -19,12 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kvcompliance.catalogue import FIELD_FORMAT, Catalogue, Level, Rule, Status
-from kvcompliance.explain import norm_text
-from kvcompliance.model import FieldIssue, Finding
+from kvcompliance.catalogue import GROUP_CONTENT, GROUP_DELIVERY, Catalogue, Level, Rule, Status, worst
+from kvcompliance.model import FieldIssue, Finding, Verdict
 from kvcompliance.normalise import DTYPES, EXTRA_COLUMNS
 from kvcompliance.rules import RuleContext, RuleOutput, run_check
-from kvcompliance.values import format_value
 
 SEVERITY = {s: s.severity for s in Status}
 BY_SEVERITY = {s.severity: s for s in Status}
@@ -36,9 +39,7 @@ def metric_column(rule: Rule, metric: str) -> str:
 
 def level_column(rule: Rule, level: Level) -> str:
     """The frame column a level tests: a field, or one of the rule's metrics."""
-    if any(m.key == level.column for m in rule.metrics):
-        return metric_column(rule, level.column)
-    return level.column
+    return metric_column(rule, level.column) if rule.metric(level.column) else level.column
 
 
 def level_error(rule: Rule, index: int) -> str:
@@ -84,12 +85,25 @@ def build_schema(catalogue: Catalogue, metric_dtypes: dict[str, str]):
 
 
 @dataclass
+class Resolved:
+    """How one rule came out for every return, before any text is written."""
+
+    status: np.ndarray  # Status per return (object array)
+    #: per return: the levels (indices) that hold at the final status
+    holding: list[tuple[int, ...]]
+    #: per return: fields whose being empty or not understood made the status grijs
+    missing: list[tuple[str, ...]]
+    scope_unknown: np.ndarray  # grijs because it cannot be told whether the rule applies
+
+
+@dataclass
 class Evaluation:
     """Statuses per return and rule, and everything needed to explain them."""
 
     statuses: pd.DataFrame  # index return_id, one column per active rule id (Status values)
     findings: list[Finding]
     overall: dict[str, Status]
+    verdicts: dict[str, Verdict]
     checked: pd.DataFrame  # the validated frame: fields + metrics
     figures: dict[str, dict[str, float | None]]  # return id -> key figure -> value (None: none)
 
@@ -105,16 +119,17 @@ def evaluate(frame: pd.DataFrame, issues: list[FieldIssue], catalogue: Catalogue
     """Run every active rule over all returns at once."""
     import pandera.pandas as pa
 
-    issues_per_return: dict[str, list[tuple[str, str]]] = {}
+    from kvcompliance.findings import findings
+
+    by_return: dict[str, dict[str, FieldIssue]] = {}
     for issue in issues:
-        issues_per_return.setdefault(issue.return_id, []).append((issue.field, issue.reason))
+        by_return.setdefault(issue.return_id, {})[issue.field] = issue
 
     outputs: dict[str, RuleOutput] = {}
     checked = frame.copy()
     metric_dtypes: dict[str, str] = {}
     for rule in catalogue.active_rules:
-        ctx = RuleContext(frame, rule, catalogue, audit_year, _in_sector(frame, rule), issues_per_return)
-        output = run_check(ctx)
+        output = run_check(RuleContext(frame, rule, catalogue, audit_year, _in_sector(frame, rule), by_return))
         outputs[rule.id] = output
         for metric in rule.metrics:
             series = output.metrics[metric.key]
@@ -136,51 +151,82 @@ def evaluate(frame: pd.DataFrame, issues: list[FieldIssue], catalogue: Catalogue
             mask = np.zeros(len(frame), dtype=bool)
             mask[positions.loc[group["index"].to_numpy()].to_numpy()] = True
             holds[str(error)] = mask
-    return resolve(checked, outputs, holds, catalogue, audit_year)
+    resolved = {rule.id: resolve(rule, checked, outputs[rule.id], holds, catalogue) for rule in catalogue.active_rules}
+    statuses = pd.DataFrame({rule_id: r.status for rule_id, r in resolved.items()}, index=checked.index)
+    per_return = verdicts(statuses, catalogue)
+    return Evaluation(
+        statuses=statuses,
+        findings=findings(checked, outputs, resolved, by_return, catalogue, audit_year),
+        overall={rid: v.overall for rid, v in per_return.items()},
+        verdicts=per_return,
+        checked=checked,
+        figures=key_figures(checked, statuses, catalogue),
+    )
 
 
-def resolve(
-    checked: pd.DataFrame,
-    outputs: dict[str, RuleOutput],
-    holds: dict[str, np.ndarray],
-    catalogue: Catalogue,
-    audit_year: int,
-) -> Evaluation:
+def _unknown(rule: Rule, level: Level, checked: pd.DataFrame, catalogue: Catalogue) -> np.ndarray:
+    """Where a level cannot be told: its column is missing. A format check on an optional
+    field is about what was filled in: there an empty field is simply not wrong."""
+    missing = checked[level_column(rule, level)].isna().to_numpy()
+    if level.op == "niet_patroon" and catalogue.has_field(level.column) and not catalogue.field(level.column).required:
+        return np.zeros(len(checked), dtype=bool)
+    return missing
+
+
+def resolve(rule: Rule, checked: pd.DataFrame, output: RuleOutput, holds: dict[str, np.ndarray], catalogue: Catalogue) -> Resolved:
+    """One status per return for ``rule`` (see the module docstring)."""
     n = len(checked)
-    statuses = {}
-    reasons = {}
+    groen, grijs = SEVERITY[Status.GROEN], SEVERITY[Status.GRIJS]
+    held = [holds.get(level_error(rule, i), np.zeros(n, dtype=bool)) for i in range(len(rule.levels))]
+    unknown = [_unknown(rule, level, checked, catalogue) for level in rule.levels]
+    certain = np.full(n, groen)
+    for level, mask in zip(rule.levels, held):
+        certain = np.maximum(certain, np.where(mask, SEVERITY[level.status], 0))
+    possible = np.zeros(n, dtype=int)
+    for level, mask in zip(rule.levels, unknown):
+        possible = np.maximum(possible, np.where(mask, SEVERITY[level.status], 0))
+    from_missing = possible > certain
+    severity = np.where(from_missing, grijs, certain)
+    applies = output.applies
+    not_applicable = applies.eq(False).fillna(False).to_numpy(dtype=bool)
+    scope_unknown = applies.isna().to_numpy() & ~not_applicable
+    severity = np.where(scope_unknown, grijs, severity)
+    severity = np.where(not_applicable, SEVERITY[Status.NVT], severity)
+    status = np.array([BY_SEVERITY[s] for s in severity], dtype=object)
+
+    na = {key: checked[key].isna().to_numpy() for key in checked.columns if catalogue.has_field(key)}
+    holding: list[tuple[int, ...]] = []
+    missing: list[tuple[str, ...]] = []
+    for pos in range(n):
+        final = severity[pos]
+        holding.append(tuple(i for i, (lvl, mask) in enumerate(zip(rule.levels, held)) if mask[pos] and SEVERITY[lvl.status] == final))
+        if scope_unknown[pos]:
+            fields = [key for key in output.scope_fields if na[key][pos]]
+        elif from_missing[pos] and not not_applicable[pos]:
+            fields = [
+                key
+                for level, mask in zip(rule.levels, unknown)
+                if mask[pos] and SEVERITY[level.status] > certain[pos]
+                for key in catalogue.column_inputs(rule, level.column)
+                if key in na and na[key][pos]
+            ]
+        else:
+            fields = []
+        missing.append(tuple(f.key for f in catalogue.fields if f.key in fields))
+    return Resolved(status, holding, missing, scope_unknown)
+
+
+def verdicts(statuses: pd.DataFrame, catalogue: Catalogue) -> dict[str, Verdict]:
+    """Inhoud, Aanlevering and Eindoordeel per return, from its status per rule."""
+    groups = {GROUP_CONTENT: [], GROUP_DELIVERY: []}
     for rule in catalogue.active_rules:
-        output = outputs[rule.id]
-        inputs = set(rule.inputs)
-        metrics = {m.key for m in rule.metrics}
-        certain = np.full(n, SEVERITY[Status.GROEN])
-        possible = np.zeros(n, dtype=int)
-        for i, level in enumerate(rule.levels):
-            held = holds.get(level_error(rule, i), np.zeros(n, dtype=bool))
-            certain = np.maximum(certain, np.where(held, SEVERITY[level.status], 0))
-            if level.column in inputs or level.column in metrics:
-                unknown = checked[level_column(rule, level)].isna().to_numpy()
-                possible = np.maximum(possible, np.where(unknown, SEVERITY[level.status], 0))
-        missing_input = np.zeros(n, dtype=bool)
-        for key in rule.inputs:
-            missing_input |= checked[key].isna().to_numpy()
-        status = certain.copy()
-        from_missing = (possible > certain) | ((certain == SEVERITY[Status.GROEN]) & missing_input)
-        status[from_missing] = SEVERITY[Status.GRIJS]
-        applies = output.applies
-        not_applicable = applies.eq(False).fillna(False).to_numpy(dtype=bool)
-        cannot_tell = applies.isna().to_numpy()
-        status[cannot_tell] = SEVERITY[Status.GRIJS]
-        status[not_applicable] = SEVERITY[Status.NVT]
-        statuses[rule.id] = [BY_SEVERITY[s] for s in status]
-        reasons[rule.id] = (from_missing | cannot_tell) & ~not_applicable
-    status_frame = pd.DataFrame(statuses, index=checked.index)
-    findings = list(_findings(checked, outputs, holds, status_frame, reasons, catalogue, audit_year))
-    overall = {}
-    for rid, row in zip(status_frame.index, status_frame.itertuples(index=False)):
-        worst = max((SEVERITY[s] for s in row if s != Status.NVT), default=SEVERITY[Status.GROEN])
-        overall[rid] = BY_SEVERITY[worst]
-    return Evaluation(status_frame, findings, overall, checked, key_figures(checked, status_frame, catalogue))
+        groups[rule.group].append(rule.id)
+    found = {}
+    for rid, row in zip(statuses.index, statuses.to_dict("records")):
+        content = worst(row[r] for r in groups[GROUP_CONTENT])
+        delivery = worst(row[r] for r in groups[GROUP_DELIVERY])
+        found[rid] = Verdict(content, delivery, worst((content, delivery)))
+    return found
 
 
 def key_figures(checked: pd.DataFrame, statuses: pd.DataFrame, catalogue: Catalogue) -> dict[str, dict[str, float | None]]:
@@ -200,135 +246,3 @@ def key_figures(checked: pd.DataFrame, statuses: pd.DataFrame, catalogue: Catalo
         for rid, value in zip(checked.index, values):
             figures[rid][figure.key] = value if value is None or np.isfinite(value) else None
     return figures
-
-
-class _FieldValues(dict):
-    """One return's field values, formatted in Dutch on first use and then cached."""
-
-    def __init__(self, catalogue: Catalogue, columns: dict[str, np.ndarray], pos: int):
-        super().__init__()
-        self._catalogue = catalogue
-        self._columns = columns
-        self._pos = pos
-
-    def __missing__(self, key: str) -> str:
-        if not self._catalogue.has_field(key):
-            return "{" + key + "}"
-        field = self._catalogue.field(key)
-        value = self._columns[key][self._pos]
-        if value is None:
-            text = "(leeg)"
-        elif field.type == "sector":
-            sector = self._catalogue.sector(value)
-            text = sector.label if sector else str(value)
-        elif field.type in ("tekst", "code", "email", "janeenvt"):
-            text = str(value)
-        else:
-            text = format_value(value, FIELD_FORMAT[field.type])
-        self[key] = text
-        return text
-
-
-class _RuleValues(dict):
-    """Template values for one rule and return: its metrics and texts, then the fields."""
-
-    def __init__(self, rule_columns: dict[str, tuple[np.ndarray, str]], fields: _FieldValues, pos: int, base: dict[str, str]):
-        super().__init__(base)
-        self._rule_columns = rule_columns
-        self._fields = fields
-        self._pos = pos
-
-    def __missing__(self, key: str) -> str:
-        found = self._rule_columns.get(key)
-        if found is None:
-            return self._fields[key]
-        values, fmt = found
-        value = values[self._pos]
-        if not fmt:
-            return "" if value is None else str(value)
-        return format_value(value, fmt)
-
-
-def _findings(checked, outputs, holds, status_frame, reasons, catalogue: Catalogue, audit_year: int):
-    texts = catalogue.texts
-    field_labels = {f.key: f.label for f in catalogue.fields}
-    columns = {key: checked[key].to_numpy(dtype=object, na_value=None) for key in checked.columns}
-    na = {key: checked[key].isna().to_numpy() for key in field_labels}
-    year = str(audit_year)
-    plan = []
-    for rule in catalogue.active_rules:
-        output = outputs[rule.id]
-        rule_columns: dict[str, tuple[np.ndarray, str]] = {
-            m.key: (columns[metric_column(rule, m.key)], m.format) for m in rule.metrics
-        }
-        for key, series in output.texts.items():
-            rule_columns[key] = (series.to_numpy(dtype=object, na_value=None), "")
-        statuses = status_frame[rule.id].to_numpy(dtype=object)
-        # a passing outcome is about every field the rule reads or tests
-        all_fields = tuple(dict.fromkeys(list(rule.inputs) + [l.column for l in rule.levels if l.column in field_labels]))
-        plan.append((rule, output, rule_columns, statuses, reasons[rule.id], norm_text(catalogue, rule), all_fields))
-    # Findings are grouped per return (all rules of R0001, then R0002 ...).
-    for pos, rid in enumerate(checked.index):
-        field_values = _FieldValues(catalogue, columns, pos)
-        for rule, output, rule_columns, statuses, from_missing, norm, all_fields in plan:
-            status = statuses[pos]
-            base = {"auditjaar": year}
-            if status == Status.GRIJS and from_missing[pos]:
-                missing = [key for key in rule.inputs if na[key][pos]]
-                missing += [key for key in output.scope_fields if key not in missing and na[key][pos]]
-                base.update(_missing_phrases([field_labels[k] for k in missing]))
-                values = _RuleValues(rule_columns, field_values, pos, base)
-                sector_only = missing == ["sector"] and rule.sectors is not None
-                message = (texts["grijs_sector"] if sector_only else texts["grijs_ontbrekend"]).format_map(values)
-                agenda = texts["agenda_grijs"].format_map(values)
-                fields = tuple(missing)
-            else:
-                if status.severity >= Status.GRIJS.severity:
-                    fields = _fields_of_levels(rule, output, holds, pos)
-                    base["afwijkend"] = "; ".join(
-                        f"{field_labels[k]}: {field_values[k]}" for k in fields if k in field_labels
-                    )
-                else:
-                    fields = all_fields
-                values = _RuleValues(rule_columns, field_values, pos, base)
-                template = rule.texts.get(status.value)
-                if template is None:
-                    template = "Niet van toepassing." if status == Status.NVT else catalogue.status_info(status).meaning + "."
-                message = template.format_map(values)
-                agenda_template = rule.agenda.get(status.value) if status.severity >= Status.GRIJS.severity else None
-                agenda = agenda_template.format_map(values) if agenda_template else None
-            yield Finding(
-                return_id=rid,
-                rule_id=rule.id,
-                status=status,
-                fields=fields,
-                value=rule.value_template.format_map(values),
-                norm=norm,
-                message=message,
-                agenda=agenda,
-            )
-
-
-def _missing_phrases(labels: list[str]) -> dict[str, str]:
-    """Dutch phrases for missing fields: {ontbrekend} (a clause) and {velden} (a list)."""
-    quoted = [f"‘{label}’" for label in labels]
-    if not quoted:
-        return {"ontbrekend": "een of meer gegevens ontbreken of zijn niet begrepen", "velden": "de ontbrekende gegevens"}
-    listed = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " en " + quoted[-1]
-    if len(quoted) == 1:
-        return {"ontbrekend": f"het veld {listed} is leeg of niet begrepen", "velden": f"het veld {listed}"}
-    return {"ontbrekend": f"de velden {listed} zijn leeg of niet begrepen", "velden": f"de velden {listed}"}
-
-
-def _fields_of_levels(rule: Rule, output: RuleOutput, holds: dict[str, np.ndarray], pos: int) -> tuple[str, ...]:
-    """The fields a failing finding is about: the fields its holding levels test."""
-    if output.fields is not None:
-        return tuple(output.fields.iat[pos])
-    fields: list[str] = []
-    metrics = {m.key for m in rule.metrics}
-    for i, level in enumerate(rule.levels):
-        held = holds.get(level_error(rule, i))
-        if held is None or not held[pos]:
-            continue
-        fields.extend(rule.inputs if level.column in metrics else [level.column])
-    return tuple(dict.fromkeys(fields or rule.inputs))

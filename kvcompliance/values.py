@@ -334,14 +334,45 @@ def format_number(value: float, decimals: int = 2) -> str:
     return f"{sign}{_group(whole)}" + (f",{frac}" if frac else "")
 
 
-def format_percent(value: float) -> str:
+def format_percent(value: float, decimals: int | None = None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "(leeg)"
-    return f"{format_number(value * 100, 0 if abs(value) >= 0.1 else 1)}%"
+    if decimals is None:
+        decimals = 0 if abs(value) >= 0.1 else 1
+    return f"{format_number(value * 100, decimals)}%"
+
+
+def plural(n: float, one: str, many: str) -> str:
+    """A count with the right word: ``plural(1, 'signaal', 'signalen')`` -> '1 signaal'.
+
+    A form holding ``#`` gets the number in that place: ``plural(3, 'is # medewerker',
+    'zijn # medewerkers')`` -> 'zijn 3 medewerkers'.
+    """
+    number = format_number(float(n))
+    form = one if float(n) == 1 else many
+    return form.replace("#", number) if "#" in form else f"{number} {form}"
+
+
+def format_near(value: float, fmt: str, thresholds: tuple[float, ...] = ()) -> str:
+    """``value`` formatted as ``fmt`` ('getal' or 'procent'), with as many decimals as it
+    takes to stay on the same side of every threshold: 1,9988 hours against a norm of 2
+    reads '1,999', not '2'. When even four more decimals do not tell, the text says so."""
+    def shown(decimals: int) -> tuple[str, float]:
+        if fmt == "procent":
+            return format_percent(value, decimals), round(value * 100, decimals) / 100
+        return format_number(value, decimals), round(value, decimals)
+
+    base = (0 if abs(value) >= 0.1 else 1) if fmt == "procent" else 2
+    for decimals in range(base, base + 5):
+        text, rounded = shown(decimals)
+        if all((rounded < t) == (value < t) and (rounded > t) == (value > t) for t in thresholds):
+            return text
+    nearest = min(thresholds, key=lambda t: abs(value - t))
+    return f"{text} ({'net onder' if value < nearest else 'net boven'} de norm)"
 
 
 def format_probability(value: float) -> str:
-    """A chance in words a provider understands: '0,3% (ongeveer 1 op 330)'."""
+    """A chance in words a provider understands: '0,25% (ongeveer 1 op 400)'."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "(leeg)"
     if value < 0.0001:
@@ -349,7 +380,11 @@ def format_probability(value: float) -> str:
     pct = format_number(value * 100, 2 if value < 0.01 else 1)
     if value >= 0.5:
         return f"{pct}%"
-    return f"{pct}% (ongeveer 1 op {format_number(round(1 / value), 0)})"
+    odds = 1 / value
+    if odds >= 100:  # two significant digits: 'ongeveer 1 op 400', not '1 op 403'
+        scale = 10 ** (int(math.log10(odds)) - 1)
+        odds = round(odds / scale) * scale
+    return f"{pct}% (ongeveer 1 op {format_number(round(odds), 0)})"
 
 
 def format_date(value: date) -> str:

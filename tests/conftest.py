@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import pandas as pd
+
 from kvcompliance.catalogue import Status, load_catalogue
 from kvcompliance.explain import norm_text
+from kvcompliance.wording import basis_text, origin_text
 from kvcompliance.history import NEW, PreviousReturn, Trend, trend_of
 from kvcompliance.model import AuditResult, CellRef, Finding, RejectedFile, ReturnRecord, SourceFile
 from kvcompliance.normalise import identities, typed_frame
-from kvcompliance.validate import evaluate
+from kvcompliance.validate import evaluate, verdicts
 
 #: A complete, valid return (raw values as a provider would type them).
 GOOD_RETURN: dict[str, Any] = {
@@ -45,6 +48,10 @@ GOOD_RETURN: dict[str, Any] = {
     "kwaliteitskader_smb": "ja",
     "toelichting": None,
 }
+
+
+#: The meldcode duty by sector, as normalisation decides it.
+DUTIES = {s.key: "wettelijk" if s.statutory else "contractueel" for s in load_catalogue().sectors}
 
 
 def make_result(
@@ -97,6 +104,8 @@ def make_result(
                     norm=norm_text(catalogue, rule),
                     message=rule.texts.get(status.value, f"{rule.title}: {status.value}"),
                     agenda=rule.agenda.get(status.value),
+                    basis=basis_text(catalogue, rule, DUTIES.get(raw.get("sector")), None, raw.get("sector")),
+                    origin=origin_text(catalogue, rule),
                 )
             )
             if status.severity > worst.severity:
@@ -105,6 +114,8 @@ def make_result(
     # Values, identities and key figures as the real stages make them; statuses as given.
     frame, issues = typed_frame(returns, catalogue)
     evaluation = evaluate(frame, issues, catalogue, audit_year)
+    statuses = pd.DataFrame([{f.rule_id: f.status for f in findings if f.return_id == r.return_id} for r in returns],
+                            index=[r.return_id for r in returns])
     trends = _trends(findings, overall, previous) if previous else None
     return AuditResult(
         catalogue=catalogue,
@@ -119,6 +130,7 @@ def make_result(
         rejected=tuple(rejected),
         identities=identities(returns, frame, catalogue),
         figures=evaluation.figures,
+        verdicts=verdicts(statuses, catalogue),
         inbox="/data/opgaven",
         trends=trends,
         previous_dir="/data/controle-vorig-jaar" if trends is not None else None,

@@ -234,12 +234,23 @@ def test_audit_year_is_the_majority_and_a_typo_in_the_future_does_not_win():
     from kvcompliance.audit import choose_year
 
     frame = pd.DataFrame({"verslagjaar": pd.array([2025, 2025, 2024], dtype="Int64")})
-    assert choose_year(frame, None)[0] == 2025
-    assert choose_year(frame, 2023) == (2023, "opgegeven met --jaar")
+    assert choose_year(frame, None) == (2025, "het verslagjaar dat de meeste opgaven noemen (2 van de 3 opgaven)", "")
     tie = pd.DataFrame({"verslagjaar": pd.array([2024, 2025, 2052], dtype="Int64")})
-    year, source = choose_year(tie, None)
+    year, _, warning = choose_year(tie, None)
     assert year == 2025
-    assert "geen duidelijke meerderheid" in source
+    assert "geen duidelijke meerderheid" in warning
+
+
+def test_a_given_audit_year_that_few_returns_state_is_said_loudly():
+    import pandas as pd
+
+    from kvcompliance.audit import choose_year
+
+    frame = pd.DataFrame({"verslagjaar": pd.array([2025, 2025, 2024], dtype="Int64")})
+    assert choose_year(frame, 2025) == (2025, "opgegeven met --jaar", "")
+    year, source, warning = choose_year(frame, 2024)
+    assert (year, source) == (2024, "opgegeven met --jaar")
+    assert warning.startswith("LET OP: maar 1 van de 3 opgaven gaat over 2024.")
 
 
 def test_a_file_that_kills_the_reader_is_listed_and_the_others_are_audited(tmp_path, blank_form, monkeypatch):

@@ -19,10 +19,12 @@ def test_every_field_of_the_form_is_in_the_catalogue_once():
     assert catalogue.field("kvk_nummer").defined_name == "kv_kvk_nummer"
 
 
-def test_rules_kv01_to_kv13_and_kv90_to_kv92_with_dutch_texts():
+def test_rules_kv01_to_kv13_kv93_and_kv90_to_kv92_with_dutch_texts():
     catalogue = load_catalogue()
     ids = [r.id for r in catalogue.rules]
-    assert ids == [f"KV{n:02d}" for n in range(1, 14)] + ["KV90", "KV91", "KV92"]
+    assert ids == [f"KV{n:02d}" for n in range(1, 14)] + ["KV93", "KV90", "KV91", "KV92"]
+    assert {r.id for r in catalogue.rules if not r.active} == {"KV12", "KV13"}  # a region switches them on
+    assert {r.id for r in catalogue.rules if r.group == "aanlevering"} == {"KV90", "KV91", "KV92"}
     for rule in catalogue.rules:
         assert rule.texts.get("groen"), rule.id
         for level in rule.levels:
@@ -43,6 +45,17 @@ def _write(tmp_path, text, name="regels.toml"):
         ('[[regel]]\nid = "KV99"\n', "onbekende regel 'KV99'"),
         ('[[regel]]\nid = "KV07"\n[[regel.norm]]\nstatus = "oranje"\nkolom = "aandeel_getraind"\nkleiner_dan = "tachtig"\n',
          "regel KV07, norm 1, kleiner_dan: moet een getal zijn"),
+        ('[[regel]]\nid = "KV07"\n[[regel.norm]]\nstatus = "oranje"\nkolom = "aandeel_getraind"\nkleiner_dan = nan\n',
+         "moet een eindig getal zijn"),
+        ('[[regel]]\nid = "KV10"\n[regel.parameters]\nkans_substantieel = inf\n', "moet een eindig getal zijn"),
+        ('[[regel]]\nid = "KV10"\n[regel.parameters]\nkans_substantieel = 5\n', "moet tussen 0 en 1 liggen"),
+        ('[[regel]]\nid = "KV10"\n[regel.parameters.sectorfactor]\njeugdhulp = -0.5\n', "mag niet negatief zijn"),
+        ('[[regel]]\nid = "KV09"\n[regel.tekst]\nrood = "Geen intervisie: {intervisei}."\n', "onbekende plaatshouder {intervisei}"),
+        ('[[regel]]\nid = "KV09"\n[regel.tekst]\nrood = "{auditjaar.__class__}"\n', "onbekende plaatshouder"),
+        ('[[regel]]\nid = "KV09"\n[regel.tekst]\nrood = "{auditjaar:>99999}"\n', "zonder opmaak"),
+        ('[[regel]]\nid = "KV09"\n[regel.tekst]\nrood = "kapot {"\n', "ongeldige accolades"),
+        ("a = " + "[" * 40 + "]" * 40 + "\n", "dieper genest"),
+        ('vastgesteld = 2025\n', "vastgesteld moet tekst zijn"),
         ('[[regel]]\nid = "KV12"\nsectoren = ["jeugdhulp", "voetbal"]\n', "onbekende sector voetbal"),
         ('[[regel]]\nid = "KV12"\nsectoren = "jeugdhulp"\n', "sectoren moet \"alle\" zijn of een lijst"),
         ('[[regel]]\nid = "KV12"\n[[regel.norm]]\nstatus = "paars"\nkolom = "keurmerk_meldcode"\ngelijk_aan = false\n',
@@ -75,7 +88,9 @@ def test_own_rules_change_exactly_the_statuses_they_should(tmp_path):
         """
 [[regel]]
 id = "KV12"
-sectoren = "alle"
+actief = true
+sectoren = ["jeugdhulp", "sport"]
+norm_vervangen = true
 [[regel.norm]]
 status = "rood"
 kolom = "keurmerk_meldcode"
@@ -96,8 +111,9 @@ actief = false
     rows = [
         BASE,  # 45 of 50 trained = 90%: still groen
         {**BASE, "medewerkers_getraind": 42},  # 84%: groen by default, oranje with 90%
-        {**BASE, "sector": "wmo", "keurmerk_meldcode": "nee", "meldcode_kindcheck": "ja"},  # KV12 n.v.t. -> rood
-        {**BASE, "sector": "sport", "keurmerk_meldcode": "ja"},  # KV12 n.v.t. -> groen
+        {**BASE, "medewerkers_getraind": 20},  # 40%: rood stays rood (only oranje was changed)
+        {**BASE, "sector": "wmo", "keurmerk_meldcode": "nee", "meldcode_kindcheck": "ja"},  # KV12 n.v.t. for Wmo
+        {**BASE, "sector": "sport", "keurmerk_meldcode": "nee"},  # KV12 rood
         {**BASE, "intervisie_bijeenkomsten": 0},  # KV09 rood, but switched off
     ]
     default = load_catalogue()
@@ -106,24 +122,38 @@ actief = false
     before = evaluate(frame, issues, default, 2025).statuses
     after = evaluate(frame, issues, own, 2025).statuses
     assert "KV09" in before.columns and "KV09" not in after.columns
-    changed = {
-        (rid, rule)
-        for rid in before.index
-        for rule in after.columns
-        if before.loc[rid, rule] != after.loc[rid, rule]
-    }
-    assert changed == {("R0001", "KV07"), ("R0002", "KV12"), ("R0003", "KV12")}
-    assert after.loc["R0001", "KV07"] == Status.ORANJE
-    assert after.loc["R0002", "KV12"] == Status.ROOD
-    assert after.loc["R0003", "KV12"] == Status.GROEN
+    assert "KV12" not in before.columns and "KV12" in after.columns
+    changed = {(rid, rule) for rid in before.index for rule in before.columns if rule in after and before.loc[rid, rule] != after.loc[rid, rule]}
+    assert changed == {("R0001", "KV07")}
+    assert after.loc["R0001", "KV07"] == Status.ORANJE and after.loc["R0002", "KV07"] == Status.ROOD
+    assert list(after["KV12"]) == [Status.GROEN, Status.GROEN, Status.GROEN, Status.NVT, Status.ROOD, Status.GROEN]
+    assert own.warnings == ("Regel KV12: de eigen norm (norm_vervangen = true) heeft geen niveau oranje meer; die regel geeft dan nooit meer oranje.",)
+
+
+def test_changing_one_level_keeps_the_others_and_says_who_set_the_norm(tmp_path):
+    rules = _write(tmp_path, 'vastgesteld = "Regio Eemvallei, besluit 12-3-2025"\n[[regel]]\nid = "KV07"\n'
+                             '[[regel.norm]]\nstatus = "oranje"\nkolom = "aandeel_getraind"\nkleiner_dan = 0.9\n')
+    own = load_catalogue(rules)
+    levels = {(lvl.status, lvl.op): lvl.value for lvl in own.rule("KV07").levels}
+    assert levels == {(Status.GRIJS, "groter_dan"): 1, (Status.ROOD, "kleiner_dan"): 0.5, (Status.ORANJE, "kleiner_dan"): 0.9}
+    assert own.warnings == ()
+    assert all(rule.adopted == "Regio Eemvallei, besluit 12-3-2025" for rule in own.rules)
+    assert not load_catalogue().rule("KV07").adopted
+    frame, issues = typed_frame(_records([BASE]), own)
+    finding = next(f for f in evaluate(frame, issues, own, 2025).findings if f.rule_id == "KV07")
+    assert finding.origin == "Norm vastgesteld door Regio Eemvallei, besluit 12-3-2025."
+    assert "oranje als minder dan 90% van de medewerkers" in finding.norm
 
 
 def test_the_shipped_example_rules_file_loads(tmp_path):
     from kvcompliance.catalogue import schemas_dir
 
     catalogue = load_catalogue(str(schemas_dir() / "regels-voorbeeld.toml"))
-    assert catalogue.rule("KV12").sectors is None
-    assert catalogue.rule("KV12").levels[0].status == Status.ROOD
+    assert catalogue.rule("KV12").active and catalogue.rule("KV12").sectors == ("jeugdhulp", "wmo")
+    assert [lvl.status for lvl in catalogue.rule("KV13").levels] == [Status.ROOD]
+    assert len(catalogue.rule("KV07").levels) == 3
+    assert catalogue.rule("KV01").adopted.startswith("Regio Eemvallei")
+    assert len(catalogue.warnings) == 1 and "KV13" in catalogue.warnings[0]
 
 
 def test_an_edited_rules_file_is_read_again(tmp_path):

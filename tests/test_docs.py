@@ -67,3 +67,16 @@ def test_usage_errors_are_dutch_and_exit_2(tmp_path):
     result = runner.invoke(main, ["audit", str(tmp_path), "--jaar", "twintig"])
     assert result.exit_code == 2
     assert "geen geldig jaartal" in result.output
+
+
+def test_the_readme_rules_example_works_and_keeps_the_other_levels(tmp_path):
+    from kvcompliance.catalogue import Status
+
+    text = README.read_text(encoding="utf-8")
+    example = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "regels.toml"
+    path.write_text(example, encoding="utf-8")
+    catalogue = load_catalogue(str(path))
+    levels = {lvl.status: lvl.value for lvl in catalogue.rule("KV07").levels}
+    assert levels == {Status.GRIJS: 1, Status.ROOD: 0.5, Status.ORANJE: 0.9}
+    assert catalogue.warnings == () and catalogue.rule("KV07").adopted.startswith("Regio Eemvallei")

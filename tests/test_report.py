@@ -125,23 +125,28 @@ def test_summary_shows_identity_overall_status_and_notes(written):
     ws = provider_book(written, "R0001")["Samenvatting"]
     assert ws["A1"].value == "Accountgesprek kindermishandeling — Stichting Alfa"
     assert find(ws, "11111111")
-    assert find(ws, "wettelijk (Jeugdwet art. 4.1.7)")
+    assert find(ws, "wettelijk verplicht (Jeugdwet art. 4.1.7)")
     overall = find(ws, "Eindoordeel").offset(column=2)
     assert overall.value == "Rood"
     assert rgb(overall) == colour(result, Status.ROOD)
+    assert find(ws, "Inhoud").offset(column=2).value == "Rood"  # KV07
+    assert find(ws, "Aanlevering").offset(column=2).value == "Grijs"  # KV90
+    assert "KV90–KV92" in find(ws, "Aanlevering").offset(column=3).value
     assert find(ws, "Let op: Deze opgave vervangt de eerdere opgave uit alfa_oud.xlsx.")
 
 
 def test_sport_obligation_is_contractual(written):
     ws = provider_book(written, "R0003")["Samenvatting"]
-    assert find(ws, "contractueel")
+    assert find(ws, "Meldcodeplicht").offset(column=2).value == "een voorwaarde in uw contract of subsidie"
+    assert "wettelijk verplicht" not in all_text(provider_book(written, "R0003")).split("Normen en regels")[0].lower()
 
 
 def test_summary_table_colours_each_status_from_the_catalogue(written):
     result = written[0]
     ws = provider_book(written, "R0001")["Samenvatting"]
     header = find(ws, "Regel")
-    assert [c.value for c in ws[header.row]][:7] == ["Regel", "Omschrijving", "Status", "Uw waarde", "Norm", "Toelichting", "Bron"]
+    assert [c.value for c in ws[header.row]][:8] == [
+        "Regel", "Omschrijving", "Status", "Uw waarde", "Norm", "Toelichting", "Grondslag", "Herkomst norm"]
     rows = {ws.cell(r, 1).value: r for r in range(header.row + 1, header.row + 1 + len(result.catalogue.active_rules))}
     assert list(rows) == [r.id for r in result.catalogue.active_rules]
     expected = {"KV07": Status.ROOD, "KV06": Status.ORANJE, "KV90": Status.GRIJS, "KV04": Status.NVT, "KV01": Status.GROEN}
@@ -153,7 +158,11 @@ def test_summary_table_colours_each_status_from_the_catalogue(written):
     kv07 = rows["KV07"]
     assert ws.cell(kv07, 4).value == "waarde KV07 van Stichting Alfa"
     assert ws.cell(kv07, 5).value == norm_text(result.catalogue, result.catalogue.rule("KV07"))
-    assert ws.cell(kv07, 7).value.startswith("Handreiking gemeentebesturen, handhaving c")
+    assert ws.cell(kv07, 7).value == "Handreiking voor gemeentebesturen (2016), hoofdstuk 2, handhaving c; als contract- of subsidievoorwaarde."
+    # no default norm is credited to the law or the Handreiking: each says who set it
+    for row in rows.values():
+        origin = ws.cell(row, 8).value
+        assert origin.startswith("Standaardnorm: voorbeeldnorm van kvcompliance") or origin == "Eis van het uitvraagformulier."
     assert ws.freeze_panes == f"A{header.row + 1}"
 
 
@@ -163,12 +172,11 @@ def test_agenda_lists_rood_then_oranje_then_grijs(written):
     start = find(ws, "Gespreksagenda").row
     topics = [ws.cell(r, 2).value for r in range(start, ws.max_row + 1) if isinstance(ws.cell(r, 1).value, int)]
     assert topics == [
-        "KV07 Deskundigheid: bereik training",
+        "KV07 Bereik training",
         "KV06 Aandachtsfunctionaris functioneert",
-        "KV12 Keurmerk Meldcode",
         "KV90 Aanlevering volledig",
     ]
-    first = find(ws, "KV07 Deskundigheid: bereik training")
+    first = find(ws, "KV07 Bereik training")
     assert ws.cell(first.row, 1).value == 1
     assert ws.cell(first.row, 4).value == result.catalogue.rule("KV07").agenda["rood"]
     assert rgb(ws.cell(first.row, 3)) == colour(result, Status.ROOD)
@@ -199,7 +207,7 @@ def test_return_sheet_colours_and_explains_touched_fields(written):
     # A field no rule looks at stays uncoloured and has no note.
     row = find(ws, label("contact_naam").label).row
     assert rgb(ws.cell(row, 2)) is None and ws.cell(row, 2).comment is None
-    assert ws.cell(row, 3).value == "Formulier!C11"
+    assert ws.cell(row, 3).value == "tabblad Formulier, cel C11"
 
 
 def test_return_sheet_keeps_types_as_typed(written):
@@ -219,7 +227,8 @@ def test_normen_sheet_lists_every_active_rule_and_the_run(written):
     for rule in result.catalogue.active_rules:
         cell = find(ws, rule.id)
         assert ws.cell(cell.row, 4).value == norm_text(result.catalogue, rule)
-        assert ws.cell(cell.row, 7).value == rule.explanation
+        assert ws.cell(cell.row, 5).value in ("Eis van het uitvraagformulier.", result.catalogue.texts["standaardnorm"])
+        assert ws.cell(cell.row, 8).value == rule.explanation
     assert find(ws, "Versie kvcompliance").offset(column=2).value == kvcompliance.__version__
     assert find(ws, "Regels").offset(column=2).value == "standaardregels"
     assert find(ws, "Controlejaar").offset(column=2).value == "2025"
@@ -308,7 +317,7 @@ def overview(written):
 
 
 def test_overview_sheets(written):
-    assert overview(written).sheetnames == ["Overzicht", "Grafiek", "Bevindingen", "Niet verwerkt", "Normen"]
+    assert overview(written).sheetnames == ["Overzicht", "Grafiek", "Bevindingen", "Niet verwerkt", "Toezicht", "Normen"]
 
 
 def test_overzicht_row_per_return_with_coloured_rule_columns(written):
@@ -317,18 +326,21 @@ def test_overzicht_row_per_return_with_coloured_rule_columns(written):
     header = find(ws, "Aanbieder").row
     heads = [c.value for c in ws[header]]
     rule_ids = [r.id for r in result.catalogue.active_rules]
-    assert heads[:8] == ["Aanbieder", "KvK-nummer", "Sector", "Contractnummer", "Verslagjaar", "Bestand", "Werkboek", "Eindoordeel"]
-    assert heads[8:] == rule_ids
-    kv07 = ws.cell(header, 9 + rule_ids.index("KV07"))
-    assert kv07.comment is not None and "Deskundigheid: bereik training" in kv07.comment.text
+    assert heads[:10] == ["Aanbieder", "KvK-nummer", "Sector", "Contractnummer", "Verslagjaar", "Bestand", "Werkboek", "Eindoordeel",
+                          "Inhoud", "Aanlevering"]
+    assert heads[10:] == rule_ids
+    first = 11
+    kv07 = ws.cell(header, first + rule_ids.index("KV07"))
+    assert kv07.comment is not None and "Bereik training" in kv07.comment.text
     alfa = find(ws, "Stichting Alfa").row
     assert ws.cell(alfa, 7).value == files["R0001"]
     assert ws.cell(alfa, 6).value == "opgaven/opgave_1.xlsx"
     assert ws.cell(alfa, 8).value == "Rood" and rgb(ws.cell(alfa, 8)) == colour(result, Status.ROOD)
-    cell = ws.cell(alfa, 9 + rule_ids.index("KV07"))
+    assert (ws.cell(alfa, 9).value, ws.cell(alfa, 10).value) == ("Rood", "Grijs")
+    cell = ws.cell(alfa, first + rule_ids.index("KV07"))
     assert cell.value == "Rood" and rgb(cell) == colour(result, Status.ROOD)
     gamma = find(ws, "Sportclub Gamma").row
-    assert ws.cell(gamma, 9 + rule_ids.index("KV11")).value == "n.v.t."
+    assert ws.cell(gamma, first + rule_ids.index("KV11")).value == "n.v.t."
     assert ws.cell(gamma, 5).value == 2025
     assert ws.auto_filter.ref.startswith(f"A{header}:")
     assert ws.freeze_panes == f"B{header + 1}"
@@ -386,7 +398,7 @@ def test_overview_normen_tells_where_the_audit_year_came_from(written):
     ws = overview(written)["Normen"]
     assert find(ws, "Herkomst controlejaar").offset(column=2).value == result.audit_year_source
     assert find(ws, "Map met opgaven").offset(column=2).value == "/data/opgaven"
-    assert find(ws, "KV13")
+    assert find(ws, "KV93")
 
 
 # ------------------------------------------------------------------ CSV
@@ -402,7 +414,7 @@ def test_csv_is_excel_friendly_and_guards_formulas(written):
     assert evil and all(r["aanbieder"] == "'" + EVIL_NAME and r["contractnummer"] == "'" + EVIL_CONTRACT for r in evil)
     assert {r["status"] for r in rows} == {"Rood", "Oranje", "Grijs", "Groen", "n.v.t."}
     alfa_kv07 = next(r for r in rows if r["aanbieder"] == "Stichting Alfa" and r["regel"] == "KV07")
-    assert alfa_kv07["status"] == "Rood" and alfa_kv07["omschrijving"] == "Deskundigheid: bereik training"
+    assert alfa_kv07["status"] == "Rood" and alfa_kv07["omschrijving"] == "Bereik training"
 
 
 @pytest.mark.parametrize("text", ["=1+1", "+31 6", "-2", "@SUM(A1)", "\tx", "\rx"])

@@ -152,14 +152,14 @@ def test_overview_shows_last_years_status_and_the_trend(with_history):
     result, out, _ = with_history
     ws = openpyxl.load_workbook(out / "overzicht.xlsx")["Overzicht"]
     heads = header_row(ws, "Aanbieder")
-    at = heads.index("Eindoordeel")
-    assert heads[at : at + 3] == ["Eindoordeel", "Vorig jaar", "Trend"]
-    assert heads[at + 3] == "KV01"  # no register: no Contract column
+    at = heads.index("Vorig jaar")
+    assert heads[at - 3 : at + 2] == ["Eindoordeel", "Inhoud", "Aanlevering", "Vorig jaar", "Trend"]
+    assert heads[at + 2] == "KV01"  # no register: no Contract column
     alfa, beta = row_of(ws, "Stichting Alfa"), row_of(ws, "Stichting Beta")
-    previous = ws.cell(alfa, at + 2)
+    previous = ws.cell(alfa, at + 1)
     assert previous.value == "Rood" and rgb(previous) == colour(result, R)
-    assert ws.cell(alfa, at + 3).value == "↑ verbeterd"
-    assert ws.cell(beta, at + 2).value is None and ws.cell(beta, at + 3).value == "nieuw"
+    assert ws.cell(alfa, at + 2).value == "↑ verbeterd"
+    assert ws.cell(beta, at + 1).value is None and ws.cell(beta, at + 2).value == "nieuw"
     assert "Ten opzichte van vorig jaar: 1 verbeterd, 0 verslechterd, 0 gelijk, 1 nieuw" in all_text(ws.parent)
 
 
@@ -168,7 +168,7 @@ def test_the_findings_table_is_the_same_with_or_without_history(with_history):
     ws = openpyxl.load_workbook(out / "overzicht.xlsx")["Bevindingen"]
     assert "Vorig jaar" not in [c.value for c in ws[1]]
     header = (out / "bevindingen.csv").read_text(encoding="utf-8-sig").splitlines()[0]
-    assert header == "aanbieder;kvk_nummer;contractnummer;regel;omschrijving;status;waarde;norm;toelichting;bestand"
+    assert header == "aanbieder;kvk_nummer;contractnummer;regel;omschrijving;status;waarde;norm;toelichting;grondslag;herkomst;bestand"
 
 
 def test_without_history_or_register_nothing_extra_appears(tmp_path):
@@ -179,7 +179,7 @@ def test_without_history_or_register_nothing_extra_appears(tmp_path):
     text = all_text(summary.parent)
     assert "Vorig jaar" not in text and "Ontwikkeling" not in text and "verslechterd" not in text
     overview = openpyxl.load_workbook(tmp_path / "overzicht.xlsx")
-    assert overview.sheetnames == ["Overzicht", "Grafiek", "Bevindingen", "Niet verwerkt", "Normen"]
+    assert overview.sheetnames == ["Overzicht", "Grafiek", "Bevindingen", "Niet verwerkt", "Toezicht", "Normen"]
     heads = header_row(overview["Overzicht"], "Aanbieder")
     assert not {"Vorig jaar", "Trend", "Contract"} & set(heads)
 
@@ -210,7 +210,7 @@ def with_register(tmp_path):
 def test_ontbrekend_lists_contracts_without_a_return(with_register):
     _, out, _ = with_register
     book = openpyxl.load_workbook(out / "overzicht.xlsx")
-    assert book.sheetnames == ["Overzicht", "Grafiek", "Bevindingen", "Niet verwerkt", "Ontbrekend", "Normen"]
+    assert book.sheetnames == ["Overzicht", "Grafiek", "Bevindingen", "Niet verwerkt", "Toezicht", "Ontbrekend", "Normen"]
     ws = book["Ontbrekend"]
     assert [c.value for c in ws[1]] == [
         "Contractnummer", "Aanbieder", "KvK-nummer", "Sector", "E-mailadres", "Rij in register", "Opmerking"
@@ -512,5 +512,5 @@ def test_a_big_overview_is_streamed_and_looks_the_same(tmp_path, monkeypatch):
     with zipfile.ZipFile(tmp_path / "gestroomd.xlsx") as zf:  # really streamed: inline text
         assert b't="inlineStr"' in zf.read("xl/worksheets/sheet3.xml")
     in_memory, streamed = _as_seen(tmp_path / "in_geheugen.xlsx"), _as_seen(tmp_path / "gestroomd.xlsx")
-    assert in_memory["sheets"] == ["Overzicht", "Grafiek", "Bevindingen", "Niet verwerkt", "Ontbrekend", "Normen"]
+    assert in_memory["sheets"] == ["Overzicht", "Grafiek", "Bevindingen", "Niet verwerkt", "Toezicht", "Ontbrekend", "Normen"]
     assert [key for key in in_memory.keys() | streamed.keys() if in_memory.get(key) != streamed.get(key)] == []

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from kvcompliance.catalogue import Catalogue, Status
-from kvcompliance.model import Finding
+from kvcompliance.model import FieldIssue, Finding
 from kvcompliance.report.styles import AGENDA_STATUSES, TONE_DOWN, TONE_MUTED, TONE_PLAIN, TONE_UP
 from kvcompliance.values import format_number
 
@@ -118,22 +118,29 @@ WORSENED_QUESTION = "Deze regel is verslechterd ten opzichte van vorig jaar: wat
 class AgendaItem:
     """One point for the accountgesprek."""
 
-    rule_id: str
-    topic: str  # "KV07 Deskundigheid: bereik training"
+    rule_id: str  # the rule; for a missing field, every rule that needs it ("KV08, KV90")
+    topic: str  # "KV07 Bereik training", or "‘Aantal fte van deze medewerkers’"
     status: Status
     question: str
     worsened: bool = False  # marked WORSENED_MARK
+    field: str = ""  # the field key, for a point about a missing or unreadable answer
 
 
-def agenda(findings: Sequence[Finding], catalogue: Catalogue, worsened: set[str] | frozenset[str] = frozenset()) -> tuple[AgendaItem, ...]:
+def agenda(
+    findings: Sequence[Finding],
+    catalogue: Catalogue,
+    worsened: set[str] | frozenset[str] = frozenset(),
+    issues: Sequence[FieldIssue] = (),
+) -> tuple[AgendaItem, ...]:
     """The points to discuss: rood, then oranje, then grijs; within a status the rules that
     worsened since last year first, then catalogue order. A rule that worsened is on the
-    agenda whatever its status; its question is the rule's agenda text for its current
-    status, else :data:`WORSENED_QUESTION`."""
+    agenda whatever its status. Answers that are missing or cannot be read are one point
+    per field, after the rules, however many rules need them (DOMAIN §5, texts)."""
     titles = {rule.id: rule.title for rule in catalogue.rules}
     rank = {status: n for n, status in enumerate(AGENDA_STATUSES)}
     chosen = [
-        (n, f) for n, f in enumerate(findings) if Status(f.status) in rank or f.rule_id in worsened
+        (n, f) for n, f in enumerate(findings)
+        if (Status(f.status) in rank and not f.missing) or f.rule_id in worsened
     ]
     chosen.sort(key=lambda item: (rank.get(Status(item[1].status), len(rank)), item[1].rule_id not in worsened, item[0]))
     items = []
@@ -150,6 +157,23 @@ def agenda(findings: Sequence[Finding], catalogue: Catalogue, worsened: set[str]
                 worsened=was_worse,
             )
         )
+    needed: dict[str, list[str]] = {}
+    for finding in findings:
+        if Status(finding.status) == Status.GRIJS:
+            for key in finding.missing:
+                needed.setdefault(key, []).append(finding.rule_id)
+    typed = {issue.field: issue for issue in issues}
+    for fld in catalogue.fields:
+        if fld.key not in needed:
+            continue
+        issue = typed.get(fld.key)
+        if issue is not None:
+            question = catalogue.texts["agenda_veld_onbegrepen"].format(veld=fld.label, getypt=issue.raw, reden=issue.reason)
+        else:
+            question = catalogue.texts["agenda_veld_leeg"].format(veld=fld.label)
+        rules = ", ".join(dict.fromkeys(needed[fld.key]))
+        items.append(AgendaItem(rule_id=rules, topic=f"‘{fld.label}’ (nodig voor {rules})", status=Status.GRIJS,
+                                question=question, field=fld.key))
     return tuple(items)
 
 

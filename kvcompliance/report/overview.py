@@ -32,6 +32,7 @@ from kvcompliance.report.styles import (
     write_legend,
     write_norms_sheet,
 )
+from kvcompliance.report.supervision import write_supervision_sheet
 from kvcompliance.report.tables import FINDINGS_COLUMNS
 
 RULE_WIDTH = 8
@@ -61,6 +62,7 @@ def write_overview(result: AuditResult, path: Path, files: dict[str, str], table
         _chart_sheet(workbook, styles, result, title, footer)
         _findings_sheet(workbook, styles, table or findings_table(result), title, footer)
         _rejected_sheet(workbook, styles, result, title, footer)
+        write_supervision_sheet(workbook, styles, result, files, title, footer)
         if result.register is not None:
             _missing_sheet(workbook, styles, result, title, footer)
         meta = [
@@ -117,6 +119,8 @@ def _overview_sheet(workbook: Any, styles: Styles, result: AuditResult, files: d
         ("Bestand", 30),
         ("Werkboek", 42),
         ("Eindoordeel", 12),
+        ("Inhoud", 10),
+        ("Aanlevering", 12),
     ]
     if result.trends is not None:
         columns += [("Vorig jaar", 12), ("Trend", 18)]
@@ -173,6 +177,9 @@ def _overview_sheet(workbook: Any, styles: Styles, result: AuditResult, files: d
         write(row, 6, files.get(record.return_id, ""), text)
         overall = result.overall.get(record.return_id)
         styles.status_cell(sheet, row, at["Eindoordeel"], Status(overall) if overall is not None else None)
+        verdict = result.verdicts.get(record.return_id)
+        styles.status_cell(sheet, row, at["Inhoud"], verdict.content if verdict else None)
+        styles.status_cell(sheet, row, at["Aanlevering"], verdict.delivery if verdict else None)
         if result.trends is not None:
             history = year_on_year(result, record.return_id)
             styles.status_cell(sheet, row, at["Vorig jaar"], history.previous_overall)
@@ -277,6 +284,8 @@ FINDINGS_LAYOUT = {
     "waarde": (24, True),
     "norm": (34, False),
     "toelichting": (70, True),
+    "grondslag": (36, False),
+    "herkomst": (30, False),
     "bestand": (30, False),
 }
 

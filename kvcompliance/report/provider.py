@@ -18,8 +18,7 @@ from typing import Any, Mapping, Sequence
 
 import kvcompliance
 from kvcompliance.catalogue import Catalogue, Rule, Status
-from kvcompliance.explain import source_text
-from kvcompliance.model import AuditResult, FieldIssue, Finding
+from kvcompliance.model import AuditResult, FieldIssue, Finding, Verdict
 from kvcompliance.report.compare import (
     MIN_OTHER_PROVIDERS,
     WORSENED_MARK,
@@ -69,6 +68,7 @@ class ProviderView:
     findings: tuple[Finding, ...]  # catalogue order
     issues: tuple[FieldIssue, ...]
     overall: Status
+    verdict: Verdict  # Inhoud, Aanlevering and Eindoordeel
     audit_year: int
     run_date: datetime  # also the workbook's creation date, so equal input gives equal files
     agenda: tuple[AgendaItem, ...]  # the points for the accountgesprek, in order
@@ -101,13 +101,14 @@ def provider_view(
         source_name=who.source_name,
         notes=tuple(record.notes),
         values=dict(record.values),
-        cells={key: str(ref) for key, ref in record.cells.items()},
+        cells={key: ref.in_words() for key, ref in record.cells.items()},
         findings=findings,
         issues=tuple(result.issues_for(return_id)),
         overall=Status(result.overall[return_id]),
+        verdict=result.verdicts[return_id],
         audit_year=result.audit_year,
         run_date=result.run_date,
-        agenda=agenda(findings, result.catalogue, history.worsened() if history else frozenset()),
+        agenda=agenda(findings, result.catalogue, history.worsened() if history else frozenset(), result.issues_for(return_id)),
         sector=comparisons[return_id],
         history=history,
     )
@@ -146,12 +147,13 @@ def render_provider(view: ProviderView, catalogue: Catalogue, path: Path) -> Non
 # ------------------------------------------------------------------ Samenvatting
 SUMMARY_COLUMNS = (
     ("Regel", 7),
-    ("Omschrijving", 26),
-    ("Status", 11),
-    ("Uw waarde", 24),
-    ("Norm", 36),
-    ("Toelichting", 50),
-    ("Bron", 24),
+    ("Omschrijving", 20),
+    ("Status", 10),
+    ("Uw waarde", 20),
+    ("Norm", 34),
+    ("Toelichting", 46),
+    ("Grondslag", 30),
+    ("Herkomst norm", 20),
 )
 #: Inserted after Status when the audit compares with last year (--vorige).
 TREND_COLUMNS = (("Vorig jaar", 11), ("Ontwikkeling", 15))
@@ -171,9 +173,29 @@ def _rule_lookup(catalogue: Catalogue) -> dict[str, Rule]:
 
 
 @lru_cache(maxsize=8)
-def _rule_texts(catalogue: Catalogue) -> dict[str, tuple[str, str]]:
-    """Rule id -> (title, source as shown): the same in every workbook."""
-    return {rule.id: (rule.title, source_text(catalogue, rule)) for rule in catalogue.rules}
+def _rule_titles(catalogue: Catalogue) -> dict[str, str]:
+    return {rule.id: rule.title for rule in catalogue.rules}
+
+
+@lru_cache(maxsize=8)
+def _group_rules(catalogue: Catalogue) -> dict[str, str]:
+    """Group -> its active rule ids as a short range ('KV01–KV13, KV93')."""
+    from kvcompliance.catalogue import GROUP_CONTENT, GROUP_DELIVERY
+
+    return {group: id_ranges([r.id for r in catalogue.active_rules if r.group == group]) for group in (GROUP_CONTENT, GROUP_DELIVERY)}
+
+
+def id_ranges(ids: Sequence[str]) -> str:
+    """'KV01–KV11, KV93' for KV01, KV02, ..., KV11, KV93."""
+    runs: list[list[str]] = []
+    for rule_id in ids:
+        number = int(rule_id[2:]) if rule_id[2:].isdigit() else None
+        last = runs[-1][-1] if runs else None
+        if number is not None and last is not None and last[2:].isdigit() and int(last[2:]) + 1 == number:
+            runs[-1].append(rule_id)
+        else:
+            runs.append([rule_id])
+    return ", ".join(run[0] if len(run) == 1 else f"{run[0]}–{run[-1]}" for run in runs)
 
 
 def _summary_sheet(sheet: Any, styles: Styles, view: ProviderView, title: str, footer: str) -> None:
@@ -225,9 +247,19 @@ def _summary_sheet(sheet: Any, styles: Styles, view: ProviderView, title: str, f
     sheet.set_row(row, 30)
     sheet.write_string(row, 0, "Eindoordeel", styles.get("label_middle"))
     styles.status_cell(sheet, row, 2, view.overall, big=True)
-    meaning = f"{styles.colours[view.overall].meaning} (het zwaarste oordeel over alle regels)"
+    meaning = f"{styles.colours[view.overall].meaning} (het zwaarste van de twee oordelen hieronder)"
     styles.merged(sheet, row, 3, meaning_end, meaning, "meaning_big")
     row += 1
+    groups = _group_rules(catalogue)
+    for label, status, what in (
+        ("Inhoud", view.verdict.content, f"Oordeel over de voorwaarden zelf ({groups['inhoud']})"),
+        ("Aanlevering", view.verdict.delivery, f"Oordeel over de volledigheid en juistheid van de opgave ({groups['aanlevering']})"),
+    ):
+        sheet.write_string(row, 0, label, styles.get("label_middle"))
+        styles.status_cell(sheet, row, 2, status)
+        styles.merged(sheet, row, 3, meaning_end, what, "meaning")
+        sheet.set_row(row, 18)
+        row += 1
     if view.history is not None:
         history = view.history
         sheet.set_row(row, 30)
@@ -258,16 +290,16 @@ def _summary_sheet(sheet: Any, styles: Styles, view: ProviderView, title: str, f
     for n, (name, _) in enumerate(columns):
         sheet.write_string(row, n, name, styles.get("header"))
     rule_history = view.history.rules if view.history is not None else {}
-    rule_texts = _rule_texts(catalogue)
+    titles = _rule_titles(catalogue)
     id_format, text_format = styles.get("id"), styles.get("text")
     write = sheet.write_string
-    at = [col[name] for name in ("Regel", "Omschrijving", "Uw waarde", "Norm", "Toelichting", "Bron")]
+    at = [col[name] for name in ("Regel", "Omschrijving", "Uw waarde", "Norm", "Toelichting", "Grondslag", "Herkomst norm")]
     at_widths = [widths[n] for n in at]
     status_col = col["Status"]
     for finding in view.findings:
         row += 1
-        rule_title, source = rule_texts.get(finding.rule_id, ("", ""))
-        cells = (finding.rule_id, rule_title, finding.value, finding.norm, finding.message, source)
+        cells = (finding.rule_id, titles.get(finding.rule_id, ""), finding.value, finding.norm, finding.message,
+                 finding.basis, finding.origin)
         write(row, at[0], cells[0], id_format)
         for n in range(1, len(cells)):
             write(row, at[n], cells[n], text_format)
@@ -377,7 +409,7 @@ def _sector_section(sheet: Any, styles: Styles, view: ProviderView, row: int, wi
 RETURN_COLUMNS = (
     ("Vraag", 46),
     ("Uw antwoord", 28),
-    ("Cel in uw bestand", 16),
+    ("Cel in uw bestand", 20),
     ("Status", 11),
     ("Waarom deze kleur", 56),
 )

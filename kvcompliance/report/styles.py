@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from kvcompliance.catalogue import Catalogue, Status, StatusInfo
-from kvcompliance.explain import norm_text, params_text, scope_text, source_text
+from kvcompliance.explain import basis_summary, norm_text, params_text, scope_text
 from kvcompliance.values import format_date
+from kvcompliance.wording import origin_text
 
 FONT = "Calibri"
 INK = "#1F3864"  # titles
@@ -291,12 +292,13 @@ def rules_file_text(catalogue: Catalogue, full_path: bool = True) -> str:
 
 NORMS_COLUMNS = (
     ("Regel", 8),
-    ("Titel", 24),
+    ("Titel", 22),
     ("Geldt voor", 20),
     ("Norm", 46),
-    ("Parameters", 28),
-    ("Bron", 26),
-    ("Toelichting", 46),
+    ("Herkomst norm", 24),
+    ("Parameters", 26),
+    ("Grondslag", 40),
+    ("Toelichting", 40),
 )
 
 
@@ -311,8 +313,9 @@ def norms_rows(catalogue: Catalogue) -> tuple[tuple[tuple[str, ...], float | Non
             rule.title,
             scope_text(catalogue, rule),
             norm_text(catalogue, rule),
+            origin_text(catalogue, rule),
             params_text(catalogue, rule) or "geen",
-            source_text(catalogue, rule),
+            basis_summary(catalogue, rule),
             rule.explanation,
         )
         lines = max(text_lines(value, NORMS_COLUMNS[col][1]) if value else 1 for col, value in enumerate(cells))

@@ -24,6 +24,8 @@ FINDINGS_COLUMNS = (
     "waarde",
     "norm",
     "toelichting",
+    "grondslag",
+    "herkomst",
     "bestand",
 )
 
@@ -62,6 +64,8 @@ def iter_findings_rows(result: AuditResult) -> Iterator[FindingRow]:
                     "waarde": finding.value,
                     "norm": finding.norm,
                     "toelichting": finding.message,
+                    "grondslag": finding.basis,
+                    "herkomst": finding.origin,
                     "bestand": who.source,
                 },
             )
