@@ -21,6 +21,7 @@ from kvcompliance.wording import (
     FieldValues,
     RuleValues,
     basis_text,
+    column_values,
     condition_word,
     duty_phrase,
     join_clauses,
@@ -46,12 +47,12 @@ def findings(
     """One Finding per return and active rule: returns in order, rules in catalogue order."""
     from kvcompliance.validate import metric_column
 
-    columns = {key: checked[key].to_numpy(dtype=object, na_value=None) for key in checked.columns}
+    columns = {key: column_values(checked[key]) for key in checked.columns}
     plan = []
     for rule in catalogue.active_rules:
         output = outputs[rule.id]
         metrics = {m.key: (columns[metric_column(rule, m.key)], m.format) for m in rule.metrics}
-        metrics.update({key: (series.to_numpy(dtype=object, na_value=None), "") for key, series in output.texts.items()})
+        metrics.update({key: (column_values(series), "") for key, series in output.texts.items()})
         reads = tuple(dict.fromkeys(list(rule.inputs) + [k for lvl in rule.levels for k in catalogue.column_inputs(rule, lvl.column)]))
         own_fields = output.fields.tolist() if output.fields is not None else None
         plan.append((rule, metrics, resolved[rule.id], norm_text(catalogue, rule), origin_text(catalogue, rule), reads,

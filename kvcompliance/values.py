@@ -17,6 +17,10 @@ EXCEL_EPOCH = date(1899, 12, 30)
 MIN_DATE_SERIAL = 32874
 
 
+#: How an empty value reads in every text.
+EMPTY = "niet ingevuld"
+
+
 class NotUnderstood(ValueError):
     """A value that cannot be understood; ``reason`` is Dutch."""
 
@@ -321,7 +325,7 @@ def _group(digits: str) -> str:
 def format_number(value: float, decimals: int = 2) -> str:
     """12.5 -> '12,5'; 1234 -> '1.234'; trailing zeros dropped."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "(leeg)"
+        return EMPTY
     # Formatting rounds exactly as round() would (half to even on the exact value), and
     # round() itself is slow: this runs for every number in every finding.
     text = f"{float(value):.{decimals}f}"
@@ -336,7 +340,7 @@ def format_number(value: float, decimals: int = 2) -> str:
 
 def format_percent(value: float, decimals: int | None = None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "(leeg)"
+        return EMPTY
     if decimals is None:
         decimals = 0 if abs(value) >= 0.1 else 1
     return f"{format_number(value * 100, decimals)}%"
@@ -374,7 +378,7 @@ def format_near(value: float, fmt: str, thresholds: tuple[float, ...] = ()) -> s
 def format_probability(value: float) -> str:
     """A chance in words a provider understands: '0,25% (ongeveer 1 op 400)'."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "(leeg)"
+        return EMPTY
     if value < 0.0001:
         return "minder dan 0,01% (minder dan 1 op 10.000)"
     pct = format_number(value * 100, 2 if value < 0.01 else 1)
@@ -394,12 +398,12 @@ def format_date(value: date) -> str:
 def format_value(value: Any, fmt: str) -> str:
     """Format a typed value for a Dutch reader; ``fmt`` is a catalogue format name."""
     if value is None:
-        return "(leeg)"
+        return EMPTY
     try:
         if value != value:  # NaN / NA
-            return "(leeg)"
+            return EMPTY
     except (TypeError, ValueError):  # pd.NA compares to NA and cannot be truth-tested
-        return "(leeg)"
+        return EMPTY
     if fmt == "janee" or isinstance(value, bool):
         return "ja" if bool(value) else "nee"
     if fmt == "procent":

@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 
 from kvcompliance.catalogue import FIELD_FORMAT, Catalogue, Level, Rule
 from kvcompliance.model import FieldIssue
-from kvcompliance.values import format_date, format_near, format_number, format_percent, format_value, plural
+from kvcompliance.values import EMPTY, format_date, format_near, format_number, format_percent, format_value, plural
 
 DUTY_STATUTORY, DUTY_CONTRACTUAL = "wettelijk", "contractueel"
 RELATION_CONTRACT, RELATION_SUBSIDY = "contract", "subsidie"
@@ -42,7 +42,7 @@ def field_text(catalogue: Catalogue, key: str, value: Any, issue: FieldIssue | N
     if issue is not None:
         return f"‘{issue.raw}’"
     if value is None:
-        return catalogue.texts["niet_ingevuld"]
+        return EMPTY
     field = catalogue.field(key)
     if field.type == "sector":
         sector = catalogue.sector(value)
@@ -73,9 +73,16 @@ class FieldValues(dict):
         return text
 
 
+def column_values(series: Any) -> list:
+    """A frame column as plain values, every kind of missing (NA, NaN, NaT) as ``None``."""
+    import pandas as pd
+
+    return [None if pd.isna(v) else v for v in series.to_numpy(dtype=object)]
+
+
 def fill_fields(catalogue: Catalogue, template: str, frame: Any, pos: int, issues: Mapping[str, FieldIssue]) -> str:
     """``template`` with the fields of the return at row ``pos`` of ``frame``."""
-    columns = {key: frame[key].to_numpy(dtype=object, na_value=None) for key in frame.columns}
+    columns = {key: column_values(frame[key]) for key in frame.columns}
     return template.format_map(FieldValues(catalogue, columns, pos, issues))
 
 
