@@ -22,6 +22,7 @@ from kvcompliance.catalogue import Catalogue, Status, load_catalogue
 from kvcompliance.errors import KvError, OutputError, UnreadableFile
 from kvcompliance.model import AuditResult, RejectedFile, ReturnRecord, SourceFile
 from kvcompliance.outputs import FINDINGS_FILE, LOG_FILE, MAILING_FILE, OVERVIEW_FILE, PROVIDER_DIR
+from kvcompliance.settings import Letterhead
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +158,7 @@ def collect(
     return collected
 
 
-def choose_year(frame, year: int | None) -> tuple[int, str, str]:
+def choose_year(frame, year: int | None, given: str = "opgegeven met --jaar") -> tuple[int, str, str]:
     """The audit year, where it came from, and a warning ('' if none) (DOMAIN §5.1.4):
     ``--jaar``, else the verslagjaar most returns state. With ``--jaar`` matching fewer
     than half of the returns, the warning says so."""
@@ -168,9 +169,9 @@ def choose_year(frame, year: int | None) -> tuple[int, str, str]:
         if total and matching * 2 < total:
             warning = (
                 f"LET OP: maar {matching} van de {total} opgaven {'gaat' if matching == 1 else 'gaan'} over {year}."
-                f" De andere worden grijs op KV92 (verslagjaar). Klopt --jaar {year}?"
+                f" De andere worden grijs op KV92 (verslagjaar). Klopt het controlejaar {year} ({given})?"
             )
-        return year, "opgegeven met --jaar", warning
+        return year, given, warning
     if not counts:
         fallback = datetime.now().year - 1
         return fallback, f"geen verslagjaar gevonden; aangenomen: {fallback}", ""
@@ -196,6 +197,7 @@ def run_audit(
     jobs: int = 1,
     stopwatch: Stopwatch | None = None,
     exclude: Path | None = None,
+    year_given: str = "opgegeven met --jaar",
 ) -> AuditResult:
     """Read, normalise and validate every return in ``inbox``.
 
@@ -226,7 +228,7 @@ def run_audit(
 
     with stopwatch.stage("normaliseren"):
         normalised = normalise(collected.records, catalogue, register)
-    audit_year, year_source, year_warning = choose_year(normalised.frame, year)
+    audit_year, year_source, year_warning = choose_year(normalised.frame, year, year_given)
     with stopwatch.stage("valideren"):
         evaluation = evaluate(normalised.frame, list(normalised.issues), catalogue, audit_year)
     trends = None
@@ -293,8 +295,10 @@ def write_reports(
     progress: Progress | None = None,
     jobs: int = 1,
     stopwatch: Stopwatch | None = None,
+    letterhead: Letterhead | None = None,
 ) -> WrittenReports:
     """Write overview, findings CSV and one accountgesprek workbook per return.
+    ``letterhead``: who sends them and when the conversations are (the settings).
 
     The provider folder is written next to the old one and swapped in at the end, so the
     folder never mixes workbooks of two runs.
@@ -321,7 +325,7 @@ def write_reports(
     def officer_files() -> None:
         with stopwatch.stage("overzicht"):
             table = findings_table(result)
-            write_overview(result, overview, files, table)
+            write_overview(result, overview, files, table, letterhead)
             write_findings_csv(result, findings_csv, table)
             write_mailing_list(result, out_dir / MAILING_FILE, files, PROVIDER_DIR)
 
@@ -329,7 +333,7 @@ def write_reports(
         rules_file = result.catalogue.rules_file
         comparisons = sector_comparisons(result)
         items = [
-            (provider_view(result, r.return_id, comparisons), str(staging / files[r.return_id]), rules_file)
+            (provider_view(result, r.return_id, comparisons, letterhead), str(staging / files[r.return_id]), rules_file)
             for r in result.returns
         ]
         # The officer's files are written by this process while the workers write the

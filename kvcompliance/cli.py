@@ -105,6 +105,22 @@ rules_option = click.option(
 )
 
 
+settings_option = click.option(
+    "--instellingen",
+    "settings_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Instellingenbestand (TOML) met de afzender, het verslagjaar en de gespreksperiode."
+    " Standaard: kvcompliance.toml in de huidige map, als dat er is.",
+)
+
+
+def load_settings_for(settings_file: Path | None):
+    """The settings of this run, checked before anything else is read."""
+    from kvcompliance.settings import load_settings
+
+    return load_settings(settings_file)
+
+
 contracts_option = click.option(
     "--contracten",
     "register_file",
@@ -186,6 +202,7 @@ def main() -> None:
     help="Aantal processen voor lezen en schrijven. Standaard: het aantal processorkernen.",
 )
 @click.option("--stil", is_flag=True, help="Geen voortgangsbalk tonen.")
+@settings_option
 @guarded
 def audit(
     inbox: Path,
@@ -196,6 +213,7 @@ def audit(
     previous_dir: Path | None,
     jobs: int | None,
     stil: bool,
+    settings_file: Path | None,
 ) -> None:
     """Controleer alle opgaven in MAP en schrijf de werkboeken.
 
@@ -210,6 +228,12 @@ def audit(
     from kvcompliance.audit import run_audit, status_counts, write_reports
     from kvcompliance.parallel import default_jobs
 
+    settings = load_settings_for(settings_file)
+    if jaar is None and settings.get("uitvraag", "verslagjaar") is not None:
+        jaar = settings.get("uitvraag", "verslagjaar")
+        year_given = f"uit de instellingen ({Path(settings.path).name})"
+    else:
+        year_given = "opgegeven met --jaar"
     jobs = jobs or default_jobs()
     progress = ClickProgress(enabled=not stil)
     result = run_audit(
@@ -221,8 +245,9 @@ def audit(
         progress=progress,
         jobs=jobs,
         exclude=out_dir,
+        year_given=year_given,
     )
-    reports = write_reports(result, out_dir, progress=progress, jobs=jobs)
+    reports = write_reports(result, out_dir, progress=progress, jobs=jobs, letterhead=settings.letterhead())
 
     catalogue = result.catalogue
     if not result.returns and not result.rejected:
@@ -282,8 +307,9 @@ def audit(
     help="Contractregister (.xlsx of .csv): schrijf per contract een formulier waarin naam, KvK-nummer, "
     "contractnummer en sector al zijn ingevuld en vergrendeld.",
 )
+@settings_option
 @guarded
-def template(output: Path | None, register_file: Path | None) -> None:
+def template(output: Path | None, register_file: Path | None, settings_file: Path | None) -> None:
     """Maak het uitvraagformulier dat aanbieders invullen.
 
     Met --contracten krijgt elke aanbieder uit het contractregister een eigen formulier,
@@ -296,6 +322,7 @@ def template(output: Path | None, register_file: Path | None) -> None:
     """
     from kvcompliance.catalogue import load_catalogue
 
+    letterhead = load_settings_for(settings_file).letterhead()
     catalogue = load_catalogue()
     if register_file is None:
         from kvcompliance.template import write_template
@@ -303,14 +330,14 @@ def template(output: Path | None, register_file: Path | None) -> None:
         output = output or Path("uitvraag.xlsx")
         if output.is_dir():
             _fail(f"{output} is een map; geef een bestandsnaam op, bijvoorbeeld -o {output / 'uitvraag.xlsx'}.", EXIT_USAGE)
-        write_template(output, catalogue)
+        write_template(output, catalogue, letterhead=letterhead)
         click.echo(f"Uitvraagformulier geschreven: {output}")
         return
     from kvcompliance.register import load_register
     from kvcompliance.template import write_prefilled_forms
 
     register = load_register(register_file, catalogue)
-    written = write_prefilled_forms(register, catalogue, output or Path("formulieren"))
+    written = write_prefilled_forms(register, catalogue, output or Path("formulieren"), letterhead=letterhead)
     folder = output or Path("formulieren")
     click.echo(
         f"{len(written)} vooraf ingevulde {'formulier' if len(written) == 1 else 'formulieren'} geschreven in {folder}"
@@ -320,8 +347,9 @@ def template(output: Path | None, register_file: Path | None) -> None:
 
 @main.command(**COMMAND)
 @rules_option
+@settings_option
 @guarded
-def regels(rules_file: Path | None) -> None:
+def regels(rules_file: Path | None, settings_file: Path | None) -> None:
     """Toon de regels en normen die de controle toepast.
 
     \b
@@ -331,7 +359,44 @@ def regels(rules_file: Path | None) -> None:
     from kvcompliance.catalogue import load_catalogue
     from kvcompliance.explain import rules_table
 
+    load_settings_for(settings_file)  # a broken settings file is said here too
     catalogue = load_catalogue(str(rules_file) if rules_file else None)
     click.echo(rules_table(catalogue, width=max(80, min(160, shutil.get_terminal_size((120, 40)).columns))))
     for warning in catalogue.warnings:
         click.secho(f"Let op: {warning}", fg="yellow", err=True)
+
+
+@main.command(**COMMAND)
+@click.option(
+    "-o",
+    "--uitvoer",
+    "output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("kvcompliance.toml"),
+    show_default=True,
+    help="Het instellingenbestand dat wordt geschreven.",
+)
+@guarded
+def init(output: Path) -> None:
+    """Schrijf een voorbeeld van het instellingenbestand, met uitleg bij elke sleutel.
+
+    Pas daarna de afzender, het verslagjaar, de uiterste datum en de gespreksperiode aan.
+    Een bestaand bestand wordt niet overschreven.
+
+    \b
+    Voorbeeld:
+      kvcompliance init
+      kvcompliance init -o regio-eemvallei.toml
+    """
+    from kvcompliance.settings import example_text
+
+    if output.exists():
+        _fail(f"{output} bestaat al; het wordt niet overschreven. Kies een andere naam met -o.", EXIT_USAGE)
+    try:
+        with output.open("x", encoding="utf-8") as handle:
+            handle.write(example_text())
+    except OSError as exc:
+        from kvcompliance.report.xlsx import os_reason
+
+        _fail(f"{output} kan niet worden geschreven: {os_reason(exc)}.")
+    click.echo(f"Voorbeeld van de instellingen geschreven: {output}. Pas de waarden aan voordat u het formulier maakt.")

@@ -108,6 +108,8 @@ class Identity:
     source_name: str  # file name only
     duty: str | None = None  # 'wettelijk', 'contractueel', or None when unknown
     relation: str | None = None  # 'contract', 'subsidie', or None when unknown
+    contact_name: str = ""  # the form's contact person
+    contact_email: str = ""  # the register's address first, else the form's ('' when none)
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,7 +96,7 @@ def normalise(records: Iterable[ReturnRecord], catalogue: Catalogue, register: "
         frame=frame,
         issues=tuple(issues),
         replaced=tuple(replaced),
-        identities=identities(records, frame, catalogue),
+        identities=identities(records, frame, catalogue, match),
         register=match,
     )
 
@@ -201,7 +201,10 @@ def _with_register_notes(record: ReturnRecord, match: "RegisterMatch") -> Return
 
 
 # ------------------------------------------------------------------ identity
-_IDENTITY_FIELDS = ("sector", "verslagjaar", "aanbieder_naam", "kvk_nummer", "contractnummer", "meldcodeplicht", "relatie")
+_IDENTITY_FIELDS = (
+    "sector", "verslagjaar", "aanbieder_naam", "kvk_nummer", "contractnummer", "meldcodeplicht", "relatie", "contact_naam",
+    "contact_email",
+)
 
 
 def plain(value: Any) -> Any:
@@ -232,8 +235,11 @@ def display(value: Any) -> str:
     return str(value).strip()
 
 
-def identities(records: Iterable[ReturnRecord], frame: pd.DataFrame, catalogue: Catalogue) -> dict[str, Identity]:
-    """Return id -> :class:`Identity`: the typed value of a field, else what was typed."""
+def identities(
+    records: Iterable[ReturnRecord], frame: pd.DataFrame, catalogue: Catalogue, match: "RegisterMatch | None" = None
+) -> dict[str, Identity]:
+    """Return id -> :class:`Identity`: the typed value of a field, else what was typed. The
+    contact's address is the register's first (what the gemeente knows), then the form's."""
     columns = {key: dict(zip(frame.index, frame[key].tolist())) for key in _IDENTITY_FIELDS if key in frame.columns}
     found = {}
     for record in records:
@@ -247,7 +253,10 @@ def identities(records: Iterable[ReturnRecord], frame: pd.DataFrame, catalogue: 
                     value = None
             return value
 
-        found[record.return_id] = _identity(catalogue, record, typed)
+        who = _identity(catalogue, record, typed)
+        contract = match.matched.get(record.return_id) if match is not None else None
+        email = (contract.contact_email if contract is not None and contract.contact_email else "") or display(typed("contact_email"))
+        found[record.return_id] = replace(who, contact_name=display(typed("contact_naam")), contact_email=email)
     return found
 
 

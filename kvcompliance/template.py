@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from kvcompliance.catalogue import VERSION_NAME, Catalogue, Field
+from kvcompliance.settings import Letterhead, date_in_words
 from kvcompliance.errors import KvError, OutputError
 
 if TYPE_CHECKING:  # pragma: no cover - the register module imports pandas
@@ -238,7 +239,7 @@ def _write_norms(sheet: Any, formats: _Formats, catalogue: Catalogue, row: int) 
     return row + 1
 
 
-def _write_instructions(workbook: Any, formats: _Formats, catalogue: Catalogue) -> None:
+def _write_instructions(workbook: Any, formats: _Formats, catalogue: Catalogue, letterhead: Letterhead) -> None:
     sheet = workbook.add_worksheet(INSTRUCTION_SHEET)
     sheet.set_column(0, 0, INFO_WIDTHS[0])
     sheet.set_column(1, 1, INFO_WIDTHS[1])
@@ -249,6 +250,11 @@ def _write_instructions(workbook: Any, formats: _Formats, catalogue: Catalogue) 
     row += 1
     sheet.write_string(row, 0, "Verantwoording over de meldcode, de aandachtsfunctionaris, training en intervisie", formats.subtitle)
     row += 2
+    for label, text in _sender_lines(letterhead):
+        sheet.write_string(row, 0, label, formats.text_bold)
+        sheet.write_string(row, 1, text, formats.text)
+        row += 1
+    row += 1
 
     sheet.write_string(row, 0, "Waarom deze opgave?", formats.heading)
     row += 1
@@ -318,7 +324,8 @@ def _write_instructions(workbook: Any, formats: _Formats, catalogue: Catalogue) 
     sheet.write_string(row, 0, "Formulierversie", formats.text)
     sheet.write_string(row, 1, catalogue.form_version, formats.version)
     row += 1
-    sheet.write_string(row, 1, "Vragen over dit formulier? Neem contact op met uw contactpersoon bij de gemeente.", formats.text)
+    contact = letterhead.contact_line or "uw contactpersoon bij de gemeente"
+    sheet.write_string(row, 1, f"Vragen over dit formulier? Neem contact op met {contact}.", formats.text)
 
     sheet.set_paper(9)  # A4
     sheet.set_portrait()
@@ -329,7 +336,21 @@ def _write_instructions(workbook: Any, formats: _Formats, catalogue: Catalogue) 
     sheet.activate()
 
 
-def _write_form(workbook: Any, formats: _Formats, catalogue: Catalogue, prefill: Mapping[str, Any]) -> None:
+def _sender_lines(letterhead: Letterhead) -> list[tuple[str, str]]:
+    """(label, text) about who asks, whom to ask, and by when and where to send it back."""
+    lines = [("Uitvraag van", letterhead.sender)]
+    if letterhead.contact_line:
+        lines.append(("Contactpersoon", letterhead.contact_line))
+    if letterhead.year:
+        lines.append(("Verslagjaar", str(letterhead.year)))
+    if letterhead.deadline:
+        lines.append(("Terugsturen vóór", date_in_words(letterhead.deadline)))
+    if letterhead.email:
+        lines.append(("Terugsturen naar", letterhead.email))
+    return lines
+
+
+def _write_form(workbook: Any, formats: _Formats, catalogue: Catalogue, prefill: Mapping[str, Any], letterhead: Letterhead) -> None:
     sheet = workbook.add_worksheet(FORM_SHEET)
     for col, width in enumerate(FORM_WIDTHS):
         sheet.set_column(col, col, width)
@@ -338,7 +359,11 @@ def _write_form(workbook: Any, formats: _Formats, catalogue: Catalogue, prefill:
     sheet.set_row(INTRO_ROW, 30)
     sheet.merge_range(
         INTRO_ROW, 0, INTRO_ROW, 2,
-        "Vul alleen de gele cellen in. Velden met een * zijn verplicht. "
+        f"Uitvraag van {letterhead.sender}"
+        + (f" over {letterhead.year}" if letterhead.year else "")
+        + (f"; terugsturen vóór {date_in_words(letterhead.deadline)}" if letterhead.deadline else "")
+        + (f" naar {letterhead.email}" if letterhead.email else "")
+        + ". Vul alleen de gele cellen in. Velden met een * zijn verplicht. "
         f"Uitleg staat op het tabblad '{INSTRUCTION_SHEET}'. Formulierversie {catalogue.form_version}.",
         formats.intro,
     )
@@ -419,15 +444,22 @@ def _quote_sheet(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
 
 
-def write_template(path: Path, catalogue: Catalogue, prefill: Mapping[str, Any] | None = None) -> None:
+def write_template(
+    path: Path, catalogue: Catalogue, prefill: Mapping[str, Any] | None = None, letterhead: Letterhead | None = None
+) -> None:
     """Write the return form to ``path`` (.xlsx), atomically.
 
     ``prefill`` maps field keys to values that the gemeente fills in beforehand (for
-    example per contract); those cells are grey and locked.
+    example per contract); those cells are grey and locked. ``letterhead`` (the settings)
+    puts the sender, contact, deadline and return address on the form and fills in the
+    verslagjaar.
     """
+    letterhead = letterhead or Letterhead()
     from kvcompliance.report.xlsx import new_workbook
 
     prefill = dict(prefill or {})
+    if letterhead.year and catalogue.has_field("verslagjaar"):
+        prefill.setdefault("verslagjaar", letterhead.year)
     unknown = [key for key in prefill if not catalogue.has_field(key)]
     if unknown:
         raise KvError(f"Onbekend veld om vooraf in te vullen: {', '.join(sorted(unknown))}.")
@@ -441,14 +473,14 @@ def write_template(path: Path, catalogue: Catalogue, prefill: Mapping[str, Any] 
             {
                 "title": "Jaarlijkse opgave voorwaarden kindermishandeling",
                 "subject": "Uitvraag meldcode, aandachtsfunctionaris, training en intervisie",
-                "author": "Gemeente",
+                "author": letterhead.sender,
                 "comments": f"Formulierversie {catalogue.form_version}; gemaakt met kvcompliance.",
             }
         )
         workbook.set_custom_property(VERSION_PROPERTY, catalogue.form_version)
         formats = _Formats(workbook)
-        _write_instructions(workbook, formats, catalogue)
-        _write_form(workbook, formats, catalogue, prefill)
+        _write_instructions(workbook, formats, catalogue, letterhead)
+        _write_form(workbook, formats, catalogue, prefill, letterhead)
         workbook.define_name(VERSION_NAME, '="' + catalogue.form_version.replace('"', '""') + '"')
 
 
@@ -458,7 +490,7 @@ PREFILLED_FIELDS = ("aanbieder_naam", "kvk_nummer", "contractnummer", "sector")
 PREFILLED_PREFIX = "uitvraag"
 
 
-def write_prefilled_forms(register: Register, catalogue: Catalogue, out_dir: Path) -> list[Path]:
+def write_prefilled_forms(register: Register, catalogue: Catalogue, out_dir: Path, letterhead: Letterhead | None = None) -> list[Path]:
     """Write one form per contract of ``register`` into ``out_dir``, pre-filled and locked.
 
     Name, KvK-nummer, contract number and sector come from the register
@@ -482,6 +514,6 @@ def write_prefilled_forms(register: Register, catalogue: Catalogue, out_dir: Pat
         taken.add(name.casefold())
         prefill = {key: getattr(contract, key) for key in PREFILLED_FIELDS if catalogue.has_field(key)}
         path = out_dir / name
-        write_template(path, catalogue, prefill)
+        write_template(path, catalogue, prefill, letterhead)
         written.append(path)
     return written

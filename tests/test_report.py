@@ -317,7 +317,7 @@ def overview(written):
 
 
 def test_overview_sheets(written):
-    assert overview(written).sheetnames == ["Overzicht", "Grafiek", "Bevindingen", "Niet verwerkt", "Toezicht", "Normen"]
+    assert overview(written).sheetnames == ["Bellijst", "Overzicht", "Per sector", "Grafiek", "Bevindingen", "Niet verwerkt", "Toezicht", "Normen"]
 
 
 def test_overzicht_row_per_return_with_coloured_rule_columns(written):

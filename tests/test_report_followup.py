@@ -179,7 +179,7 @@ def test_without_history_or_register_nothing_extra_appears(tmp_path):
     text = all_text(summary.parent)
     assert "Vorig jaar" not in text and "Ontwikkeling" not in text and "verslechterd" not in text
     overview = openpyxl.load_workbook(tmp_path / "overzicht.xlsx")
-    assert overview.sheetnames == ["Overzicht", "Grafiek", "Bevindingen", "Niet verwerkt", "Toezicht", "Normen"]
+    assert overview.sheetnames == ["Bellijst", "Overzicht", "Per sector", "Grafiek", "Bevindingen", "Niet verwerkt", "Toezicht", "Normen"]
     heads = header_row(overview["Overzicht"], "Aanbieder")
     assert not {"Vorig jaar", "Trend", "Contract"} & set(heads)
 
@@ -210,7 +210,7 @@ def with_register(tmp_path):
 def test_ontbrekend_lists_contracts_without_a_return(with_register):
     _, out, _ = with_register
     book = openpyxl.load_workbook(out / "overzicht.xlsx")
-    assert book.sheetnames == ["Overzicht", "Grafiek", "Bevindingen", "Niet verwerkt", "Toezicht", "Ontbrekend", "Normen"]
+    assert book.sheetnames == ["Bellijst", "Overzicht", "Per sector", "Grafiek", "Bevindingen", "Niet verwerkt", "Toezicht", "Ontbrekend", "Normen"]
     ws = book["Ontbrekend"]
     assert [c.value for c in ws[1]] == [
         "Contractnummer", "Aanbieder", "KvK-nummer", "Sector", "E-mailadres", "Rij in register", "Opmerking"
@@ -512,5 +512,5 @@ def test_a_big_overview_is_streamed_and_looks_the_same(tmp_path, monkeypatch):
     with zipfile.ZipFile(tmp_path / "gestroomd.xlsx") as zf:  # really streamed: inline text
         assert b't="inlineStr"' in zf.read("xl/worksheets/sheet3.xml")
     in_memory, streamed = _as_seen(tmp_path / "in_geheugen.xlsx"), _as_seen(tmp_path / "gestroomd.xlsx")
-    assert in_memory["sheets"] == ["Overzicht", "Grafiek", "Bevindingen", "Niet verwerkt", "Toezicht", "Ontbrekend", "Normen"]
+    assert in_memory["sheets"] == ["Bellijst", "Overzicht", "Per sector", "Grafiek", "Bevindingen", "Niet verwerkt", "Toezicht", "Ontbrekend", "Normen"]
     assert [key for key in in_memory.keys() | streamed.keys() if in_memory.get(key) != streamed.get(key)] == []

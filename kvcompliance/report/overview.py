@@ -32,7 +32,10 @@ from kvcompliance.report.styles import (
     write_legend,
     write_norms_sheet,
 )
+from kvcompliance.report.calllist import write_call_list_sheet
+from kvcompliance.report.sectors import write_sector_sheet
 from kvcompliance.report.supervision import write_supervision_sheet
+from kvcompliance.settings import Letterhead
 from kvcompliance.report.tables import FINDINGS_COLUMNS
 
 RULE_WIDTH = 8
@@ -42,11 +45,24 @@ RULE_WIDTH = 8
 STREAM_FROM_FINDINGS = 50_000
 
 
-def write_overview(result: AuditResult, path: Path, files: dict[str, str], table: FindingsTable | None = None) -> None:
+def write_overview(
+    result: AuditResult,
+    path: Path,
+    files: dict[str, str],
+    table: FindingsTable | None = None,
+    letterhead: Letterhead | None = None,
+) -> None:
     """Write the overview workbook to ``path``; ``files`` maps return id -> provider workbook name;
-    ``table``: the Bevindingen table, when the caller built it already (for the CSV too)."""
-    title = f"Overzicht opgaven kindermishandeling — verslagjaar {result.audit_year}"
+    ``table``: the Bevindingen table, when the caller built it already (for the CSV too);
+    ``letterhead``: the sender from the settings."""
+    letterhead = letterhead or Letterhead()
+    owner = f" — {letterhead.name}" if letterhead.name else ""
+    title = f"Overzicht opgaven kindermishandeling{owner} — verslagjaar {result.audit_year}"
     footer = f"Verslagjaar {result.audit_year} · gemaakt op {run_date_text(result.run_date)}"
+    intro = (
+        f"{_plural(len(result.returns), 'opgave', 'opgaven')} beoordeeld op {run_date_text(result.run_date)}"
+        f" · {_plural(len(result.rejected), 'bestand', 'bestanden')} niet verwerkt (zie tabblad Niet verwerkt)"
+    )
     with new_workbook(path, streamed=len(result.findings) >= STREAM_FROM_FINDINGS) as workbook:
         workbook.set_properties(
             {
@@ -58,7 +74,9 @@ def write_overview(result: AuditResult, path: Path, files: dict[str, str], table
             }
         )
         styles = Styles(workbook, result.catalogue)
+        write_call_list_sheet(workbook, styles, result, files, title, footer, intro)
         _overview_sheet(workbook, styles, result, files, title, footer)
+        write_sector_sheet(workbook, styles, result, title, footer)
         _chart_sheet(workbook, styles, result, title, footer)
         _findings_sheet(workbook, styles, table or findings_table(result), title, footer)
         _rejected_sheet(workbook, styles, result, title, footer)
@@ -290,6 +308,10 @@ FINDINGS_LAYOUT = {
 }
 
 
+#: The statuses the Bevindingen sheet shows at first (its filter hides groen and n.v.t.).
+FINDINGS_SHOWN = (Status.ROOD, Status.ORANJE, Status.GRIJS)
+
+
 def _findings_sheet(workbook: Any, styles: Styles, table: FindingsTable, title: str, footer: str) -> None:
     sheet = workbook.add_worksheet("Bevindingen")
     set_widths(sheet, [FINDINGS_LAYOUT[c][0] for c in FINDINGS_COLUMNS])
@@ -304,9 +326,11 @@ def _findings_sheet(workbook: Any, styles: Styles, table: FindingsTable, title: 
     ]
     wrapped = [(col, FINDINGS_LAYOUT[name][0], {}) for col, name in enumerate(FINDINGS_COLUMNS) if FINDINGS_LAYOUT[name][1]]
     write = sheet.write_string
+    shown = {Status(s).value for s in FINDINGS_SHOWN}
     row = 0
     for status, cells in zip(table.statuses, table.rows):
         row += 1
+        hidden = Status(status).value not in shown
         for col, fmt in texts:
             write(row, col, cells[col], fmt)
         # the status column holds the status label: shown on the status colour
@@ -320,9 +344,11 @@ def _findings_sheet(workbook: Any, styles: Styles, table: FindingsTable, title: 
                 n = known[text] = text_lines(text, width)
             if n > lines:
                 lines = n
-        if lines > 1:
-            sheet.set_row(row, row_height(lines))
+        if lines > 1 or hidden:
+            sheet.set_row(row, row_height(lines) if lines > 1 else None, None, {"hidden": hidden})
     sheet.autofilter(0, 0, row, len(FINDINGS_COLUMNS) - 1)
+    # Filtered to what needs attention, so it prints without the groen rows; 'clear filter' shows all.
+    sheet.filter_column_list(status_col, [styles.labels[s] for s in FINDINGS_SHOWN])
     sheet.freeze_panes(1, 0)
     setup_print(sheet, landscape=True, header_left=title, header_right="Bevindingen", footer_left=footer, repeat_rows=(0, 0))
 

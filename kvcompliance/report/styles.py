@@ -23,6 +23,8 @@ HEADER_FILL = "#1F4E79"  # table header rows
 SECTION_FILL = "#DDEBF7"  # section rows
 GRID = "#BFBFBF"  # cell borders
 MUTED = "#595959"  # secondary text
+INPUT_FILL = "#FFF2CC"  # cells to fill in (as in the form)
+REMARK_FILL = "#F2F2F2"  # the provider's own words
 
 #: Status order everywhere a user sees statuses listed: worst first, n.v.t. last.
 STATUS_ORDER = (Status.ROOD, Status.ORANJE, Status.GRIJS, Status.GROEN, Status.NVT)
@@ -57,6 +59,10 @@ _KINDS: dict[str, dict[str, Any]] = {
     "legend_text": {"valign": "vcenter"},
     "note": {"italic": True, "text_wrap": True, "font_color": "#9C5700"},
     "text": {**_CELL, "text_wrap": True},
+    "input": {**_CELL, "text_wrap": True, "bg_color": INPUT_FILL, "locked": False},
+    "remark": {**_CELL, "text_wrap": True, "italic": True, "bg_color": REMARK_FILL},
+    "letterhead": {"bold": True, "font_size": 11, "font_color": INK, "text_wrap": True},
+    "link": {**_CELL, "font_color": "#0563C1", "underline": 1},
     "text_nowrap": {**_CELL},
     "id": {**_CELL, "bold": True},
     "number": {**_CELL, "align": "left", "num_format": "General"},

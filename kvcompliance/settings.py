@@ -1,0 +1,229 @@
+"""The officer's settings: who sends, about which year, when the conversations are.
+
+``kvcompliance.toml`` in the working folder, or ``--instellingen FILE`` on every command.
+Its keys are declared once, in ``schemas/instellingen.toml``: that declaration checks the
+file (before any return is read, every error naming the key), writes the commented
+example of ``kvcompliance init``, and documents the keys. Without a settings file every
+command works as before, with neutral wording ("de gemeente").
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping
+
+from kvcompliance.errors import KvError
+
+DEFAULT_FILE = "kvcompliance.toml"
+SCHEMA_FILE = "instellingen.toml"
+MAX_SIZE = 256 * 1024
+TYPES = ("tekst", "email", "jaar", "datum", "pad", "brief")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november",
+          "december")
+
+
+class SettingsError(KvError):
+    """The settings file cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class SettingKey:
+    key: str
+    type: str
+    help: str
+    example: Any
+
+
+@dataclass(frozen=True)
+class SettingSection:
+    key: str
+    help: str
+    keys: tuple[SettingKey, ...]
+
+
+@lru_cache(maxsize=1)
+def settings_schema() -> tuple[SettingSection, ...]:
+    """The declared sections and keys (``schemas/instellingen.toml``)."""
+    from kvcompliance.catalogue import schemas_dir
+
+    with (schemas_dir() / SCHEMA_FILE).open("rb") as handle:
+        data = tomllib.load(handle)
+    sections = []
+    for raw in data["sectie"]:
+        keys = tuple(SettingKey(k["key"], k["type"], k["uitleg"], k["voorbeeld"]) for k in raw.get("sleutel", []))
+        unknown = [k.key for k in keys if k.type not in TYPES]
+        if unknown:
+            raise KvError(f"{SCHEMA_FILE}: onbekend type bij {', '.join(unknown)}: installeer kvcompliance opnieuw.")
+        sections.append(SettingSection(raw["key"], raw["uitleg"], keys))
+    return tuple(sections)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The checked settings. ``values[section][key]`` holds typed values (date, int, str, Path)."""
+
+    path: str | None = None
+    values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def get(self, section: str, key: str, default: Any = None) -> Any:
+        return self.values.get(section, {}).get(key, default)
+
+    def letterhead(self) -> "Letterhead":
+        """What a provider sees about who sends and when (plain and picklable)."""
+        get = self.get
+        return Letterhead(
+            name=get("afzender", "naam", ""),
+            department=get("afzender", "afdeling", ""),
+            contact=get("afzender", "contactpersoon", ""),
+            email=get("afzender", "email", ""),
+            phone=get("afzender", "telefoon", ""),
+            year=get("uitvraag", "verslagjaar"),
+            deadline=get("uitvraag", "uiterlijk"),
+            period=get("gesprek", "periode", ""),
+            respond_by=get("gesprek", "reageren_voor"),
+        )
+
+
+@dataclass(frozen=True)
+class Letterhead:
+    """The sender and the dates, as shown to providers. Empty strings / None when unset."""
+
+    name: str = ""
+    department: str = ""
+    contact: str = ""
+    email: str = ""
+    phone: str = ""
+    year: int | None = None
+    deadline: date | None = None
+    period: str = ""
+    respond_by: date | None = None
+
+    @property
+    def sender(self) -> str:
+        """'Regio Eemvallei, Inkoop sociaal domein', or 'de gemeente' when unset."""
+        parts = [p for p in (self.name, self.department) if p]
+        return ", ".join(parts) if parts else "de gemeente"
+
+    @property
+    def contact_line(self) -> str:
+        """'A. de Vries · inkoop@eemvallei.example · 033 123 45 67' ('' when unset)."""
+        return " · ".join(p for p in (self.contact, self.email, self.phone) if p)
+
+
+def date_in_words(when: date) -> str:
+    """'1 maart 2026'."""
+    return f"{when.day} {MONTHS[when.month - 1]} {when.year}"
+
+
+# ------------------------------------------------------------------ loading and checking
+def load_settings(path: Path | None = None, folder: Path | None = None) -> Settings:
+    """The settings from ``path``, else from ``kvcompliance.toml`` in ``folder`` (the
+    working folder), else none. Everything is checked; an error names the key."""
+    if path is None:
+        candidate = Path(folder or Path.cwd()) / DEFAULT_FILE
+        if not candidate.is_file():
+            return Settings()
+        path = candidate
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_SIZE:
+            raise SettingsError(f"{path.name} is te groot voor een instellingenbestand (meer dan {MAX_SIZE // 1024} kB).")
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise SettingsError(f"Het instellingenbestand {path} bestaat niet.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path.name} is geen geldig TOML-bestand: {exc}.") from None
+    except (UnicodeDecodeError, RecursionError):
+        raise SettingsError(f"{path.name} is geen leesbaar instellingenbestand (UTF-8 tekst).") from None
+    except OSError as exc:
+        from kvcompliance.report.xlsx import os_reason
+
+        raise SettingsError(f"Het instellingenbestand {path} kan niet worden gelezen: {os_reason(exc)}.") from None
+    return Settings(str(path), _check(data, path))
+
+
+def _check(data: dict[str, Any], path: Path) -> dict[str, dict[str, Any]]:
+    schema = {section.key: section for section in settings_schema()}
+    values: dict[str, dict[str, Any]] = {}
+    for name, table in data.items():
+        section = schema.get(name)
+        if section is None:
+            raise SettingsError(f"{path.name}: onbekende sectie [{name}] (bekend: {', '.join('[' + s + ']' for s in schema)}).")
+        if not isinstance(table, dict):
+            raise SettingsError(f"{path.name}: {name} moet een sectie zijn, geschreven als [{name}].")
+        keys = {k.key: k for k in section.keys}
+        values[name] = {}
+        for key, value in table.items():
+            spec = keys.get(key)
+            if spec is None:
+                raise SettingsError(f"{path.name}: onbekende sleutel {key!r} in [{name}] (bekend: {', '.join(keys)}).")
+            values[name][key] = _typed(spec, value, f"{path.name}: [{name}] {key}", path.parent)
+    return values
+
+
+def _typed(spec: SettingKey, value: Any, where: str, base: Path) -> Any:
+    if spec.type == "jaar":
+        if not isinstance(value, int) or isinstance(value, bool) or not 1990 <= value <= 2100:
+            raise SettingsError(f"{where} moet een jaartal zijn, bijvoorbeeld {spec.example}; nu: {value!r}.")
+        return value
+    if spec.type == "datum":
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        if isinstance(value, str):
+            from kvcompliance.values import NotUnderstood, parse_date
+
+            try:
+                parsed = parse_date(value)
+            except NotUnderstood:
+                parsed = None
+            if parsed is not None:
+                return parsed
+        raise SettingsError(f"{where} moet een datum zijn, bijvoorbeeld {spec.example}; nu: {value!r}.")
+    if not isinstance(value, str):
+        raise SettingsError(f"{where} moet tekst zijn (tussen aanhalingstekens); nu: {value!r}.")
+    if spec.type != "brief" and (_CONTROL.search(value) or "\n" in value or len(value) > 200):
+        raise SettingsError(f"{where} moet één korte regel tekst zijn (hoogstens 200 tekens).")
+    if spec.type == "brief" and (_CONTROL.search(value.replace("\n", "").replace("\t", "")) or len(value) > 20_000):
+        raise SettingsError(f"{where} bevat tekens die niet in een brief horen, of is te lang.")
+    if spec.type == "email" and not _EMAIL.match(value):
+        raise SettingsError(f"{where} is geen geldig e-mailadres: {value!r}.")
+    if spec.type == "pad":
+        return (base / value).resolve() if not Path(value).is_absolute() else Path(value)
+    return value.strip()
+
+
+def example_text() -> str:
+    """The commented example settings file that ``kvcompliance init`` writes."""
+    lines = [
+        "# Instellingen van kvcompliance: wie verstuurt, over welk jaar, wanneer het gesprek is.",
+        "# Dit bestand heet kvcompliance.toml en staat in de map waarin u kvcompliance draait;",
+        "# een ander bestand geeft u mee met --instellingen BESTAND. Pas de waarden aan; regels",
+        "# die met # beginnen zijn uitleg. Een sleutel die u weglaat, wordt niet getoond.",
+    ]
+    for section in settings_schema():
+        lines += ["", f"# {section.help}", f"[{section.key}]"]
+        for key in section.keys:
+            lines.append(f"{key.key} = {_toml_value(key.example)}".ljust(44) + f"# {key.help}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, str):
+        if "\n" in value:
+            return '"""\n' + value.replace("\\", "\\\\").replace('"""', '\\"\\"\\"') + '"""'
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (date, int, float)):
+        return value.isoformat() if isinstance(value, date) else str(value)
+    raise TypeError(value)
