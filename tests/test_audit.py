@@ -242,21 +242,21 @@ def test_audit_year_is_the_majority_and_a_typo_in_the_future_does_not_win():
 def test_a_file_that_kills_the_reader_is_listed_and_the_others_are_audited(tmp_path, blank_form, monkeypatch):
     import os
 
-    from kvcompliance import ingest
     from kvcompliance.audit import run_audit
+    from kvcompliance.ingest import worker
 
     inbox = tmp_path / "opgaven"
     inbox.mkdir()
     for n in range(3):
         fill(blank_form, inbox / f"opgave{n}.xlsx", {**BASE, "contractnummer": f"C-{n}"})
-    real = ingest.read_return
+    real = worker.read_return
 
     def abort_on_one(path, *args):
         if path.name == "opgave1.xlsx":
             os._exit(134)  # like a native library aborting
         return real(path, *args)
 
-    monkeypatch.setattr(ingest, "read_return", abort_on_one)  # worker processes are forked
+    monkeypatch.setattr(worker, "read_return", abort_on_one)  # worker processes are forked
     result = run_audit(inbox, jobs=1)
     assert [r.source.path for r in result.returns] == ["opgave0.xlsx", "opgave2.xlsx"]
     assert [(r.source.path, r.kind) for r in result.rejected] == [("opgave1.xlsx", "onleesbaar")]
