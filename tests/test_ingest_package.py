@@ -88,3 +88,26 @@ def test_every_reason_the_reader_names_is_in_the_catalogue():
 
     described |= set(EXTENSIONS.values()) | {what for _, what in MAGIC}
     assert described <= set(reasons.what), described - set(reasons.what)
+
+
+def test_every_reason_gets_the_values_its_text_names():
+    """refusal("werkblad_te_groot", werkblad=..., miljoen=...) fills exactly the text's placeholders."""
+    import string
+
+    reasons = load_file_reasons()
+    checked = 0
+    for path in [*MODULES, ROOT / "tabular.py"]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            argument = {"refusal": 0, "unreadable": 0, "_rejected": 1}.get(name)
+            if argument is None or len(node.args) <= argument or any(k.arg is None for k in node.keywords):
+                continue
+            given = {k.arg for k in node.keywords}
+            for key in _outcomes(node.args[argument]):
+                template = reasons.reasons[key].template
+                wanted = {field for _, field, _, _ in string.Formatter().parse(template) if field} - set(reasons.phrases)
+                assert given == wanted, f"{path.name}: {key} gets {sorted(given)}, its text names {sorted(wanted)}"
+                checked += 1
+    assert checked > 40
