@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Iterator, Protocol
 
 from kvcompliance.catalogue import Catalogue, Status, load_catalogue
-from kvcompliance.errors import KvError, OutputError, UnreadableFile
-from kvcompliance.model import AuditResult, RejectedFile, ReturnRecord, SourceFile
+from kvcompliance.errors import KvError, OutputError
+from kvcompliance.model import AuditResult, RejectedFile, ReturnRecord
 from kvcompliance.outputs import FINDINGS_FILE, LOG_FILE, MAILING_FILE, OVERVIEW_FILE, PROVIDER_DIR
 from kvcompliance.settings import Letterhead
 
@@ -68,37 +68,6 @@ class Collected:
     rejected: list[RejectedFile] = field(default_factory=list)
 
 
-def read_one(path: Path, source: SourceFile, return_id: str, catalogue: Catalogue) -> ReturnRecord | RejectedFile:
-    """Read one file; every failure becomes a RejectedFile with a Dutch reason."""
-    from kvcompliance import ingest
-
-    try:
-        return ingest.read_return(path, source, return_id, catalogue)
-    except UnreadableFile as exc:
-        return RejectedFile(source, exc.reason, exc.kind)
-    except Exception:  # noqa: BLE001 - nothing may be lost because a reader crashed
-        log.debug("unexpected error reading %s", path, exc_info=True)
-        return RejectedFile(
-            source,
-            "Het bestand kon door een onverwachte fout niet worden gelezen. Open het en sla het opnieuw op als .xlsx.",
-            "onleesbaar",
-        )
-
-
-def _read_path(item: tuple[str, str, str, str | None]) -> ReturnRecord | RejectedFile:
-    """Hash and read one file (runs in a worker process when --jobs > 1)."""
-    from kvcompliance import ingest
-
-    path, inbox, return_id, rules_file = item
-    path_, inbox_ = Path(path), Path(inbox)
-    try:
-        source = ingest.source_file(path_, inbox_)
-    except OSError as exc:
-        rel = path_.relative_to(inbox_).as_posix()
-        return RejectedFile(SourceFile(rel, 0, 0.0, ""), f"Het bestand kon niet worden geopend ({exc.strerror or exc}).", "onleesbaar")
-    return read_one(path_, source, return_id, load_catalogue(rules_file))
-
-
 def _warm_up() -> None:
     """Import the heavy libraries of the later stages while the workers read the files."""
     import pandas  # noqa: F401
@@ -109,21 +78,6 @@ def _warm_up() -> None:
     import kvcompliance.validate  # noqa: F401
 
 
-def _crashed_reader(item: tuple[str, str, str, str | None]) -> RejectedFile:
-    """The reader's process died on this file: list it, never lose it."""
-    path, inbox, _, _ = item
-    path_ = Path(path)
-    try:
-        size, modified = path_.stat().st_size, path_.stat().st_mtime
-    except OSError:
-        size, modified = 0, 0.0
-    return RejectedFile(
-        SourceFile(path_.relative_to(inbox).as_posix(), size, modified, ""),
-        "Het bestand is zo beschadigd dat de lezer erop vastliep. Vraag de aanbieder het opnieuw op te slaan als .xlsx en opnieuw te sturen.",
-        "onleesbaar",
-    )
-
-
 def collect(
     inbox: Path,
     catalogue: Catalogue,
@@ -132,24 +86,21 @@ def collect(
     stopwatch: Stopwatch | None = None,
     exclude: Path | None = None,
 ) -> Collected:
-    from kvcompliance import ingest
-    from kvcompliance.parallel import ordered_map
+    """Find and read every file in ``inbox``: each becomes a return or a rejected file."""
+    from kvcompliance.ingest import discover
+    from kvcompliance.ingest.worker import read_files
 
     stopwatch = stopwatch or Stopwatch()
     with stopwatch.stage("bestanden zoeken"):
-        paths = ingest.discover(inbox)
+        paths = discover(inbox)
         if exclude is not None:
             # an output folder inside the inbox holds our own workbooks, not returns
             skip = Path(exclude).resolve()
             paths = [p for p in paths if not p.resolve().is_relative_to(skip)]
     progress.stage("Bestanden lezen", len(paths))
-    items = [(str(p), str(inbox), f"R{n:04d}", catalogue.rules_file) for n, p in enumerate(paths, start=1)]
     collected = Collected()
     with stopwatch.stage("lezen"):
-        reading = ordered_map(
-            _read_path, items, jobs, on_done=progress.step, on_crash=_crashed_reader, isolate=True, meanwhile=_warm_up
-        )
-        for outcome in reading:
+        for outcome in read_files(paths, inbox, catalogue.rules_file, jobs, on_done=progress.step, meanwhile=_warm_up):
             if isinstance(outcome, RejectedFile):
                 collected.rejected.append(outcome)
             else:

@@ -149,11 +149,13 @@ def typed_frame(records: list[ReturnRecord], catalogue: Catalogue) -> tuple[pd.D
 def drop_replaced(records: list[ReturnRecord], frame: pd.DataFrame, issues: list[FieldIssue]):
     """Keep one return per KvK-nummer + contractnummer + verslagjaar: the newest file.
 
-    The older files are listed as not processed ("vervangen"), and the kept return says
-    which file it replaces.
+    The older files are listed as not processed ("vervangen", or "dubbel" for the very same
+    file twice), and the kept return says which file it replaces.
     """
+    from kvcompliance.catalogue import load_file_reasons
     from kvcompliance.register import contract_key
 
+    reasons = load_file_reasons()
     groups: dict[tuple, list[ReturnRecord]] = {}
     by_id = {r.return_id: r for r in records}
     for rid, kvk, contract, year in zip(frame.index, frame["kvk_nummer"], frame["contractnummer"], frame["verslagjaar"]):
@@ -171,17 +173,14 @@ def drop_replaced(records: list[ReturnRecord], frame: pd.DataFrame, issues: list
             if older is newest:
                 continue
             dropped[older.return_id] = older
-            replaced.append(
-                RejectedFile(
-                    older.source,
-                    f"Vervangen door een nieuwere opgave voor hetzelfde contract en verslagjaar: {newest.source.path}.",
-                    "vervangen",
+            # the same file twice (saved twice from one e-mail) is a duplicate, not an older version
+            key = "dubbel" if older.source.sha256 and older.source.sha256 == newest.source.sha256 else "vervangen"
+            replaced.append(RejectedFile(older.source, reasons.text(key, bestand=newest.source.path), reasons.kind(key)))
+            if key == "vervangen":
+                notes.setdefault(newest.return_id, []).append(
+                    f"Deze opgave vervangt een eerdere opgave voor hetzelfde contract en verslagjaar ({older.source.path}); "
+                    "alleen deze nieuwste opgave is beoordeeld."
                 )
-            )
-            notes.setdefault(newest.return_id, []).append(
-                f"Deze opgave vervangt een eerdere opgave voor hetzelfde contract en verslagjaar ({older.source.path}); "
-                "alleen deze nieuwste opgave is beoordeeld."
-            )
     if not dropped:
         return records, frame, issues, replaced
     kept = [replace(r, notes=r.notes + tuple(notes.get(r.return_id, ()))) for r in records if r.return_id not in dropped]

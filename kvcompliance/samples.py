@@ -346,7 +346,8 @@ class FormPatcher:
     """
 
     def __init__(self, catalogue: Catalogue | None = None, template_path: Path | None = None):
-        from kvcompliance import ingest
+        from kvcompliance.ingest.locate import locate_fields
+        from kvcompliance.ingest.names import xlsx_names
 
         self.catalogue = catalogue or load_catalogue()
         if template_path is None:
@@ -359,8 +360,8 @@ class FormPatcher:
         else:
             data = normalise_zip(Path(template_path).read_bytes())
         archive = zipfile.ZipFile(io.BytesIO(data))
-        names = ingest._xlsx_names(archive, "xl/workbook.xml")
-        cells = ingest.locate_fields(names, self.catalogue)
+        names = xlsx_names(archive, "xl/workbook.xml")
+        cells = locate_fields(names, self.catalogue)
         sheets = {ref.sheet for ref in cells.values()}
         if len(sheets) != 1:
             raise ValueError("the form's answer cells must be on one sheet")

@@ -11,7 +11,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from kvcompliance.errors import UnreadableFile
+from kvcompliance.catalogue import load_file_reasons
 
 CSV_MAX_BYTES = 20 * 1024 * 1024
 
@@ -48,22 +48,15 @@ def read_csv_table(path: Path) -> tuple[list[list[str]], str]:
     """
     size = path.stat().st_size
     if size > CSV_MAX_BYTES:
-        raise UnreadableFile(
-            f"Het CSV-bestand is te groot ({size // (1024 * 1024)} MB); een ingevuld formulier is veel kleiner.",
-            "te groot",
-        )
+        raise load_file_reasons().unreadable("csv_te_groot", grootte=f"{size // (1024 * 1024)} MB")
     text = decode_text(path.read_bytes())
     if "\x00" in text:
-        raise UnreadableFile("Het bestand is geen tekstbestand, al heet het .csv.", "onleesbaar")
+        raise load_file_reasons().unreadable("csv_geen_tekst")
     delimiter = sniff_delimiter(text)
     try:
         return [row for row in csv.reader(io.StringIO(text), delimiter=delimiter)], delimiter
     except csv.Error:
-        raise UnreadableFile(
-            "Het CSV-bestand kan niet in kolommen worden verdeeld (bijvoorbeeld een aanhalingsteken dat niet wordt "
-            "afgesloten, of een veel te lange regel).",
-            "onleesbaar",
-        ) from None
+        raise load_file_reasons().unreadable("csv_geen_kolommen") from None
 
 
 def read_csv_rows(path: Path) -> list[list[str]]:
@@ -78,7 +71,7 @@ def read_sheet_rows(path: Path, sheet: str | int = 0) -> list[list[Any]]:
         book_sheet = workbook.get_sheet_by_index(sheet) if isinstance(sheet, int) else workbook.get_sheet_by_name(sheet)
         return [list(row) for row in book_sheet.to_python(skip_empty_area=False)]
     except Exception as exc:  # noqa: BLE001 - calamine raises several error types for bad files
-        raise UnreadableFile(f"Het werkblad kon niet worden gelezen ({exc.__class__.__name__}).", "onleesbaar") from None
+        raise load_file_reasons().unreadable("werkblad_niet_te_lezen", melding=exc.__class__.__name__) from None
 
 
 def read_rows(path: Path) -> list[list[Any]]:

@@ -256,21 +256,21 @@ def test_a_given_audit_year_that_few_returns_state_is_said_loudly():
 def test_a_file_that_kills_the_reader_is_listed_and_the_others_are_audited(tmp_path, blank_form, monkeypatch):
     import os
 
-    from kvcompliance import ingest
     from kvcompliance.audit import run_audit
+    from kvcompliance.ingest import worker
 
     inbox = tmp_path / "opgaven"
     inbox.mkdir()
     for n in range(3):
         fill(blank_form, inbox / f"opgave{n}.xlsx", {**BASE, "contractnummer": f"C-{n}"})
-    real = ingest.read_return
+    real = worker.read_return
 
     def abort_on_one(path, *args):
         if path.name == "opgave1.xlsx":
             os._exit(134)  # like a native library aborting
         return real(path, *args)
 
-    monkeypatch.setattr(ingest, "read_return", abort_on_one)  # worker processes are forked
+    monkeypatch.setattr(worker, "read_return", abort_on_one)  # worker processes are forked
     result = run_audit(inbox, jobs=1)
     assert [r.source.path for r in result.returns] == ["opgave0.xlsx", "opgave2.xlsx"]
     assert [(r.source.path, r.kind) for r in result.rejected] == [("opgave1.xlsx", "onleesbaar")]
@@ -303,3 +303,25 @@ def test_the_program_exits_with_its_code_and_all_output_written(tmp_path):
 
     usage = subprocess.run([sys.executable, "-m", "kvcompliance", "audit", str(tmp_path / "bestaat-niet")], capture_output=True, text=True)
     assert usage.returncode == 2 and "bestaat niet" in usage.stderr
+
+
+def test_the_same_file_twice_is_a_duplicate_and_an_older_version_is_replaced(tmp_path, blank_form):
+    import os
+    import shutil
+
+    from kvcompliance.audit import run_audit
+
+    inbox = tmp_path / "opgaven"
+    inbox.mkdir()
+    fill(blank_form, inbox / "a.xlsx", BASE)
+    shutil.copy(inbox / "a.xlsx", inbox / "a (kopie).xlsx")
+    fill(blank_form, inbox / "b-oud.xlsx", {**BASE, "contractnummer": "B-1", "medewerkers_getraind": 10})
+    fill(blank_form, inbox / "b-nieuw.xlsx", {**BASE, "contractnummer": "B-1"})
+    os.utime(inbox / "b-oud.xlsx", (1_600_000_000, 1_600_000_000))
+    result = run_audit(inbox, year=2025)
+    kinds = {r.source.path: r.kind for r in result.rejected}
+    assert len(result.returns) == 2
+    assert kinds["b-oud.xlsx"] == "vervangen"
+    assert set(kinds.values()) == {"dubbel", "vervangen"}
+    duplicate = next(r for r in result.rejected if r.kind == "dubbel")
+    assert duplicate.reason.startswith("Dit bestand is gelijk aan a")

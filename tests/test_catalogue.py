@@ -166,3 +166,38 @@ def test_an_edited_rules_file_is_read_again(tmp_path):
     later = time.time() + 5
     os.utime(path, (later, later))
     assert load_catalogue(path).rule("KV05").active
+
+
+# ------------------------------------------------------------------------------ rejected files
+def test_every_reason_for_not_auditing_a_file_is_a_dutch_sentence():
+    import string
+
+    from kvcompliance.catalogue import load_file_reasons
+
+    reasons = load_file_reasons()
+    assert {"onleesbaar", "beveiligd", "leeg", "geen spreadsheet", "geen opgave", "te groot", "vervangen", "dubbel"} <= set(
+        reasons.kinds
+    )
+    assert {reason.kind for reason in reasons.reasons.values()} <= set(reasons.kinds)
+    for key, reason in reasons.reasons.items():
+        names = {name for _, name, _, _ in string.Formatter().parse(reason.template) if name}
+        text = reasons.text(key, **{name: f"<{name}>" for name in names - set(reasons.phrases)})
+        assert text.endswith(".") and "{" not in text and "}" not in text, key
+    for what in reasons.what.values():
+        assert what.startswith("een "), what
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"soort": [{"key": "leeg"}], "reden": {"x": {"soort": "kwijt", "tekst": "Weg."}}}, "onbekende soort 'kwijt'"),
+        ({"soort": [{"key": "leeg"}], "reden": {"x": {"soort": "leeg"}}}, "reden x: tekst ontbreekt"),
+        ({"soort": [{"key": "leeg"}], "reden": {"x": {"soort": "leeg", "tekst": "Open {."}}}, "geen geldig sjabloon"),
+        ({"soort": [{"key": "leeg"}, {"key": "leeg"}]}, "komt twee keer voor"),
+    ],
+)
+def test_a_mistake_in_the_file_reasons_is_named(data, expected):
+    from kvcompliance.catalogue.files import _build_file_reasons
+
+    with pytest.raises(CatalogueError, match=expected):
+        _build_file_reasons(data, "bestanden.toml")

@@ -19,6 +19,8 @@ from kvcompliance.report.xlsx import atomic_path
 AUDITED = "gecontroleerd"
 NOT_PROCESSED = "niet verwerkt"
 REPLACED = "vervangen"
+#: Kinds of a file that was not audited because another return for the same contract was.
+REPLACED_KINDS = ("vervangen", "dubbel")
 
 MAILING_COLUMNS = ("aanbieder", "contact_email", "bestand", "eindoordeel")
 
@@ -59,7 +61,7 @@ def log_entries(result: AuditResult, files: dict[str, str], provider_dir: str) -
                 "grootte_bytes": source.size,
                 "gewijzigd": datetime.fromtimestamp(source.modified).isoformat(timespec="seconds") if source.modified else None,
                 "sha256": source.sha256 or None,
-                "uitkomst": REPLACED if rejected.kind == "vervangen" else NOT_PROCESSED,
+                "uitkomst": REPLACED if rejected.kind in REPLACED_KINDS else NOT_PROCESSED,
                 "soort": rejected.kind,
                 "reden": rejected.reason,
                 "opgave": None,
