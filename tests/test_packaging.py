@@ -6,6 +6,8 @@ CI (.ci/run) runs the suite on the newest versions and, with the constraints fil
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent.parent
 LOWEST = ROOT / ".ci" / "lowest.txt"
+FIXTURES = ROOT / "tests" / "fixtures"
 
 
 def lower_bounds() -> dict[str, Version]:
@@ -64,3 +67,31 @@ def test_ci_runs_the_suite_on_the_lowest_pins_too():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert 'pip install -q -c .ci/lowest.txt -e ".[test]"' in ci
     assert ci.count("python -m pytest") == 2
+
+
+READ = """
+import sys
+from pathlib import Path
+from kvcompliance.catalogue import load_catalogue
+from kvcompliance.errors import UnreadableFile
+from kvcompliance.ingest import read_return, source_file
+path = Path(sys.argv[1])
+try:
+    read_return(path, source_file(path, path.parent), "R", load_catalogue())
+except UnreadableFile as error:
+    print(error.kind)
+"""
+
+
+def test_a_damaged_xls_is_refused_not_a_crash(tmp_path):
+    """Why python-calamine >= 0.6: before it, one wrong byte in an .xls header (a sector
+    number of the FAT list, here pointing far beyond the file) made calamine allocate
+    some 2 TB and abort the whole process. Read in a child process, so that an abort
+    fails this test instead of ending the test run."""
+    data = bytearray((FIXTURES / "opgave.xls").read_bytes())
+    data[170] = 0xEB  # in the header's list of FAT sectors: an unused entry becomes a huge sector number
+    path = tmp_path / "beschadigd.xls"
+    path.write_bytes(bytes(data))
+    done = subprocess.run([sys.executable, "-c", READ, str(path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.strip() == "onleesbaar"
