@@ -4,7 +4,8 @@
     python benchmarks/bench.py --n 1000 --n 10000 --jobs 2     # also: how the time scales
 
 1. Generates N realistic filled returns from the form (seeded, mixed statuses) into a
-   cache folder (reused when it already holds the same N and seed).
+   cache folder (reused when it already holds the same N and seed), with
+   ``tools/samples.py``: the blank form filled in with openpyxl, in one process per core.
 2. Runs the audit in a fresh process per ``--jobs`` value and reports wall time per
    stage (find files, read, normalise, validate, provider workbooks, overview), the
    process's total wall time and peak memory (main process and largest worker).
@@ -43,16 +44,18 @@ HERE = Path(__file__).resolve().parent
 
 
 def generate(folder: Path, n: int, seed: int) -> None:
-    marker = folder / f".bench-{n}-{seed}"
+    """N filled-in returns in ``folder`` (tools/samples.py), unless it holds them already."""
+    marker = folder / f".bench-{n}-{seed}-openpyxl"  # the returns as tools/samples.py writes them
     if marker.exists():
         return
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    from kvcompliance.samples import write_returns
+    sys.path.insert(0, str(HERE.parent / "tools"))
+    from samples import write_returns
 
     start = time.perf_counter()
-    write_returns(folder, n, seed)
+    write_returns(folder, n, seed)  # in one process per core
     marker.write_text("")
     print(f"  {n} opgaven gemaakt in {time.perf_counter() - start:.1f} s ({folder})", file=sys.stderr)
 

@@ -280,7 +280,7 @@ def test_one_prefilled_form_per_contract_with_safe_names(register, tmp_path):
 
 def test_a_prefilled_form_filled_in_audits_normally(register, tmp_path):
     from kvcompliance.audit import run_audit
-    from kvcompliance.samples import fill_form
+    from samples import fill_form  # tools/
 
     (form, *_) = template.write_prefilled_forms(register, CATALOGUE, tmp_path / "formulieren")
     inbox = tmp_path / "opgaven"

@@ -20,7 +20,7 @@ from kvcompliance.ingest.record import library_refusal
 from kvcompliance.ingest.worker import limit_memory, read_files
 from kvcompliance.model import RejectedFile, ReturnRecord
 from kvcompliance.parallel import ordered_map
-from kvcompliance.samples import fill_form
+from samples import fill_form  # tools/
 from kvcompliance.template import write_template
 
 CATALOGUE = load_catalogue()

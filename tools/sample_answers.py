@@ -1,49 +1,27 @@
-"""Sample returns: the fictional region "Regio Eemvallei", and many returns for benchmarks.
+"""What the fictional providers type into the return form: the sample region and random returns.
 
-    python -m kvcompliance.samples sample_workbooks          # the committed sample returns
-    python -m kvcompliance.samples /tmp/veel --aantal 10000  # many filled returns, quickly
-
-:func:`write_sample_region` writes the form with :func:`kvcompliance.template.write_template`,
-fills it per fictional provider through the form's defined names (:func:`fill_form`,
-openpyxl: data validation and protection stay intact) and saves ``<nn>_<naam>.xlsx``.
-Together the providers show every status of every rule (KV01-KV92) at least once, plus
-typing as people really type. ``begroting_2026.xlsx`` is a spreadsheet that is not a
-return at all. The output is deterministic: same catalogue, same bytes.
-
-:func:`write_returns` writes N realistic returns with mixed statuses for benchmarks. Filling
-with openpyxl costs some 50 ms a file, so :class:`FormPatcher` fills the form once and then
-writes each return by patching the answer cells in the sheet XML and copying every other
-part of the zip unchanged (well under a millisecond a file). The result is a real .xlsx
-that Excel and LibreOffice open and that the reader finds by its defined names.
+:data:`PROVIDERS` is "Regio Eemvallei": each provider a healthy return (:func:`healthy`,
+groen on every rule that applies) with the answers that differ typed as people type
+them. :func:`random_answers` makes the returns of the benchmarks: a random provider,
+healthy, then changed in a few of the ways providers change it (:func:`_defects`).
+Everything depends only on the ``random.Random`` it is given: same seed, same answers.
+:mod:`samples` writes them into the form.
 """
 
 from __future__ import annotations
 
-import argparse
-import io
 import math
 import random
 import re
-import struct
-import sys
-import tempfile
 import unicodedata
-import zipfile
-import zlib
-from dataclasses import dataclass
-from datetime import date, datetime
-from pathlib import Path
-from typing import Any, Mapping
+from datetime import date
+from typing import Any
 
 from kvcompliance.catalogue import Catalogue, load_catalogue
 
+#: The seed of the sample region (the benchmarks choose their own).
 SEED = 2025
 VERSLAGJAAR = 2025
-REGIO = "Regio Eemvallei"
-#: Fixed timestamp for the files' metadata, so regenerating gives the same bytes.
-FIXED_STAMP = "2026-01-15T09:00:00Z"
-FIXED_DATE_TIME = (2026, 1, 15, 9, 0, 0)
-BUDGET_FILE = "begroting_2026.xlsx"
 
 LEEG = None  # a field the provider left empty
 
@@ -157,6 +135,7 @@ SECTOR_CODES = {"jeugdhulp": "JH", "wmo": "WMO", "onderwijs": "OND", "kinderopva
 #: Sectors whose providers usually have an AGB-code.
 AGB_SECTORS = {"jeugdhulp", "wmo", "jgz"}
 
+
 def slug(text: str) -> str:
     """A file-name part: ascii, lower case, words joined by '-'."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
@@ -221,238 +200,6 @@ def healthy(provider: dict[str, Any], catalogue: Catalogue, rng: random.Random, 
         "kwaliteitskader_smb": "ja" if sector == "jeugdhulp" else "n.v.t.",
         "toelichting": LEEG,
     }
-
-def fill_form(template_path: Path, values: Mapping[str, Any], out_path: Path) -> Path:
-    """Fill the form's named input cells with ``values`` (field key -> value as typed).
-
-    ``None`` leaves a cell empty; text that starts with ``=`` stays text (as when a provider
-    types it). Uses openpyxl, so data validation and protection stay as they are; the zip
-    gets fixed timestamps, so the same input gives the same bytes.
-    """
-    import openpyxl
-
-    workbook = openpyxl.load_workbook(template_path)
-    for key, value in values.items():
-        if value is None:
-            continue
-        (sheet, coordinate), = workbook.defined_names[f"kv_{key}"].destinations
-        cell = workbook[sheet][coordinate.replace("$", "")]
-        cell.value = value
-        if isinstance(value, str) and value.startswith("="):
-            cell.data_type = "s"  # typed text that looks like a formula stays text
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    out_path = Path(out_path)
-    out_path.write_bytes(normalise_zip(buffer.getvalue()))
-    return out_path
-
-
-def normalise_zip(data: bytes) -> bytes:
-    """Fixed timestamps in the zip and the document properties: same input, same bytes."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            content = source.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                content = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + FIXED_STAMP.encode(), content)
-            fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_DATE_TIME)
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            target.writestr(fixed, content)
-    return out.getvalue()
-
-
-def write_budget(target: Path) -> None:
-    """A spreadsheet that is not a return: a provider's budget sent by mistake."""
-    import openpyxl
-
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.title = "Begroting 2026"
-    rows = [
-        ("Begroting 2026", None),
-        ("Post", "Bedrag (EUR)"),
-        ("Personeel", 412000),
-        ("Huisvesting", 38500),
-        ("Training en opleiding", 9200),
-        ("Overig", 12750),
-        ("Totaal", "=SUM(B3:B6)"),
-    ]
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    Path(target).write_bytes(normalise_zip(buffer.getvalue()))
-
-def write_sample_region(folder: Path, catalogue: Catalogue | None = None) -> list[Path]:
-    """Write the sample returns of Regio Eemvallei and the budget that is no return into ``folder``.
-
-    Earlier numbered samples in the folder are removed first; nothing else is touched.
-    Returns the files written, the budget last.
-    """
-    from kvcompliance.template import write_template
-
-    catalogue = catalogue or load_catalogue()
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(SEED)
-    for old in folder.glob("[0-9][0-9]_*.xlsx"):
-        old.unlink()
-    written = []
-    with tempfile.TemporaryDirectory() as scratch:
-        form = Path(scratch) / "uitvraag.xlsx"
-        write_template(form, catalogue)
-        for number, provider in enumerate(PROVIDERS, start=1):
-            answers = healthy(provider, catalogue, rng, number)
-            answers.update(provider["invullen"])
-            target = folder / f"{number:02d}_{slug(provider['naam'])}.xlsx"
-            written.append(fill_form(form, {f.key: answers.get(f.key) for f in catalogue.fields}, target))
-    budget = folder / BUDGET_FILE
-    write_budget(budget)
-    written.append(budget)
-    return written
-
-
-# --------------------------------------------------------------------------- many returns, fast
-_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _xml_text(text: str) -> str:
-    text = _INVALID_XML.sub("", text)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _dos_stamp(stamp: tuple[int, int, int, int, int, int]) -> tuple[int, int]:
-    year, month, day, hour, minute, second = stamp
-    return (hour << 11) | (minute << 5) | (second // 2), ((year - 1980) << 9) | (month << 5) | day
-
-
-@dataclass(frozen=True)
-class _Member:
-    name: bytes
-    record: bytes  # local header + data, as stored
-    crc: int
-    compressed: int
-    size: int
-    method: int
-
-
-class FormPatcher:
-    """The blank form, filled thousands of times by patching its sheet XML.
-
-    The answer cells (found through the form's defined names) are cut out of the sheet
-    XML once; :meth:`render` puts each return's values in (text as inline strings, numbers
-    and dates as numbers, keeping each cell's style) and writes a zip in which every other
-    part is copied byte for byte.
-    """
-
-    def __init__(self, catalogue: Catalogue | None = None, template_path: Path | None = None):
-        from kvcompliance.ingest.locate import locate_fields
-        from kvcompliance.ingest.names import xlsx_names
-
-        self.catalogue = catalogue or load_catalogue()
-        if template_path is None:
-            from kvcompliance.template import write_template
-
-            with tempfile.TemporaryDirectory() as scratch:
-                template_path = Path(scratch) / "uitvraag.xlsx"
-                write_template(template_path, self.catalogue)
-                data = normalise_zip(template_path.read_bytes())
-        else:
-            data = normalise_zip(Path(template_path).read_bytes())
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        names = xlsx_names(archive, "xl/workbook.xml")
-        cells = locate_fields(names, self.catalogue)
-        sheets = {ref.sheet for ref in cells.values()}
-        if len(sheets) != 1:
-            raise ValueError("the form's answer cells must be on one sheet")
-        self.sheet_part = names.sheet_parts[sheets.pop()]
-        xml = archive.read(self.sheet_part)
-        self.members: list[_Member] = []
-        for info in archive.infolist():
-            header = data[info.header_offset : info.header_offset + 30]
-            name_length, extra_length = struct.unpack_from("<HH", header, 26)
-            end = info.header_offset + 30 + name_length + extra_length + info.compress_size
-            self.members.append(
-                _Member(info.filename.encode(), data[info.header_offset : end], info.CRC, info.compress_size,
-                        info.file_size, info.compress_type)
-            )
-        # Cut the sheet XML at every answer cell: fragments[i] + cell(key i) + fragments[i + 1] ...
-        spots = []
-        for key, ref in cells.items():
-            match = re.search(rb'<c r="' + ref.cell.encode() + rb'"(?P<attrs>[^>]*?)(?:/>|>.*?</c>)', xml, re.S)
-            if match is None:
-                raise ValueError(f"answer cell {ref.cell} not in the sheet")
-            style = re.search(rb'\bs="(\d+)"', match.group("attrs"))
-            spots.append((match.start(), match.end(), key, ref.cell, style.group(1).decode() if style else None))
-        spots.sort()
-        self.fragments: list[bytes] = []
-        self.slots: list[tuple[str, str, str | None, bytes]] = []  # key, cell, style, the blank cell
-        position = 0
-        for start, end, key, cell, style in spots:
-            self.fragments.append(xml[position:start])
-            self.slots.append((key, cell, style, xml[start:end]))
-            position = end
-        self.fragments.append(xml[position:])
-
-    def _cell(self, cell: str, style: str | None, blank: bytes, value: Any) -> str | bytes:
-        s = f' s="{style}"' if style else ""
-        if value is None:
-            return blank
-        if isinstance(value, bool):
-            return f'<c r="{cell}"{s} t="b"><v>{int(value)}</v></c>'
-        if isinstance(value, (int, float)):
-            if isinstance(value, float) and not math.isfinite(value):
-                return blank
-            return f'<c r="{cell}"{s}><v>{value!r}</v></c>'
-        if isinstance(value, (date, datetime)):
-            if isinstance(value, datetime):
-                serial = (value - datetime(1899, 12, 30)).total_seconds() / 86400
-            else:
-                serial = (value - date(1899, 12, 30)).days
-            return f'<c r="{cell}"{s}><v>{serial!r}</v></c>'
-        text = _xml_text(str(value))
-        return f'<c r="{cell}"{s} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
-
-    def sheet_xml(self, values: Mapping[str, Any]) -> bytes:
-        parts: list[bytes] = []
-        for fragment, (key, cell, style, blank) in zip(self.fragments, self.slots):
-            parts.append(fragment)
-            rendered = self._cell(cell, style, blank, values.get(key))
-            parts.append(rendered if isinstance(rendered, bytes) else rendered.encode("utf-8"))
-        parts.append(self.fragments[-1])
-        return b"".join(parts)
-
-    def render(self, values: Mapping[str, Any]) -> bytes:
-        """The bytes of an .xlsx file: the form with ``values`` (field key -> value) filled in."""
-        sheet = self.sheet_xml(values)
-        time_, date_ = _dos_stamp(FIXED_DATE_TIME)
-        out = io.BytesIO()
-        central = []
-        for member in self.members:
-            offset = out.tell()
-            if member.name.decode() == self.sheet_part:
-                packer = zlib.compressobj(6, zlib.DEFLATED, -15)
-                packed = packer.compress(sheet) + packer.flush()
-                crc, compressed, size, method = zlib.crc32(sheet), len(packed), len(sheet), zipfile.ZIP_DEFLATED
-                out.write(struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, method, time_, date_, crc, compressed,
-                                      size, len(member.name), 0))
-                out.write(member.name)
-                out.write(packed)
-            else:
-                crc, compressed, size, method = member.crc, member.compressed, member.size, member.method
-                out.write(member.record)
-            central.append(struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0, method, time_, date_, crc,
-                                       compressed, size, len(member.name), 0, 0, 0, 0, 0, offset) + member.name)
-        start = out.tell()
-        directory = b"".join(central)
-        out.write(directory)
-        out.write(struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(central), len(central), len(directory), start, 0))
-        return out.getvalue()
-
-    def write(self, values: Mapping[str, Any], out_path: Path) -> Path:
-        out_path = Path(out_path)
-        out_path.write_bytes(self.render(values))
-        return out_path
 
 
 #: The first word of a generated provider's name, per sector.
@@ -529,43 +276,13 @@ def random_answers(rng: random.Random, number: int, catalogue: Catalogue | None 
     return answers
 
 
-def write_returns(folder: Path, n: int, seed: int = 0, catalogue: Catalogue | None = None) -> list[Path]:
-    """Write ``n`` realistic, filled returns with mixed statuses into ``folder``, quickly.
-
-    Every return has its own contract number, so none replaces another. The same ``n``
-    and ``seed`` give the same files.
-    """
+def region_answers(catalogue: Catalogue | None = None) -> list[dict[str, Any]]:
+    """The answers of every provider of the sample region, in the order of :data:`PROVIDERS`."""
     catalogue = catalogue or load_catalogue()
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    patcher = FormPatcher(catalogue)
-    rng = random.Random(seed)
-    width = max(5, len(str(n)))
-    written = []
-    for number in range(1, n + 1):
-        answers = random_answers(rng, number, catalogue)
-        target = folder / f"{number:0{width}d}_{slug(answers.get('aanbieder_naam') or 'naam-leeg')}.xlsx"
-        written.append(patcher.write(answers, target))
-    return written
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m kvcompliance.samples",
-        description="Schrijf voorbeeldopgaven: zonder --aantal de opgaven van Regio Eemvallei, met --aantal N "
-        "zoveel willekeurige ingevulde opgaven (voor metingen).",
-    )
-    parser.add_argument("map", type=Path, help="de map voor de opgaven")
-    parser.add_argument("--aantal", type=int, help="aantal willekeurige opgaven")
-    parser.add_argument("--zaad", type=int, default=0, help="startwaarde van het toeval (standaard 0)")
-    args = parser.parse_args(argv)
-    if args.aantal is None:
-        for path in write_sample_region(args.map):
-            print(path.name + (" (geen opgave)" if path.name == BUDGET_FILE else ""))
-    else:
-        written = write_returns(args.map, args.aantal, args.zaad)
-        print(f"{len(written)} opgaven geschreven in {args.map}")
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
+    rng = random.Random(SEED)
+    returns = []
+    for number, provider in enumerate(PROVIDERS, start=1):
+        answers = healthy(provider, catalogue, rng, number)
+        answers.update(provider["invullen"])
+        returns.append({f.key: answers.get(f.key) for f in catalogue.fields})
+    return returns
