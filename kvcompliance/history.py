@@ -70,6 +70,8 @@ def load_previous(folder: Path, catalogue: Catalogue) -> dict[tuple[str, str], P
 def trend_of(before: Status | None, now: Status) -> str:
     if before is None:
         return NEW
+    if before == now == Status.NVT:  # did not apply either year: nothing changed
+        return SAME
     if before not in COMPARABLE or now not in COMPARABLE:
         return NOT_COMPARABLE
     if now.severity < before.severity:

@@ -22,6 +22,7 @@ from tests.test_validate import BASE, _records
         (Status.ORANJE, Status.ORANJE, SAME),
         (Status.GRIJS, Status.ROOD, NOT_COMPARABLE),
         (Status.NVT, Status.GROEN, NOT_COMPARABLE),
+        (Status.NVT, Status.NVT, SAME),  # did not apply in either year: nothing changed
         (None, Status.GROEN, NEW),
     ],
 )

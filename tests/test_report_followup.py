@@ -153,14 +153,21 @@ def test_overview_shows_last_years_status_and_the_trend(with_history):
     ws = openpyxl.load_workbook(out / "overzicht.xlsx")["Overzicht"]
     heads = header_row(ws, "Aanbieder")
     at = heads.index("Vorig jaar")
-    assert heads[at - 3 : at + 2] == ["Eindoordeel", "Inhoud", "Aanlevering", "Vorig jaar", "Trend"]
-    assert heads[at + 2] == "KV01"  # no register: no Contract column
+    assert heads[at - 3 : at + 3] == ["Eindoordeel", "Inhoud", "Aanlevering", "Vorig jaar", "Trend", "Per regel"]
+    assert heads[at + 3] == "KV01"  # no register: no Contract column
     alfa, beta = row_of(ws, "Stichting Alfa"), row_of(ws, "Stichting Beta")
     previous = ws.cell(alfa, at + 1)
     assert previous.value == "Rood" and rgb(previous) == colour(result, R)
     assert ws.cell(alfa, at + 2).value == "↑ verbeterd"
     assert ws.cell(beta, at + 1).value is None and ws.cell(beta, at + 2).value == "nieuw"
     assert "Ten opzichte van vorig jaar: 1 verbeterd, 0 verslechterd, 0 gelijk, 1 nieuw" in all_text(ws.parent)
+    # per rule: which rules worsened and improved (the overall trend alone can hide them)
+    assert ws.cell(alfa, at + 3).value == "KV06 verslechterd; KV09 verbeterd"
+    assert ws.cell(beta, at + 3).value == "nieuw"
+    calls = openpyxl.load_workbook(out / "overzicht.xlsx")["Bellijst"]
+    heads = header_row(calls, "Rang")
+    column = heads.index("Ten opzichte van vorig jaar") + 1
+    assert calls.cell(row_of(calls, "Stichting Alfa"), column).value == "KV06 verslechterd; KV09 verbeterd"
 
 
 def test_the_findings_table_is_the_same_with_or_without_history(with_history):

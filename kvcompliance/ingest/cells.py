@@ -12,7 +12,7 @@ from kvcompliance.ingest.containers import open_zip, read_part
 from kvcompliance.ingest.names import WorkbookNames, read_names
 from kvcompliance.ingest.reasons import refusal
 from kvcompliance.ingest.references import cell_position
-from kvcompliance.ingest.scans import SheetScan, SheetTooLarge, scan_xlsb_sheet, scan_xlsx_sheet, too_large
+from kvcompliance.ingest.scans import MAX_CELLS, SheetScan, SheetTooLarge, scan_xlsb_sheet, scan_xlsx_sheet, too_large
 from kvcompliance.ingest.sniff import Sniffed, sniff
 from kvcompliance.model import CellRef
 
@@ -116,6 +116,10 @@ class Book:
             return have
         self.scan(sheet)
         book_sheet = self._workbook.get_sheet_by_name(sheet)
+        # calamine knows the sheet's extent before it turns it into rows: a sheet that reaches
+        # far is refused here, whatever its XML looks like (the reader's memory limit is the backstop)
+        if book_sheet.total_height * book_sheet.total_width > MAX_CELLS:
+            raise too_large(sheet)
         grid = book_sheet.to_python(skip_empty_area=False, nrows=rows)
         self.grids[sheet] = grid
         if len(grid) < rows:

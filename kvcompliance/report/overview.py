@@ -32,7 +32,7 @@ from kvcompliance.report.styles import (
     write_legend,
     write_norms_sheet,
 )
-from kvcompliance.report.calllist import write_call_list_sheet
+from kvcompliance.report.calllist import rule_trend, write_call_list_sheet
 from kvcompliance.report.sectors import write_sector_sheet
 from kvcompliance.report.supervision import write_supervision_sheet
 from kvcompliance.settings import Letterhead
@@ -141,7 +141,7 @@ def _overview_sheet(workbook: Any, styles: Styles, result: AuditResult, files: d
         ("Aanlevering", 12),
     ]
     if result.trends is not None:
-        columns += [("Vorig jaar", 12), ("Trend", 18)]
+        columns += [("Vorig jaar", 12), ("Trend", 18), ("Per regel", 30)]
     if result.register is not None:
         columns += [("Contract", 16)]
     at = {name: n for n, (name, _) in enumerate(columns)}
@@ -202,6 +202,7 @@ def _overview_sheet(workbook: Any, styles: Styles, result: AuditResult, files: d
             history = year_on_year(result, record.return_id)
             styles.status_cell(sheet, row, at["Vorig jaar"], history.previous_overall)
             write(row, at["Trend"], history.overall.text, styles.toned("text_nowrap", history.overall.tone))
+            write(row, at["Per regel"], rule_trend(history), text)
         if result.register is not None:
             state = result.register.state(record.return_id)
             flagged = state != IN_REGISTER
