@@ -1,4 +1,4 @@
-"""Keep the README's rules table in step with the catalogue.
+"""Keep the README's rules and settings tables in step with the catalogue.
 
 ``python -m kvcompliance.docs`` rewrites the table between the markers in README.md;
 ``tests/test_docs.py`` fails when the README is out of date.
@@ -14,15 +14,33 @@ from kvcompliance.explain import markdown_rules_table
 
 BEGIN = "<!-- regels:begin (gegenereerd door python -m kvcompliance.docs) -->"
 END = "<!-- regels:end -->"
+SETTINGS_BEGIN = "<!-- instellingen:begin (gegenereerd door python -m kvcompliance.docs) -->"
+SETTINGS_END = "<!-- instellingen:end -->"
+
+
+def _replace(text: str, begin: str, end: str, body: str) -> str:
+    head, sep, rest = text.partition(begin)
+    if not sep or end not in rest:
+        raise ValueError(f"README.md mist de markeringen {begin} ... {end}")
+    _, _, tail = rest.partition(end)
+    return f"{head}{begin}\n{body}{end}{tail}"
+
+
+def settings_table() -> str:
+    """The keys of the settings file as a Markdown table (from schemas/instellingen.toml)."""
+    from kvcompliance.settings import settings_schema
+
+    lines = ["| sectie | sleutel | betekenis | voorbeeld |", "|---|---|---|---|"]
+    for section in settings_schema():
+        for key in section.keys:
+            lines.append(f"| `[{section.key}]` | `{key.key}` | {key.help} | `{key.example}` |")
+    return "\n".join(lines) + "\n"
 
 
 def render_readme(text: str) -> str:
-    """The README text with a freshly generated rules table between the markers."""
-    head, sep, rest = text.partition(BEGIN)
-    if not sep or END not in rest:
-        raise ValueError("README.md mist de markeringen voor de regeltabel")
-    _, _, tail = rest.partition(END)
-    return f"{head}{BEGIN}\n{markdown_rules_table(load_catalogue())}{END}{tail}"
+    """The README text with freshly generated rules and settings tables between the markers."""
+    text = _replace(text, BEGIN, END, markdown_rules_table(load_catalogue()))
+    return _replace(text, SETTINGS_BEGIN, SETTINGS_END, settings_table())
 
 
 def main(readme: Path = Path(__file__).resolve().parent.parent / "README.md") -> int:

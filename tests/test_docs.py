@@ -80,3 +80,19 @@ def test_the_readme_rules_example_works_and_keeps_the_other_levels(tmp_path):
     levels = {lvl.status: lvl.value for lvl in catalogue.rule("KV07").levels}
     assert levels == {Status.GRIJS: 1, Status.ROOD: 0.5, Status.ORANJE: 0.9}
     assert catalogue.warnings == () and catalogue.rule("KV07").adopted.startswith("Regio Eemvallei")
+
+
+def test_readme_gives_the_same_two_commands_for_windows_powershell():
+    text = README.read_text(encoding="utf-8")
+    blocks = [b.split("```")[0].strip() for b in text.split("```powershell\n")[1:]]
+    assert len(blocks) == 2
+    assert blocks[0].startswith("py -m venv .venv; .venv\\Scripts\\Activate.ps1;")
+    assert blocks[0].endswith("kvcompliance audit sample_workbooks -o uitvoer")
+    assert blocks[1].endswith("python -m pytest")
+    assert "exitcode 1" in text and "begroting_2026.xlsx" in text
+
+
+def test_every_command_is_in_the_readme():
+    text = README.read_text(encoding="utf-8")
+    for name in main.commands:
+        assert f"`kvcompliance {name}" in text, name
