@@ -400,3 +400,42 @@ def init(output: Path) -> None:
 
         _fail(f"{output} kan niet worden geschreven: {os_reason(exc)}.")
     click.echo(f"Voorbeeld van de instellingen geschreven: {output}. Pas de waarden aan voordat u het formulier maakt.")
+
+
+@main.command(**COMMAND)
+@click.option(
+    "--werkmap",
+    "root",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Map voor de controles, met per controle de opgaven en de uitvoer. Standaard: kvcompliance-web in uw"
+    " map Documenten.",
+)
+@click.option("--poort", type=click.IntRange(0, 65535), default=0, metavar="N",
+              help="Poort op 127.0.0.1. Standaard: een vrije poort.")
+@click.option("--geen-browser", is_flag=True, help="Open de browser niet; het adres staat in dit venster.")
+@guarded
+def web(root: Path | None, poort: int, geen_browser: bool) -> None:
+    """Open kvcompliance in de browser, op deze computer.
+
+    Alles wat de commando's doen, met een klik: de controle aanmaken, opgaven erin slepen,
+    controleren, de bellijst en de werkboeken bekijken en downloaden. Alleen te bereiken
+    vanaf deze computer, met het adres dat hieronder verschijnt. Stop met Ctrl+C.
+
+    \b
+    Voorbeeld:
+      kvcompliance web
+      kvcompliance web --werkmap D:\\controles --poort 8765
+    """
+    from kvcompliance.web.server import prepare
+
+    server = prepare(root, poort)
+    click.echo(f"kvcompliance draait op {server.url}")
+    click.echo(f"Werkmap: {server.workspace.root}")
+    click.echo("Stop met Ctrl+C.", err=True)
+    if not geen_browser:
+        import webbrowser
+
+        if not webbrowser.open(server.url):
+            click.secho("Er is geen browser gevonden: open het adres hierboven zelf.", fg="yellow", err=True)
+    server.serve()
+    click.echo("kvcompliance web is gestopt.", err=True)

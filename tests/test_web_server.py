@@ -1,0 +1,199 @@
+"""kvcompliance web over HTTP, on a real server: the safety rules, uploads, a run, downloads.
+
+Every request here is sent as it is (http.client), so a foreign Host or Origin, a missing
+token or an oversized body reach the server exactly as an attacker would send them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import sqlite3
+import zipfile
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+
+from kvcompliance.web.extras import Features
+from kvcompliance.web.security import CSP
+from kvcompliance.web.uploads import Limits
+from tests.test_audit import blank_form, fill  # noqa: F401 - blank_form is a fixture
+from tests.test_validate import BASE
+from tests.webtools import RunningServer, new_audit, upload, wait_for_run
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_workbooks"
+HOSTILE = '<script>alert("x")</script> & =HYPERLINK("http://evil.example")'
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    running = RunningServer(tmp_path_factory.mktemp("werkmap"), limits=Limits(file_bytes=50_000), jobs=1)
+    yield running
+    running.stop()
+
+
+def test_the_token_in_the_address_becomes_a_cookie_and_leaves_the_address(server):
+    status, headers, _ = server.request("GET", f"/controles?x=1&sleutel={server.token}", cookie=False)
+    assert status == 303
+    assert headers["location"] == "/controles?x=1"
+    cookie = headers["set-cookie"]
+    assert cookie.startswith(f"kvcompliance_{server.port}={server.token};")
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    status, _, body = server.request("GET", "/")
+    assert status == 200 and "Nieuwe controle" in body.decode()
+
+
+@pytest.mark.parametrize("how", ["zonder", "verkeerde cookie", "verkeerde sleutel"])
+def test_a_request_without_the_token_is_refused_in_dutch(server, how):
+    headers = {"Cookie": f"kvcompliance_{server.port}=raden"} if how == "verkeerde cookie" else {}
+    path = "/?sleutel=raden" if how == "verkeerde sleutel" else "/"
+    status, _, body = server.request("GET", path, headers=headers, cookie=False)
+    assert status == 403
+    assert "Geen toegang" in body.decode()
+    status, _, body = server.request("GET", "/static/app.js", headers=headers, cookie=False)
+    assert status == 403
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:{port}", "127.0.0.1:1", "127.0.0.1", "[::1]:{port}", ""])
+def test_a_foreign_host_is_refused_so_dns_rebinding_gets_nothing(server, host):
+    status, _, body = server.request("GET", "/", host=host.format(port=server.port))
+    assert status == 421
+    assert "Onbekend adres" in body.decode()
+
+
+def test_localhost_is_this_computer_too(server):
+    assert server.request("GET", "/", host=f"localhost:{server.port}")[0] == 200
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "http://127.0.0.1:1", "null", None])
+def test_a_request_from_another_origin_changes_nothing(server, origin):
+    before = [a.id for a in server.state.workspace.audits()]
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if origin is not None:
+        headers["Origin"] = origin
+    status, _, body = server.request("POST", "/controles", b"jaar=2031", headers)
+    assert status == 403
+    assert json.loads(body) == {"fout": "Geweigerd: dit verzoek komt niet van kvcompliance zelf, maar van een andere website."}
+    assert [a.id for a in server.state.workspace.audits()] == before
+
+
+def test_every_response_carries_the_security_headers(server):
+    for method, path, cookie in (("GET", "/", True), ("GET", "/static/app.css", True), ("GET", "/bestaat-niet", True),
+                                 ("GET", "/", False), ("GET", "/controles/controle-1999", True)):
+        status, headers, _ = server.request(method, path, cookie=cookie)
+        assert headers["content-security-policy"] == CSP, path
+        assert "default-src 'self'" in CSP and "frame-ancestors 'none'" in CSP and "unsafe-inline" not in CSP
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["cache-control"] == "no-store"
+
+
+def test_pages_load_nothing_from_elsewhere_and_run_no_inline_script(server):
+    audit_id = new_audit(server, 2019)
+    for path in ("/", f"/controles/{audit_id}"):
+        page = server.request("GET", path)[2].decode()
+        links = re.findall(r'(?:src|href|action)="([^"]*)"', page)
+        assert links and all(link.startswith("/") for link in links), links
+        assert re.search(r"<script(?![^>]*\bsrc=)", page) is None  # no inline script
+        assert re.search(r"\s(?:on[a-z]+|style)=", page) is None  # no inline handlers or styles
+
+
+def test_an_upload_over_the_limit_gets_the_dutch_message_and_stores_nothing(server, tmp_path):
+    audit_id = new_audit(server, 2020)
+    inbox = server.state.workspace.audit(audit_id).inbox
+    big = tmp_path / "groot.xlsx"
+    big.write_bytes(b"x" * 60_000)
+    answer = upload(server, audit_id, big)
+    assert answer["status"] == 413
+    assert answer["geweigerd"] == [{"naam": "groot.xlsx", "reden": "groot.xlsx is niet toegevoegd: het bestand is groter dan"
+                                                                  " 49 kB. Een ingevuld formulier is veel kleiner."}]
+    # the same without a Content-Length: counted while it arrives, refused, nothing left
+    chunked = b"".join(b"%x\r\n%s\r\n" % (10_000, b"x" * 10_000) for _ in range(6)) + b"0\r\n\r\n"
+    status, _, body = server.post(f"/controles/{audit_id}/opgaven?naam=groot.xlsx", chunked,
+                                  {"Transfer-Encoding": "chunked", "Content-Length": None})
+    assert status == 413 and "groter dan" in body.decode()
+    assert list(inbox.iterdir()) == []
+
+
+def test_an_uploaded_name_never_leaves_the_inbox(server, tmp_path):
+    audit_id = new_audit(server, 2021)
+    audit = server.state.workspace.audit(audit_id)
+    source = tmp_path / "opgave.xlsx"
+    source.write_bytes(b"geen echte opgave")
+    answer = upload(server, audit_id, source, name="../../../controle.json")
+    assert answer["toegevoegd"] == ["controle.json"]
+    assert (audit.inbox / "controle.json").read_bytes() == b"geen echte opgave"
+    assert json.loads((audit.folder / "controle.json").read_text())["jaar"] == 2021
+    for name in ("../controle.json", "..%2Fcontrole.json", "%2E%2E%2Fcontrole.json"):
+        assert server.request("GET", f"/controles/{audit_id}/download/{name}")[0] == 404
+        assert server.request("GET", f"/controles/{audit_id}/werkboek/{name}")[0] == 404
+    assert server.request("GET", "/controles/..%2F..%2Fetc/resultaten")[0] == 404
+
+
+def test_an_audit_over_http_escapes_provider_text_and_serves_the_files_it_wrote(server, tmp_path, blank_form):  # noqa: F811
+    audit_id = new_audit(server, 2025)
+    hostile = fill(blank_form, tmp_path / "vijandig.xlsx", {**BASE, "aanbieder_naam": HOSTILE, "toelichting": HOSTILE})
+    plain = fill(blank_form, tmp_path / "gewoon.xlsx", {**BASE, "contractnummer": "JH-2025-002", "medewerkers_getraind": 10})
+    for path in (hostile, plain, SAMPLES / "begroting_2026.xlsx"):
+        assert upload(server, audit_id, path)["toegevoegd"] == [path.name]
+    assert server.post(f"/controles/{audit_id}/start")[0] == 200
+    assert wait_for_run(server, audit_id)["toestand"] == "klaar"
+    page = server.request("GET", f"/controles/{audit_id}/resultaten")[2].decode()
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; =HYPERLINK" in page
+    assert "begroting_2026.xlsx" in page and "Niet verwerkt" in page
+    return_id = re.search(r'/opgave/(R\d+)">&lt;script', page).group(1)
+    provider = server.request("GET", f"/controles/{audit_id}/opgave/{return_id}")[2].decode()
+    assert "<script>alert" not in provider and "&lt;script&gt;" in provider
+    output = server.state.workspace.audit(audit_id).output
+    status, headers, body = server.request("GET", f"/controles/{audit_id}/download/overzicht.xlsx")
+    assert status == 200 and body == (output / "overzicht.xlsx").read_bytes()
+    assert headers["content-disposition"].startswith("attachment;")
+    status, _, body = server.request("GET", f"/controles/{audit_id}/download/werkboeken.zip")
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        assert sorted(archive.namelist()) == sorted(f"accountgesprek/{p.name}" for p in (output / "accountgesprek").iterdir())
+    # without the optional features, no place for them on the page
+    assert "E-mailconcepten" not in page and "Dossier" not in page
+    assert server.post(f"/controles/{audit_id}/e-mailconcepten")[0] == 404
+
+
+def test_the_blank_form_and_a_missing_register_say_what_to_do(server):
+    audit_id = new_audit(server, 2022)
+    status, headers, body = server.request("GET", f"/controles/{audit_id}/formulier")
+    assert status == 200 and body[:2] == b"PK"
+    assert 'filename="uitvraag-2022.xlsx"' in headers["content-disposition"]
+    status, _, body = server.request("GET", f"/controles/{audit_id}/formulieren")
+    assert status == 404 and "Kies eerst een contractregister" in body.decode()
+
+
+def test_the_mail_and_dossier_features_plug_in_where_the_pages_keep_a_place(tmp_path):
+    """With the drafts and dossier functions present (stand-ins here, see
+    kvcompliance/web/extras.py), the start page offers a dossier, the audit records into
+    it in its own process, and the results page offers both downloads."""
+    features = Features(drafts="tests.webstandin:write_drafts", dossier="tests.webstandin:record_audit")
+    server = RunningServer(tmp_path / "werkmap", features=features, jobs=1)
+    try:
+        start = server.request("GET", "/")[2].decode()
+        assert "Dossier" in start and "nieuw:dossier.sqlite" in start
+        audit_id = new_audit(server, 2025, dossier="nieuw:dossier.sqlite")
+        for path in sorted(SAMPLES.glob("0[1-3]_*.xlsx")):
+            upload(server, audit_id, path)
+        server.post(f"/controles/{audit_id}/start")
+        assert wait_for_run(server, audit_id)["toestand"] == "klaar"
+        with sqlite3.connect(server.state.workspace.root / "dossier.sqlite") as db:
+            assert db.execute("SELECT jaar, opgaven, werkboeken FROM controle").fetchall() == [(2025, 3, 3)]
+        page = server.request("GET", f"/controles/{audit_id}/resultaten")[2].decode()
+        assert "E-mailconcepten maken" in page and f"/controles/{audit_id}/download/dossier" in page
+        status, _, body = server.post(f"/controles/{audit_id}/e-mailconcepten")
+        answer = json.loads(body)
+        assert status == 200 and answer["aantal"] == 3
+        assert answer["overgeslagen"] == [{"wie": "Onbekende aanbieder", "reden": "geen e-mailadres"}]
+        status, _, body = server.request("GET", answer["adres"])
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            drafts = [message_from_bytes(archive.read(name), policy=policy.default) for name in archive.namelist()]
+        assert len(drafts) == 3 and all(d["X-Unsent"] == "1" for d in drafts)
+        status, _, body = server.request("GET", f"/controles/{audit_id}/download/dossier")
+        assert status == 200 and body.startswith(b"SQLite format 3\0")
+    finally:
+        server.stop()
