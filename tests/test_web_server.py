@@ -197,3 +197,14 @@ def test_the_mail_and_dossier_features_plug_in_where_the_pages_keep_a_place(tmp_
         assert status == 200 and body.startswith(b"SQLite format 3\0")
     finally:
         server.stop()
+
+
+def test_the_readme_states_the_upload_limits_the_server_applies():
+    from kvcompliance.values import plural
+    from kvcompliance.web.uploads import megabytes
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    limits = Limits()
+    assert f"een bestand hoogstens {megabytes(limits.file_bytes)}" in text
+    assert f"een zip-bestand hoogstens {megabytes(limits.zip_bytes)}" in text
+    assert f"een controle\n  hoogstens {plural(limits.files, 'bestand', 'bestanden')}" in text

@@ -162,6 +162,15 @@ class Audit:
         run = self.record.get("laatste")
         return run if isinstance(run, dict) else None
 
+    def run_day(self) -> str:
+        """The day of the last finished run in words ('29 november 2026'; '' when none)."""
+        from kvcompliance.settings import date_in_words
+
+        try:
+            return date_in_words(datetime.fromisoformat(str((self.last_run or {}).get("datum"))).date())
+        except ValueError:
+            return ""
+
     def input(self, key: str) -> dict[str, Any] | None:
         """What was chosen for input ``key``: {'pad': path relative to the work folder,
         'naam': how it is shown, 'fout': Dutch error or None}; None when nothing is."""
@@ -303,10 +312,7 @@ class Workspace:
         if key == "vorige":
             for audit in self.audits():
                 if audit.id != exclude and audit.has_output():
-                    run = audit.last_run or {}
-                    when = str(run.get("datum", ""))[:10]
-                    found.append(Choice(f"controle:{audit.id}", f"{audit.title}, uitvoer van {when}".rstrip(", van"),
-                                        audit.output))
+                    found.append(Choice(f"controle:{audit.id}", f"{audit.title}, uitvoer van {audit.run_day()}", audit.output))
             return found
         if key == "dossier" and not (self.root / NEW_DOSSIER).exists():
             found.append(Choice(f"nieuw:{NEW_DOSSIER}", f"nieuw dossier: {NEW_DOSSIER} in de werkmap", self.root / NEW_DOSSIER))
