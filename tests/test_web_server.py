@@ -116,6 +116,30 @@ def test_an_upload_over_the_limit_gets_the_dutch_message_and_stores_nothing(serv
     assert list(inbox.iterdir()) == []
 
 
+def _bundle(*files: tuple[str, bytes]) -> bytes:
+    return b"".join(json.dumps({"naam": name, "grootte": len(data), "gewijzigd": 1_700_000_000_000}).encode() + b"\n" + data
+                    for name, data in files)
+
+
+def test_many_small_files_arrive_in_one_request_each_checked_as_if_sent_alone(server):
+    audit_id = new_audit(server, 2023)
+    inbox = server.state.workspace.audit(audit_id).inbox
+    status, _, body = server.post(f"/controles/{audit_id}/opgaven/bundel",
+                                  _bundle(("a.xlsx", b"een"), ("map/b.xlsx", b"twee"), ("~$a.xlsx", b"slot"), ("a.xlsx", b"een")))
+    answer = json.loads(body)
+    assert status == 200
+    assert answer["toegevoegd"] == ["a.xlsx", "b.xlsx"] and answer["al_aanwezig"] == ["a.xlsx"]
+    assert [r["naam"] for r in answer["geweigerd"]] == ["~$a.xlsx"]
+    assert (inbox / "b.xlsx").read_bytes() == b"twee" and (inbox / "b.xlsx").stat().st_mtime == 1_700_000_000
+    # a file that says it is larger than a return may be: refused before its bytes are read
+    status, _, body = server.post(f"/controles/{audit_id}/opgaven/bundel", _bundle(("c.xlsx", b"x" * 60_000)))
+    assert status == 413 and "c.xlsx is niet toegevoegd: het bestand is groter dan 49 kB" in body.decode()
+    for broken in (b"geen json\n", b'{"naam": "d.xlsx", "grootte": 10}\nkort', b"x" * 5000):
+        status, _, body = server.post(f"/controles/{audit_id}/opgaven/bundel", broken)
+        assert status == 413 and "kwamen niet" in body.decode()
+    assert sorted(p.name for p in inbox.iterdir()) == ["a.xlsx", "b.xlsx"]
+
+
 def test_an_uploaded_name_never_leaves_the_inbox(server, tmp_path):
     audit_id = new_audit(server, 2021)
     audit = server.state.workspace.audit(audit_id)

@@ -34,8 +34,11 @@ from kvcompliance.web.uploads import (
     Limits,
     Outcome,
     UploadRefused,
+    megabytes,
     place,
     receive,
+    receive_bundle,
+    recount,
     skip_reason,
     temp_path,
     too_big,
@@ -93,7 +96,7 @@ class WebState:
                 "opgaven": len(result.returns),
                 "niet_verwerkt": len(result.rejected),
                 "oordelen": {str(s): n for s, n in status_counts(result).items()},
-                "seconden": round((job.finished or 0) - job.started, 1) if job.finished else None,
+                "seconden": round(job.finished - job.started, 1) if job.finished else None,
                 "vingerafdruk": audit.fingerprint() if audit else "",
             })
 
@@ -307,39 +310,77 @@ async def upload_input(request: Request) -> Response:
     return JSONResponse({"fout": await _record_choice(state, audit, key, chosen, sent)})
 
 
-async def upload_return(request: Request) -> Response:
-    """One file (or a zip of files) for the audit's returns, as the raw request body."""
+async def _store_return(state: WebState, audit: Audit, tmp: Path, sent: str, digest: str, modified: float | None,
+                        outcome: Outcome) -> None:
+    """Put one received file among the audit's returns (a zip file: what is in it)."""
+    reason = skip_reason(sent)
+    if reason is not None:
+        tmp.unlink(missing_ok=True)
+        outcome.refused.append((sent, reason))
+    elif sent.lower().endswith(".zip"):
+        try:
+            unpacked = await run_in_threadpool(unpack_zip, tmp, sent, audit.inbox, state.limits)
+        finally:
+            tmp.unlink(missing_ok=True)
+        outcome.added += unpacked.added
+        outcome.present += unpacked.present
+        outcome.refused += unpacked.refused
+    else:
+        await run_in_threadpool(place, tmp, audit.inbox, sent, digest, modified, state.limits.files, outcome)
+
+
+def _receiving(request: Request) -> tuple[WebState, Audit, Response | None]:
     state = web(request)
     audit = audit_or_404(request)
     if state.runner.busy(audit.id):
-        return JSONResponse({"fout": "Er loopt een controle; voeg de bestanden toe als die klaar is."}, status_code=409)
+        return state, audit, JSONResponse({"fout": "Er loopt een controle; voeg de bestanden toe als die klaar is."},
+                                          status_code=409)
+    audit.inbox.mkdir(parents=True, exist_ok=True, mode=0o700)
+    recount(audit.inbox)
+    return state, audit, None
+
+
+async def upload_return(request: Request) -> Response:
+    """One file (or a zip of files) for the audit's returns, as the raw request body."""
+    state, audit, busy = _receiving(request)
+    if busy is not None:
+        return busy
     sent = request.query_params.get("naam", "")[:255] or "bestand"
-    limits = state.limits
     outcome = Outcome()
-    reason = skip_reason(sent)
-    if reason is not None:
-        outcome.refused.append((sent, reason))
-        return JSONResponse(outcome.as_json())
     is_zip = sent.lower().endswith(".zip")
-    limit = limits.zip_bytes if is_zip else limits.file_bytes
+    limit = state.limits.zip_bytes if is_zip else state.limits.file_bytes
     what = "zip-bestand" if is_zip else "bestand"
     if int(request.headers.get("content-length") or 0) > limit:
         outcome.refused.append((sent, str(too_big(sent, limit, what))))
         return JSONResponse(outcome.as_json(), status_code=413)
-    audit.inbox.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = temp_path(audit.inbox)
     try:
         digest = await receive(request.stream(), tmp, limit, sent, what)
     except UploadRefused as exc:
         outcome.refused.append((sent, str(exc)))
         return JSONResponse(outcome.as_json(), status_code=413)
-    if is_zip:
-        try:
-            outcome = await run_in_threadpool(unpack_zip, tmp, sent, audit.inbox, limits)
-        finally:
-            tmp.unlink(missing_ok=True)
-    else:
-        await run_in_threadpool(place, tmp, audit.inbox, sent, digest, _modified(request), limits.files, outcome)
+    await _store_return(state, audit, tmp, sent, digest, _modified(request), outcome)
+    return JSONResponse(outcome.as_json())
+
+
+async def upload_bundle(request: Request) -> Response:
+    """Many small returns in one request (see :func:`kvcompliance.web.uploads.receive_bundle`)."""
+    state, audit, busy = _receiving(request)
+    if busy is not None:
+        return busy
+    outcome = Outcome()
+    if int(request.headers.get("content-length") or 0) > state.limits.zip_bytes:
+        outcome.refused.append(("", f"Te veel in één keer: stuur hoogstens {megabytes(state.limits.zip_bytes)} tegelijk."))
+        return JSONResponse(outcome.as_json(), status_code=413)
+
+    async def store(tmp: Path, sent: str, digest: str, modified: float | None) -> None:
+        await _store_return(state, audit, tmp, sent, digest, modified, outcome)
+
+    try:
+        await receive_bundle(request.stream(), audit.inbox, state.limits, store)
+    except UploadRefused as exc:
+        outcome.refused.append(("", str(exc)))
+        return JSONResponse(outcome.as_json(), status_code=413)
     return JSONResponse(outcome.as_json())
 
 
@@ -416,6 +457,7 @@ def create_app(workspace: Workspace, token: str, port: int, *, features: Feature
         Route(audit + "/invoer/{kind}", choose_input, methods=["POST"]),
         Route(audit + "/invoer/{kind}/bestand", upload_input, methods=["POST"]),
         Route(audit + "/opgaven", upload_return, methods=["POST"]),
+        Route(audit + "/opgaven/bundel", upload_bundle, methods=["POST"]),
         Route(audit + "/start", start_run, methods=["POST"]),
         Route(audit + "/voortgang", progress),
         *pages.routes(audit),

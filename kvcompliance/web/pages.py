@@ -119,6 +119,7 @@ def results_view(state: Any, audit: Any, shown: Any) -> dict[str, Any]:
             "workbook": row.workbook,
             "search": " ".join((who.name, who.kvk, who.contract, who.source_name)).casefold(),
         })
+    shown.order = [row["id"] for row in rows]
     counts = status_counts(result)
     register = result.register
     drafts = extras.draft_files(audit.output) if state.features.drafts else []

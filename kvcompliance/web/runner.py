@@ -81,14 +81,6 @@ class PipeProgress:
             self._pending = 0
 
 
-def call_hook(reference: str, *args: Any) -> Any:
-    """Call 'package.module:function' with ``args``."""
-    import importlib
-
-    module_name, _, name = reference.partition(":")
-    return getattr(importlib.import_module(module_name), name)(*args)
-
-
 def _run(conn: Any, request: RunRequest) -> None:
     """The run's process: the same calls as ``kvcompliance audit``, results down ``conn``."""
     from kvcompliance.errors import KvError
@@ -119,7 +111,9 @@ def _run(conn: Any, request: RunRequest) -> None:
             reports = write_reports(result, Path(request.out_dir), progress=progress, jobs=request.jobs,
                                     letterhead=settings.letterhead())
             if request.dossier and request.dossier_hook:
-                call_hook(request.dossier_hook, Path(request.dossier), result, reports)
+                from kvcompliance.web.extras import call
+
+                call(request.dossier_hook, Path(request.dossier), result, reports)
             files = dict(reports.provider_files)
         else:
             from kvcompliance.audit import _provider_files  # the names write_reports gave
@@ -128,6 +122,8 @@ def _run(conn: Any, request: RunRequest) -> None:
         conn.send(("klaar", result, files))
     except KvError as exc:
         conn.send(("fout", str(exc)))
+    except KeyboardInterrupt:  # Ctrl+C in the window reaches this process too: stop quietly
+        pass
     except Exception as exc:  # noqa: BLE001 - the page says so in Dutch; the server log has the details
         logging.getLogger(__name__).exception("the audit failed")
         conn.send(("fout", f"Er ging iets onverwachts mis ({exc.__class__.__name__}). Start kvcompliance web opnieuw met"
@@ -214,6 +210,7 @@ class Runner:
         finally:
             conn.close()
             process.join()
+        job.finished = time.monotonic()
         if result is not None:
             try:
                 self._on_result(job.audit_id, job, result, files or {})
@@ -222,5 +219,4 @@ class Runner:
                 job.error = "De uitkomst kon niet worden bewaard."
         elif not job.error:
             job.error = "De controle is onverwacht gestopt (het proces is beëindigd). Probeer het opnieuw."
-        job.finished = time.monotonic()
         job.state = "fout" if job.error else "klaar"

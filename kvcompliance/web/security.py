@@ -71,8 +71,8 @@ def _page(message: str) -> bytes:
 
 async def refuse(scope: Scope, send: Send, status: int, message_html: str) -> None:
     """A refusal: a small Dutch page, or ``{"fout": ...}`` for a script's request."""
-    headers = dict(scope.get("headers") or [])
-    wants_json = scope.get("method") not in SAFE_METHODS or b"application/json" in headers.get(b"accept", b"")
+    accept = dict(scope.get("headers") or []).get(b"accept", b"")
+    wants_json = b"text/html" not in accept  # a page the browser shows asks for HTML; a script's request does not
     if wants_json:
         text = html.unescape(message_html.replace("<code>", "").replace("</code>", ""))
         body, kind = json.dumps({"fout": text}, ensure_ascii=False).encode(), b"application/json"

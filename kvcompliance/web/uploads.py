@@ -3,8 +3,9 @@
 The browser's file name is only a hint: :func:`safe_name` keeps its last part, made safe
 on every system (no path, no ``..``, no control or reserved characters, no device names),
 and :func:`place` makes it unique in the folder. A file arrives as the raw body of one
-request (no multipart parsing), is written to a hidden file in the target folder while
-its size is counted, and is refused once it passes the limit. A zip file is unpacked with
+request, or with other small files in one bundle (:func:`receive_bundle`: a line of JSON
+per file, then its bytes); there is no multipart parsing. It is written to a hidden file
+in the target folder while its size is counted, and refused once it passes the limit. A zip file is unpacked with
 the reader's container guards (:func:`kvcompliance.ingest.containers.open_zip`: too many
 parts, too large, packed too tightly), every member's path is checked (no zip-slip) and
 only its last part is used, each member is read no further than the size it claims.
@@ -133,6 +134,16 @@ def count_files(folder: Path) -> int:
         return 0
 
 
+#: Files per folder as counted by :func:`place` (recounted at each request: :func:`recount`).
+_COUNTED: dict[Path, int] = {}
+
+
+def recount(folder: Path) -> None:
+    """Count ``folder`` again when next a file is placed in it (once per request, not per file)."""
+    with _PLACING:
+        _COUNTED.pop(Path(folder), None)
+
+
 def _digest(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -176,8 +187,12 @@ def place(tmp: Path, folder: Path, sent: str, sha256: str, modified: float | Non
     stem, dot, suffix = name.rpartition(".")
     if not dot:
         stem, suffix = name, ""
+    folder = Path(folder)
     with _PLACING:
-        if count_files(folder) >= max_files:
+        used = _COUNTED.get(folder)
+        if used is None:
+            used = _COUNTED[folder] = count_files(folder)
+        if used >= max_files:
             tmp.unlink(missing_ok=True)
             outcome.refused.append((sent, str(too_many(sent, max_files))))
             return
@@ -195,7 +210,93 @@ def place(tmp: Path, folder: Path, sent: str, sha256: str, modified: float | Non
         if modified is not None:
             os.utime(tmp, (time.time(), modified))
         os.rename(tmp, target)
+        _COUNTED[folder] = used + 1
     outcome.added.append(candidate)
+
+
+# ------------------------------------------------------------------ many files in one request
+#: A bundle is many small files in one request body: per file one line of JSON
+#: {"naam": ..., "grootte": bytes, "gewijzigd": ms since 1970} and then exactly that many
+#: bytes. A thousand files then cost a few dozen requests, not a thousand.
+MAX_HEADER = 4096
+MAX_BUNDLE_FILES = 500
+
+
+class _Frames:
+    """Reads a bundle from the request's chunks without holding more than one chunk."""
+
+    def __init__(self, chunks: AsyncIterator[bytes]):
+        self._chunks = chunks.__aiter__()
+        self._buffer = bytearray()
+        self._ended = False
+
+    async def _more(self) -> bool:
+        if self._ended:
+            return False
+        try:
+            self._buffer += await self._chunks.__anext__()
+        except StopAsyncIteration:
+            self._ended = True
+            return False
+        return True
+
+    async def header(self) -> dict | None:
+        """The next file's header (None at the end of the body)."""
+        import json
+
+        while b"\n" not in self._buffer:
+            if len(self._buffer) > MAX_HEADER or not await self._more():
+                if not self._buffer.strip():
+                    return None
+                raise UploadRefused("De bestanden kwamen niet goed aan. Probeer het opnieuw.")
+        line, _, rest = bytes(self._buffer).partition(b"\n")
+        self._buffer = bytearray(rest)
+        try:
+            header = json.loads(line)
+            if not (isinstance(header.get("naam"), str) and isinstance(header.get("grootte"), int) and header["grootte"] >= 0):
+                raise ValueError
+        except (ValueError, AttributeError):
+            raise UploadRefused("De bestanden kwamen niet goed aan. Probeer het opnieuw.") from None
+        return header
+
+    async def copy(self, size: int, handle, digest) -> None:
+        """Write the next ``size`` bytes to ``handle``."""
+        while size:
+            if not self._buffer and not await self._more():
+                raise UploadRefused("De bestanden kwamen niet helemaal aan. Probeer het opnieuw.")
+            part = self._buffer[:size]
+            del self._buffer[: len(part)]
+            digest.update(part)
+            handle.write(part)
+            size -= len(part)
+
+
+async def receive_bundle(chunks: AsyncIterator[bytes], folder: Path, limits: Limits, store) -> None:
+    """Store every file of a bundle with ``store(tmp, name, sha256, modified)``. A file over
+    its limit ends the request (its bytes are not read): it and the rest are refused."""
+    frames = _Frames(chunks)
+    for _ in range(MAX_BUNDLE_FILES):
+        header = await frames.header()
+        if header is None:
+            return
+        name, size = header["naam"][:255], header["grootte"]
+        is_zip = name.lower().endswith(".zip")
+        limit = limits.zip_bytes if is_zip else limits.file_bytes
+        if size > limit:
+            raise too_big(name, limit, "zip-bestand" if is_zip else "bestand")
+        modified = header.get("gewijzigd")
+        modified = modified / 1000 if isinstance(modified, (int, float)) and 0 < modified < 10**14 else None
+        tmp = temp_path(folder)
+        digest = hashlib.sha256()
+        try:
+            with open(tmp, "xb") as handle:
+                os.chmod(tmp, 0o600)
+                await frames.copy(size, handle, digest)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        await store(tmp, name, digest.hexdigest(), modified)
+    raise UploadRefused(f"Stuur hoogstens {MAX_BUNDLE_FILES} bestanden tegelijk.")
 
 
 # ------------------------------------------------------------------ zip files of returns

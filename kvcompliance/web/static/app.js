@@ -2,7 +2,9 @@
  * Uploads send each file as the raw body of one request; the server chooses its name. */
 "use strict";
 
-const GELIJKTIJDIG = 6; // uploads at the same time
+const GELIJKTIJDIG = 3; // requests at the same time
+const BUNDEL_BESTANDEN = 50; // small files go many to a request (see uploads.receive_bundle)
+const BUNDEL_BYTES = 8 * 1024 * 1024;
 
 async function vraag(adres, opties = {}) {
   let antwoord;
@@ -28,6 +30,28 @@ function stuurBestand(adres, bestand) {
   const kop = { "Content-Type": "application/octet-stream" };
   if (bestand.lastModified) kop["X-Gewijzigd"] = String(bestand.lastModified);
   return vraag(adres + "?naam=" + encodeURIComponent(bestand.name), { method: "POST", headers: kop, body: bestand });
+}
+
+function stuurBundel(adres, groep) {
+  // per file a line of JSON, then its bytes; a Blob of parts copies nothing
+  const delen = [];
+  for (const bestand of groep) {
+    delen.push(JSON.stringify({ naam: bestand.name, grootte: bestand.size, gewijzigd: bestand.lastModified || 0 }) + "\n", bestand);
+  }
+  return vraag(adres, { method: "POST", headers: { "Content-Type": "application/octet-stream" }, body: new Blob(delen) });
+}
+
+function bundels(bestanden) {
+  const groepen = [], los = [];
+  let groep = [], bytes = 0;
+  for (const bestand of bestanden) {
+    if (bestand.name.toLowerCase().endsWith(".zip") || bestand.size > BUNDEL_BYTES) { los.push([bestand]); continue; }
+    if (groep.length >= BUNDEL_BESTANDEN || bytes + bestand.size > BUNDEL_BYTES) { groepen.push(groep); groep = []; bytes = 0; }
+    groep.push(bestand);
+    bytes += bestand.size;
+  }
+  if (groep.length) groepen.push(groep);
+  return groepen.concat(los);
 }
 
 function toon(element, tekst, soort) {
@@ -178,30 +202,40 @@ function initSleepvak() {
       tekst.textContent = `Toevoegen: ${gedaan.toLocaleString("nl-NL")} van ${aantal(totaal, "bestand", "bestanden")}`;
     };
     bijwerken();
-    const wachtrij = bestanden.slice();
+    const passend = [];
+    for (const bestand of bestanden) {
+      const isZip = bestand.name.toLowerCase().endsWith(".zip");
+      if (bestand.size > (isZip ? maxZip : maxBestand)) {
+        weiger((isZip ? vak.dataset.zipTeGroot : vak.dataset.teGroot).replace("{naam}", bestand.name));
+        nietToegevoegd += 1;
+        gedaan += 1;
+      } else {
+        passend.push(bestand);
+      }
+    }
+    bijwerken();
+    const wachtrij = bundels(passend);
     async function werker() {
       while (wachtrij.length) {
-        const bestand = wachtrij.shift();
-        const isZip = bestand.name.toLowerCase().endsWith(".zip");
-        const grens = isZip ? maxZip : maxBestand;
-        if (bestand.size > grens) {
-          weiger((isZip ? vak.dataset.zipTeGroot : vak.dataset.teGroot).replace("{naam}", bestand.name));
-          nietToegevoegd += 1;
-        } else {
-          const antwoord = await stuurBestand(`/controles/${controle}/opgaven`, bestand);
-          const data = antwoord.data || {};
-          for (const naam of data.toegevoegd || []) {
-            const regel = document.createElement("li");
-            regel.textContent = naam;
-            lijst.appendChild(regel);
-            toegevoegd += 1;
-            inControle += 1;
-          }
-          alAanwezig += (data.al_aanwezig || []).length;
-          for (const item of data.geweigerd || []) { weiger(item.reden); nietToegevoegd += 1; }
-          if (data.fout) { weiger(data.fout); nietToegevoegd += 1; }
+        const groep = wachtrij.shift();
+        const los = groep.length === 1 && (groep[0].name.toLowerCase().endsWith(".zip") || groep[0].size > BUNDEL_BYTES);
+        const antwoord = los
+          ? await stuurBestand(`/controles/${controle}/opgaven`, groep[0])
+          : await stuurBundel(`/controles/${controle}/opgaven/bundel`, groep);
+        const data = antwoord.data || {};
+        const namen = document.createDocumentFragment();
+        for (const naam of data.toegevoegd || []) {
+          const regel = document.createElement("li");
+          regel.textContent = naam;
+          namen.appendChild(regel);
+          toegevoegd += 1;
+          inControle += 1;
         }
-        gedaan += 1;
+        lijst.appendChild(namen);
+        alAanwezig += (data.al_aanwezig || []).length;
+        for (const item of data.geweigerd || []) { weiger(item.reden); nietToegevoegd += 1; }
+        if (data.fout) { weiger(data.fout); nietToegevoegd += groep.length; }
+        gedaan += groep.length;
         bijwerken();
       }
     }
@@ -256,6 +290,7 @@ function volg(controle, klaar) {
     if (stand.toestand === "bezig") { setTimeout(kijk, 300); return; }
     if (stand.toestand === "fout") { toon(melding, stand.fout, "melding fout"); klaar(false); return; }
     if (stand.toestand === "klaar") { fase.textContent = "Klaar"; klaar(true, stand); }
+    if (stand.toestand === "geen") window.location.reload(); // the server was started again
   }
   kijk();
 }
