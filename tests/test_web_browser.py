@@ -12,7 +12,6 @@ they are kept in MAP (the README shows the ones in docs/screenshots/).
 
 from __future__ import annotations
 
-import csv
 import http.server
 import os
 import shutil

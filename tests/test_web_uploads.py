@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
-import shutil
 import time
 import zipfile
 from pathlib import Path

@@ -10,7 +10,11 @@
   run time;
 - :mod:`~.security` — token, Host and Origin checks and the security headers on every
   response;
-- :mod:`~.app` — the routes: each calls the library and renders a template;
+- :mod:`~.state` — what the routes share (work folder, runs, results, templates);
+- :mod:`~.app` — the start and audit pages and running; :mod:`~.inputs` — the files an
+  audit is given; :mod:`~.intake` — adding returns; :mod:`~.pages` — results and the page
+  per return; :mod:`~.downloads` — the files to download. Each calls the library and
+  renders a template;
 - :mod:`~.server` — listening on 127.0.0.1 with uvicorn.
 
 No rule logic lives here: pages show what the library computed, downloads are the files

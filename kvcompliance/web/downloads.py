@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from kvcompliance.outputs import FINDINGS_FILE, LOG_FILE, MAILING_FILE, OVERVIEW_FILE, PROVIDER_DIR
 from kvcompliance.web import extras
+from kvcompliance.web.state import NotFound, audit_or_404, web
 
 OUTPUT_FILES = (OVERVIEW_FILE, FINDINGS_FILE, MAILING_FILE, LOG_FILE)
 MEDIA = {
@@ -35,12 +36,6 @@ MEDIA = {
 WORKBOOKS_ZIP = "werkboeken.zip"
 DRAFTS_ZIP = "e-mailconcepten.zip"
 FORMS_ZIP = "formulieren.zip"
-
-
-def _helpers():
-    from kvcompliance.web.app import NotFound, audit_or_404, web
-
-    return NotFound, audit_or_404, web
 
 
 def send_file(path: Path, name: str | None = None) -> FileResponse:
@@ -89,7 +84,6 @@ def workbooks_zip(audit: Any) -> Path:
 
 
 async def output_file(request: Request) -> Response:
-    NotFound, audit_or_404, web = _helpers()
     audit = audit_or_404(request)
     name = request.path_params["name"]
     if name == WORKBOOKS_ZIP:
@@ -115,7 +109,6 @@ async def output_file(request: Request) -> Response:
 
 
 async def workbook(request: Request) -> Response:
-    NotFound, audit_or_404, _ = _helpers()
     audit = audit_or_404(request)
     path = _listed(audit.output / PROVIDER_DIR, request.path_params["name"], ".xlsx")
     if path is None:
@@ -125,7 +118,6 @@ async def workbook(request: Request) -> Response:
 
 async def make_drafts(request: Request) -> Response:
     """Write the e-mail drafts into the output folder, as ``kvcompliance verzend`` does."""
-    _, audit_or_404, web = _helpers()
     state = web(request)
     audit = audit_or_404(request)
     if not state.features.drafts:
@@ -186,13 +178,11 @@ def prefilled_forms(audit: Any) -> Path:
 
 
 async def form(request: Request) -> Response:
-    _, audit_or_404, _ = _helpers()
     audit = audit_or_404(request)
     return send_file(await run_in_threadpool(blank_form, audit))
 
 
 async def forms(request: Request) -> Response:
-    NotFound, audit_or_404, _ = _helpers()
     audit = audit_or_404(request)
     if audit.input_path("contracten") is None:
         raise NotFound("Kies eerst een contractregister voor deze controle.")

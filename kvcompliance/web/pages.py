@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -17,14 +18,13 @@ from starlette.routing import Route
 from kvcompliance.catalogue import Status
 from kvcompliance.outputs import FINDINGS_FILE, LOG_FILE, MAILING_FILE, OVERVIEW_FILE
 from kvcompliance.web import extras
+from kvcompliance.web.state import NotFound, audit_or_404, run_request, web
 
 #: The statuses the call list can be filtered on, in the order a user sees them.
 FILTER_STATUSES = (Status.ROOD, Status.ORANJE, Status.GRIJS, Status.GROEN)
 
 
 def _state(request: Request):
-    from kvcompliance.web.app import web
-
     return web(request)
 
 
@@ -57,8 +57,6 @@ def _waiting(state: Any, audit: Any, reading: bool) -> Response:
 
 def _shown_or_wait(request: Request):
     """(audit, shown) — or a response: the progress page while the result is (re)read."""
-    from kvcompliance.web.app import audit_or_404, run_request
-
     state = _state(request)
     audit = audit_or_404(request)
     shown = state.results.get(audit.id)
@@ -90,14 +88,15 @@ def _downloads(state: Any, audit: Any) -> list[dict[str, str]]:
     return found
 
 
-def results_view(state: Any, audit: Any, shown: Any) -> dict[str, Any]:
-    from kvcompliance.audit import status_counts
+def call_rows(shown: Any) -> list[dict[str, Any]]:
+    """The call list (:func:`kvcompliance.report.calllist.call_list`) as the table shows it;
+    made once per result (when it arrives), kept with it."""
+    if shown.rows is not None:
+        return shown.rows
     from kvcompliance.report.calllist import call_list
-    from kvcompliance.report.compare import trend_counts
 
     result = shown.result
-    catalogue = result.catalogue
-    badge = lambda status: status_badge(catalogue, status)  # noqa: E731
+    badge = lambda status: status_badge(result.catalogue, status)  # noqa: E731
     rows = []
     for row in call_list(result, shown.files):
         who = row.identity
@@ -120,6 +119,17 @@ def results_view(state: Any, audit: Any, shown: Any) -> dict[str, Any]:
             "search": " ".join((who.name, who.kvk, who.contract, who.source_name)).casefold(),
         })
     shown.order = [row["id"] for row in rows]
+    shown.rows = rows
+    return rows
+
+
+def results_view(state: Any, audit: Any, shown: Any) -> dict[str, Any]:
+    from kvcompliance.audit import status_counts
+    from kvcompliance.report.compare import trend_counts
+
+    result = shown.result
+    badge = lambda status: status_badge(result.catalogue, status)  # noqa: E731
+    rows = call_rows(shown)
     counts = status_counts(result)
     register = result.register
     drafts = extras.draft_files(audit.output) if state.features.drafts else []
@@ -149,10 +159,12 @@ async def results(request: Request) -> Response:
     if isinstance(found, Response):
         return found
     audit, shown = found
-    return state.render("resultaten.html", **results_view(state, audit, shown))
+    # rendering a thousand rows takes a moment: not on the thread that answers the other requests
+    return await run_in_threadpool(lambda: state.render("resultaten.html", **results_view(state, audit, shown)))
 
 
 def provider_page_view(shown: Any, return_id: str) -> dict[str, Any] | None:
+    from kvcompliance.report.compare import sector_comparisons
     from kvcompliance.report.provider import provider_view
     from kvcompliance.values import raw_text
 
@@ -160,7 +172,9 @@ def provider_page_view(shown: Any, return_id: str) -> dict[str, Any] | None:
     if result.record(return_id) is None:
         return None
     catalogue = result.catalogue
-    view = provider_view(result, return_id)
+    if shown.comparisons is None:  # every return's, made once (as write_reports does)
+        shown.comparisons = sector_comparisons(result)
+    view = provider_view(result, return_id, shown.comparisons)
     titles = {rule.id: rule.title for rule in catalogue.rules}
     badge = lambda status: status_badge(catalogue, status)  # noqa: E731
     history = view.history.rules if view.history is not None else {}
@@ -185,10 +199,7 @@ def provider_page_view(shown: Any, return_id: str) -> dict[str, Any] | None:
         if fld.key in view.values or fld.key in view.cells
     ]
     # previous and next in the call list
-    if shown.order is None:
-        from kvcompliance.report.calllist import call_list
-
-        shown.order = [row.return_id for row in call_list(result, shown.files)]
+    call_rows(shown)
     order = shown.order
     at = order.index(return_id)
     return {
@@ -210,14 +221,12 @@ def provider_page_view(shown: Any, return_id: str) -> dict[str, Any] | None:
 
 
 async def provider_page(request: Request) -> Response:
-    from kvcompliance.web.app import NotFound
-
     state = _state(request)
     found = _shown_or_wait(request)
     if isinstance(found, Response):
         return found
     audit, shown = found
-    context = provider_page_view(shown, request.path_params["return_id"])
+    context = await run_in_threadpool(provider_page_view, shown, request.path_params["return_id"])
     if context is None:
         raise NotFound("Deze opgave staat niet in de uitkomst van de controle.")
     return state.render("opgave.html", audit=audit, **context)
