@@ -10,6 +10,7 @@ import io
 import json
 import re
 import sqlite3
+import time
 import zipfile
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -162,6 +163,13 @@ def test_an_audit_over_http_escapes_provider_text_and_serves_the_files_it_wrote(
     for path in (hostile, plain, SAMPLES / "begroting_2026.xlsx"):
         assert upload(server, audit_id, path)["toegevoegd"] == [path.name]
     assert server.post(f"/controles/{audit_id}/start")[0] == 200
+    slowest = 0.0
+    while server.state.runner.busy(audit_id):  # the audit runs in its own process: the pages stay quick
+        started = time.perf_counter()
+        assert server.request("GET", "/")[0] == 200
+        slowest = max(slowest, time.perf_counter() - started)
+        time.sleep(0.05)
+    assert slowest < 2, slowest
     assert wait_for_run(server, audit_id)["toestand"] == "klaar"
     page = server.request("GET", f"/controles/{audit_id}/resultaten")[2].decode()
     assert "<script>alert" not in page
@@ -180,6 +188,27 @@ def test_an_audit_over_http_escapes_provider_text_and_serves_the_files_it_wrote(
     # without the optional features, no place for them on the page
     assert "E-mailconcepten" not in page and "Dossier" not in page
     assert server.post(f"/controles/{audit_id}/e-mailconcepten")[0] == 404
+
+
+def test_a_wrong_input_file_is_said_at_once_and_the_audit_waits_for_a_good_one(server, tmp_path):
+    audit_id = new_audit(server, 2018)
+    status, _, body = server.post(f"/controles/{audit_id}/invoer/regels/bestand?naam=regels.toml",
+                                  b"[[regel]]\nid = 'KV99'\n", {"Content-Type": "application/octet-stream"})
+    error = json.loads(body)["fout"]
+    assert status == 200 and "KV99" in error
+    page = server.request("GET", f"/controles/{audit_id}")[2].decode()
+    assert "KV99" in page
+    source = tmp_path / "opgave.xlsx"
+    source.write_bytes(b"x")
+    upload(server, audit_id, source)
+    status, _, body = server.post(f"/controles/{audit_id}/start")
+    assert status == 400 and json.loads(body)["fout"].startswith("Kies eerst andere bestanden: Regels:")
+    status, _, body = server.post(f"/controles/{audit_id}/invoer/instellingen/bestand?naam=instellingen.txt", b"x")
+    assert status == 400 and "kies een bestand op .toml" in json.loads(body)["fout"]
+    # choosing nothing puts the default rules back
+    status, _, body = server.post(f"/controles/{audit_id}/invoer/regels", b"keuze=",
+                                  {"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 200 and server.state.workspace.audit(audit_id).input_errors() == []
 
 
 def test_the_blank_form_and_a_missing_register_say_what_to_do(server):
@@ -232,3 +261,35 @@ def test_the_readme_states_the_upload_limits_the_server_applies():
     assert f"een bestand hoogstens {megabytes(limits.file_bytes)}" in text
     assert f"een zip-bestand hoogstens {megabytes(limits.zip_bytes)}" in text
     assert f"een controle\n  hoogstens {plural(limits.files, 'bestand', 'bestanden')}" in text
+
+
+def test_the_command_serves_the_app_on_the_port_it_prints(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "kvcompliance", "web", "--geen-browser", "--poort", str(port),
+                                "--werkmap", str(tmp_path / "werkmap")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        line = process.stdout.readline()
+        assert line.startswith(f"kvcompliance draait op http://127.0.0.1:{port}/?sleutel=")
+        assert process.stdout.readline() == f"Werkmap: {tmp_path / 'werkmap'}\n"
+        import http.client
+
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("GET", line.split(f":{port}", 1)[1].strip())
+        response = connection.getresponse()
+        assert response.status == 303 and "HttpOnly" in response.getheader("set-cookie")
+        connection.close()
+        # the same port again: a Dutch message, exit code 3
+        again = subprocess.run([sys.executable, "-m", "kvcompliance", "web", "--geen-browser", "--poort", str(port),
+                                "--werkmap", str(tmp_path / "werkmap")], capture_output=True, text=True, timeout=60)
+        assert again.returncode == 3
+        assert f"Poort {port} is al in gebruik" in again.stderr and "Traceback" not in again.stderr
+    finally:
+        process.terminate()
+        process.wait(30)

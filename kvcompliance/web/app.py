@@ -89,7 +89,7 @@ async def audit_page(request: Request) -> Response:
     limits = state.limits
     return state.render("controle.html", audit=audit, kinds=_kinds(state), choices=choices, files=[f.name for f in files],
                         job=job.as_json() if job and job.state == "bezig" else None, limits=limits,
-                        changed=audit.changed_since_run(), errors=audit.input_errors(),
+                        changed=audit.changed_since_run(),
                         too_big_file=str(too_big("{naam}", limits.file_bytes)),
                         too_big_zip=str(too_big("{naam}", limits.zip_bytes, "zip-bestand")))
 

@@ -149,6 +149,7 @@ def results_view(state: Any, audit: Any, shown: Any) -> dict[str, Any]:
         "dossier": audit.input("dossier") if state.features.dossier and audit.input_path("dossier") else None,
         "run_date": result.run_date,
         "written": shown.written,
+        "changed": audit.changed_since_run(),
         "last_run": audit.last_run or {},
     }
 

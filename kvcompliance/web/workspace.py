@@ -61,8 +61,9 @@ class InputKind:
 
 
 INPUT_KINDS = (
-    InputKind("instellingen", "Instellingen", (".toml",), "instellingen", "geen (neutrale woorden: 'de gemeente')",
-              "Afzender, verslagjaar en gespreksperiode (kvcompliance.toml). De werkboeken en formulieren noemen ze."),
+    InputKind("instellingen", "Instellingen", (".toml",), "instellingen", "geen",
+              "Afzender, verslagjaar en gespreksperiode (kvcompliance.toml). De werkboeken en formulieren noemen ze;"
+              " zonder instellingen staat er 'de gemeente'."),
     InputKind("regels", "Regels", (".toml",), "regels", "de standaardregels",
               "Een eigen regelbestand (TOML) met de normen van uw regio."),
     InputKind("contracten", "Contractregister", (".xlsx", ".xls", ".ods", ".csv"), "contracten", "geen",
@@ -189,8 +190,12 @@ class Audit:
             return None
         return path
 
+    def failing_inputs(self) -> list[InputKind]:
+        """The inputs whose chosen file did not pass its check."""
+        return [KINDS[k] for k in KINDS if (v := self.input(k)) and v.get("fout")]
+
     def input_errors(self) -> list[str]:
-        return [f"{KINDS[k].label}: {v['fout']}" for k in KINDS if (v := self.input(k)) and v.get("fout")]
+        return [f"{kind.label}: {self.input(kind.key)['fout']}" for kind in self.failing_inputs()]
 
     def inbox_files(self) -> list[os.DirEntry]:
         """The returns in this audit, by name (hidden work files left out)."""

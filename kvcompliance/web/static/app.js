@@ -272,7 +272,9 @@ function volg(controle, klaar) {
   const tijd = document.getElementById("tijd");
   const balk = document.getElementById("balk");
   const melding = document.getElementById("melding-start");
-  document.getElementById("voortgang").hidden = false;
+  const vak = document.getElementById("voortgang");
+  vak.hidden = false;
+  vak.scrollIntoView({ block: "nearest" });
   async function kijk() {
     const antwoord = await vraag(`/controles/${controle}/voortgang`, { headers: { Accept: "application/json" } });
     const stand = antwoord.data;
