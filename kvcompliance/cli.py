@@ -334,10 +334,13 @@ def template(output: Path | None, register_file: Path | None, settings_file: Pat
         click.echo(f"Uitvraagformulier geschreven: {output}")
         return
     from kvcompliance.register import load_register
-    from kvcompliance.template import write_prefilled_forms
+    from kvcompliance.parallel import default_jobs
+    from kvcompliance.prefill import write_prefilled_forms
 
     register = load_register(register_file, catalogue)
-    written = write_prefilled_forms(register, catalogue, output or Path("formulieren"), letterhead=letterhead)
+    written = write_prefilled_forms(
+        register, catalogue, output or Path("formulieren"), letterhead, progress=ClickProgress(), jobs=default_jobs()
+    )
     folder = output or Path("formulieren")
     click.echo(
         f"{len(written)} vooraf ingevulde {'formulier' if len(written) == 1 else 'formulieren'} geschreven in {folder}"

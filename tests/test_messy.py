@@ -37,7 +37,8 @@ from kvcompliance.ingest.worker import read_files
 from kvcompliance.model import RejectedFile
 from kvcompliance.normalise import normalise
 from kvcompliance.register import load_register
-from kvcompliance.template import write_prefilled_forms, write_template
+from kvcompliance.prefill import write_prefilled_forms
+from kvcompliance.template import write_template
 from kvcompliance.values import raw_text
 from samples import FormFiller, fill_form, write_returns, write_sample_region  # tools/ (pyproject: pythonpath)
 
