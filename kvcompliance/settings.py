@@ -131,22 +131,10 @@ def load_settings(path: Path | None = None, folder: Path | None = None) -> Setti
         if not candidate.is_file():
             return Settings()
         path = candidate
-    path = Path(path)
-    try:
-        if path.stat().st_size > MAX_SIZE:
-            raise SettingsError(f"{path.name} is te groot voor een instellingenbestand (meer dan {MAX_SIZE // 1024} kB).")
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        raise SettingsError(f"Het instellingenbestand {path} bestaat niet.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"{path.name} is geen geldig TOML-bestand: {exc}.") from None
-    except (UnicodeDecodeError, RecursionError):
-        raise SettingsError(f"{path.name} is geen leesbaar instellingenbestand (UTF-8 tekst).") from None
-    except OSError as exc:
-        from kvcompliance.report.xlsx import os_reason
+    from kvcompliance.catalogue.load import read_toml
 
-        raise SettingsError(f"Het instellingenbestand {path} kan niet worden gelezen: {os_reason(exc)}.") from None
+    path = Path(path)
+    data = read_toml(path, MAX_SIZE, SettingsError, "instellingenbestand")
     return Settings(str(path), _check(data, path))
 
 

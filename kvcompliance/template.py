@@ -19,7 +19,7 @@ from kvcompliance.settings import Letterhead, date_in_words
 from kvcompliance.errors import KvError, OutputError
 
 if TYPE_CHECKING:  # pragma: no cover - the register module imports pandas
-    from kvcompliance.register import Register
+    pass
 
 INSTRUCTION_SHEET = "Toelichting"
 FORM_SHEET = "Aanlevering"
