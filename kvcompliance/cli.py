@@ -168,10 +168,11 @@ def main() -> None:
 
     \b
     Werkwijze:
-      1. kvcompliance template -o uitvraag.xlsx    maak het uitvraagformulier
-      2. stuur het formulier naar elke aanbieder en verzamel de ingevulde bestanden in één map
-      3. kvcompliance audit opgaven/ -o uitvoer/   controleer alle opgaven
-      4. stuur elke aanbieder zijn werkboek uit uitvoer/accountgesprek/
+      1. kvcompliance init                         schrijf kvcompliance.toml en vul afzender en data in
+      2. kvcompliance template -o uitvraag.xlsx    maak het uitvraagformulier
+      3. stuur het formulier naar elke aanbieder en verzamel de ingevulde bestanden in één map
+      4. kvcompliance audit opgaven/ -o uitvoer/   controleer alle opgaven; begin bij de Bellijst
+      5. stuur elke aanbieder zijn werkboek uit uitvoer/accountgesprek/
     """
 
 
