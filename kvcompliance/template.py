@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from kvcompliance.catalogue import VERSION_NAME, Catalogue, Field
-from kvcompliance.errors import KvError, OutputError
+from kvcompliance.errors import KvError, OutputError, os_reason
 
 if TYPE_CHECKING:  # pragma: no cover - the register module imports pandas
     from kvcompliance.register import Register
@@ -474,7 +474,7 @@ def write_prefilled_forms(register: Register, catalogue: Catalogue, out_dir: Pat
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"De map {out_dir} kan niet worden gemaakt ({exc.strerror or exc}).") from None
+        raise OutputError(f"De map {out_dir} kan niet worden gemaakt: {os_reason(exc)}.") from None
     taken: set[str] = set()
     written = []
     for contract in register.contracts:

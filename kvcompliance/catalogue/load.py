@@ -75,9 +75,9 @@ def read_toml(path: Path, limit: int | None = None) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise CatalogueError(f"{path.name} is geen tekstbestand in UTF-8.") from None
     except OSError as exc:
-        from kvcompliance.report.xlsx import os_reason
+        from kvcompliance.errors import os_reason
 
-        raise CatalogueError(f"{path.name} kan niet worden gelezen: {os_reason(exc)}.") from None
+        raise CatalogueError(f"{path.name} kan niet worden gelezen: {os_reason(exc, reading=True)}.") from None
     _require(_depth(data) <= MAX_DEPTH, path.name, f"de tabellen zijn dieper genest dan {MAX_DEPTH} niveaus")
     return data
 
