@@ -7,21 +7,18 @@ through a small callback protocol and raises :class:`kvcompliance.errors.KvError
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import tempfile
 import time
 from collections import Counter
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Iterator, Protocol
 
 from kvcompliance.catalogue import Catalogue, Status, load_catalogue
-from kvcompliance.errors import KvError, OutputError, UnreadableFile
+from kvcompliance.errors import KvError, OutputError, UnreadableFile, os_reason
 from kvcompliance.model import AuditResult, RejectedFile, ReturnRecord, SourceFile
-from kvcompliance.outputs import FINDINGS_FILE, LOG_FILE, MAILING_FILE, OVERVIEW_FILE, PROVIDER_DIR
+from kvcompliance.outputs import FINDINGS_FILE, LOG_FILE, MAILING_FILE, OVERVIEW_FILE, PROVIDER_DIR, RUN_FILES, OutputFolder
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +91,7 @@ def _read_path(item: tuple[str, str, str, str | None]) -> ReturnRecord | Rejecte
         source = ingest.source_file(path_, inbox_)
     except OSError as exc:
         rel = path_.relative_to(inbox_).as_posix()
-        return RejectedFile(SourceFile(rel, 0, 0.0, ""), f"Het bestand kon niet worden geopend ({exc.strerror or exc}).", "onleesbaar")
+        return RejectedFile(SourceFile(rel, 0, 0.0, ""), f"Het bestand kon niet worden geopend: {os_reason(exc, reading=True)}.", "onleesbaar")
     return read_one(path_, source, return_id, load_catalogue(rules_file))
 
 
@@ -137,17 +134,17 @@ def collect(
     stopwatch = stopwatch or Stopwatch()
     with stopwatch.stage("bestanden zoeken"):
         paths = ingest.discover(inbox)
-        if exclude is not None:
+        skip = Path(exclude).resolve() if exclude is not None else None
+        if skip is not None and skip != inbox.resolve() and skip.is_relative_to(inbox.resolve()):
             # an output folder inside the inbox holds our own workbooks, not returns
-            skip = Path(exclude).resolve()
+            # (the inbox inside the output folder, as with -o ., is read as usual)
             paths = [p for p in paths if not p.resolve().is_relative_to(skip)]
     progress.stage("Bestanden lezen", len(paths))
     items = [(str(p), str(inbox), f"R{n:04d}", catalogue.rules_file) for n, p in enumerate(paths, start=1)]
     collected = Collected()
-    with stopwatch.stage("lezen"):
-        reading = ordered_map(
-            _read_path, items, jobs, on_done=progress.step, on_crash=_crashed_reader, isolate=True, meanwhile=_warm_up
-        )
+    with stopwatch.stage("lezen"), closing(
+        ordered_map(_read_path, items, jobs, on_done=progress.step, on_crash=_crashed_reader, isolate=True, meanwhile=_warm_up)
+    ) as reading:
         for outcome in reading:
             if isinstance(outcome, RejectedFile):
                 collected.rejected.append(outcome)
@@ -264,11 +261,12 @@ class WrittenReports:
     provider_files: dict[str, str]  # return_id -> file name inside accountgesprek/
 
 
-def _provider_files(result: AuditResult) -> dict[str, str]:
-    """A unique, safe workbook file name per return: <verslagjaar>_<naam>_<contractnummer>."""
+def _provider_files(result: AuditResult, taken: set[str] = frozenset()) -> dict[str, str]:
+    """A unique, safe workbook file name per return: <verslagjaar>_<naam>_<contractnummer>;
+    never one of ``taken`` (case-folded names of an officer's own files)."""
     from kvcompliance.report.names import provider_filename
 
-    taken: set[str] = set()
+    taken = set(taken)
     files = {}
     for record in result.returns:
         rid = record.return_id
@@ -289,85 +287,84 @@ def _write_provider(item) -> None:
 
 def write_reports(
     result: AuditResult,
-    out_dir: Path,
+    out: Path | OutputFolder,
     progress: Progress | None = None,
     jobs: int = 1,
     stopwatch: Stopwatch | None = None,
 ) -> WrittenReports:
-    """Write overview, findings CSV and one accountgesprek workbook per return.
+    """Write overview, findings CSV, mailing list, processing log and one accountgesprek
+    workbook per return into the output folder, as one transaction.
 
-    The provider folder is written next to the old one and swapped in at the end, so the
-    folder never mixes workbooks of two runs.
+    ``out`` is the output folder, or an :class:`~kvcompliance.outputs.OutputFolder` the
+    caller opened already (the CLI opens it before reading, so a second run into the same
+    folder is refused at once). Everything is written into the staging folder and swapped
+    in at the end: the folder holds this whole run, or, after an error or an interruption,
+    the previous one.
     """
+    if isinstance(out, OutputFolder):
+        return _write_run(result, out, progress or NoProgress(), jobs, stopwatch or Stopwatch())
+    with OutputFolder(Path(out), inbox=Path(result.inbox) if result.inbox else None) as folder:
+        return _write_run(result, folder, progress or NoProgress(), jobs, stopwatch or Stopwatch())
+
+
+def _write_run(result: AuditResult, folder: OutputFolder, progress: Progress, jobs: int, stopwatch: Stopwatch) -> WrittenReports:
+    from kvcompliance.parallel import ordered_map
     from kvcompliance.report.compare import sector_comparisons
     from kvcompliance.report.csvout import findings_table, write_findings_csv
     from kvcompliance.report.logbook import write_mailing_list, write_processing_log
     from kvcompliance.report.overview import write_overview
-    from kvcompliance.parallel import ordered_map
     from kvcompliance.report.provider import provider_view
 
-    progress = progress or NoProgress()
-    stopwatch = stopwatch or Stopwatch()
-    out_dir = Path(out_dir)
+    staging = folder.staging
+    files = _provider_files(result, folder.foreign_names(PROVIDER_DIR))
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".accountgesprek-", dir=out_dir))
+        (staging / PROVIDER_DIR).mkdir()
     except OSError as exc:
-        raise OutputError(f"De uitvoermap {out_dir} kan niet worden gemaakt of beschreven ({exc.strerror or exc}).") from None
-    files = _provider_files(result)
-    overview = out_dir / OVERVIEW_FILE
-    findings_csv = out_dir / FINDINGS_FILE
+        raise OutputError(f"Schrijven in {folder.path} is mislukt: {os_reason(exc)}.") from None
 
     def officer_files() -> None:
         with stopwatch.stage("overzicht"):
             table = findings_table(result)
-            write_overview(result, overview, files, table)
-            write_findings_csv(result, findings_csv, table)
-            write_mailing_list(result, out_dir / MAILING_FILE, files, PROVIDER_DIR)
+            write_overview(result, staging / OVERVIEW_FILE, files, table)
+            write_findings_csv(result, staging / FINDINGS_FILE, table)
+            write_mailing_list(result, staging / MAILING_FILE, files, PROVIDER_DIR)
+            write_processing_log(result, staging / LOG_FILE, files, PROVIDER_DIR)
 
+    rules_file = result.catalogue.rules_file
+    comparisons = sector_comparisons(result)
+    items = [
+        (provider_view(result, r.return_id, comparisons), str(staging / PROVIDER_DIR / files[r.return_id]), rules_file)
+        for r in result.returns
+    ]
+    # The officer's files are written by this process while the workers write the
+    # provider workbooks; the bar starts once they are done.
+    started = False
+
+    def step(n: int) -> None:
+        nonlocal started
+        if not started:
+            progress.stage("Werkboeken schrijven", len(items))
+            started = True
+        progress.step(n)
+
+    overlap = jobs > 1
     try:
-        rules_file = result.catalogue.rules_file
-        comparisons = sector_comparisons(result)
-        items = [
-            (provider_view(result, r.return_id, comparisons), str(staging / files[r.return_id]), rules_file)
-            for r in result.returns
-        ]
-        # The officer's files are written by this process while the workers write the
-        # provider workbooks; the bar starts once they are done.
-        started = False
-
-        def step(n: int) -> None:
-            nonlocal started
-            if not started:
-                progress.stage("Werkboeken schrijven", len(items))
-                started = True
-            progress.step(n)
-
-        overlap = jobs > 1
         with stopwatch.stage("werkboeken aanbieders (met overzicht)" if overlap else "werkboeken aanbieders"):
-            for _ in ordered_map(_write_provider, items, jobs, on_done=step, meanwhile=officer_files if overlap else None):
-                pass
+            with closing(ordered_map(_write_provider, items, jobs, on_done=step, meanwhile=officer_files if overlap else None)) as writing:
+                for _ in writing:
+                    pass
         progress.done()
         if not overlap:
             officer_files()
-        _swap_in(staging, out_dir / PROVIDER_DIR)
-        write_processing_log(result, out_dir / LOG_FILE, files, PROVIDER_DIR)
     except OSError as exc:
-        raise OutputError(f"Schrijven in {out_dir} is mislukt ({exc.strerror or exc}).") from None
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    return WrittenReports(out_dir, overview, findings_csv, files)
-
-
-def _swap_in(staging: Path, target: Path) -> None:
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}-oud-{os.getpid()}")
-        target.rename(old)
-    staging.rename(target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        raise OutputError(f"Schrijven in {folder.path} is mislukt: {os_reason(exc)}.") from None
+    expected = [*RUN_FILES, *(f"{PROVIDER_DIR}/{name}" for name in files.values())]
+    missing = [name for name in expected if not (staging / name).is_file()]
+    if missing:  # never name a file that is not there
+        raise OutputError(f"Niet alle uitvoer is geschreven (ontbreekt: {', '.join(missing[:5])}); de vorige uitvoer blijft staan.")
+    folder.commit()
+    out_dir = folder.path
+    return WrittenReports(out_dir, out_dir / OVERVIEW_FILE, out_dir / FINDINGS_FILE, files)
 
 
 def status_counts(result: AuditResult) -> dict[Status, int]:
