@@ -9,7 +9,9 @@ process of the job; this process decides) and die on SIGTERM. When the work is a
 (an interruption, an error, a consumer that stops iterating) this process terminates its
 workers through :mod:`multiprocessing`'s public API (``active_children``, ``terminate``)
 before the pool is shut down, so no process is left behind and nothing waits for work
-that nobody wants any more.
+that nobody wants any more. Should this process itself be killed outright (SIGKILL, the
+out-of-memory killer), each worker notices within a second that its parent is gone and
+ends itself; otherwise it would wait for work forever.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import gc
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -27,6 +31,8 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 MIN_ITEMS_PER_JOB = 8
 #: Most items handed to a worker process at once.
 MAX_CHUNK = 16
+#: How often a worker checks that the process that started it is still there.
+PARENT_CHECK_SECONDS = 0.5
 
 
 def default_jobs() -> int:
@@ -104,19 +110,28 @@ def _ordered_map(fn, items, jobs, on_done, initializer, initargs, chunk_size, me
     yield from _pooled(fn, chunks, jobs, on_done, initializer, initargs, meanwhile, on_crash)
 
 
-def _start_worker(initializer: Callable[..., None] | None, initargs: tuple) -> None:
-    """First thing in every worker: Ctrl-C is the main process's to handle, SIGTERM kills."""
+def _start_worker(parent: int, initializer: Callable[..., None] | None, initargs: tuple) -> None:
+    """First thing in every worker: Ctrl-C is the main process's to handle, SIGTERM kills,
+    and the worker ends when ``parent`` (the main process) is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    threading.Thread(target=_watch_parent, args=(parent,), name="kvcompliance-ouder", daemon=True).start()
     if initializer is not None:
         initializer(*initargs)
+
+
+def _watch_parent(parent: int) -> None:
+    """End this worker once its parent has died (it is then adopted by another process)."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(1)
 
 
 @contextmanager
 def _pool(jobs: int, initializer: Callable[..., None] | None = None, initargs: tuple = ()) -> Iterator[ProcessPoolExecutor]:
     """A process pool whose workers are terminated when the block is left by an exception."""
     before = set(multiprocessing.active_children())
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=(initializer, initargs))
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=(os.getpid(), initializer, initargs))
     try:
         yield pool
     except BaseException:

@@ -86,3 +86,43 @@ def test_no_work_still_runs_the_callers_own_share():
     done = []
     assert list(ordered_map(_square, [], 2, meanwhile=lambda: done.append(True))) == []
     assert done == [True]
+
+
+def test_workers_end_themselves_when_the_main_process_is_killed_outright(tmp_path):
+    """SIGKILL cannot be handled: the workers notice their parent is gone and end."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    script = (
+        "import os, sys, time\n"
+        "from kvcompliance.parallel import ordered_map\n"
+        "def hold(x):\n"
+        "    open(os.path.join(sys.argv[1], str(os.getpid())), 'w').close()\n"
+        "    time.sleep(300)\n"
+        "list(ordered_map(hold, list(range(40)), 2))\n"
+    )
+    main = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], cwd=Path(__file__).parent.parent)
+    deadline = time.monotonic() + 30
+    while len(list(tmp_path.iterdir())) < 2:
+        assert time.monotonic() < deadline and main.poll() is None
+        time.sleep(0.05)
+    workers = [int(p.name) for p in tmp_path.iterdir()]
+    main.send_signal(signal.SIGKILL)
+    main.wait()
+
+    def running(pid: int) -> bool:
+        try:
+            return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + 10
+    while any(running(pid) for pid in workers):
+        if time.monotonic() > deadline:
+            for pid in workers:
+                os.kill(pid, signal.SIGKILL)
+            raise AssertionError("a worker outlived its killed parent")
+        time.sleep(0.05)
