@@ -18,7 +18,17 @@ from typing import Iterator, Protocol
 from kvcompliance.catalogue import Catalogue, Status, load_catalogue
 from kvcompliance.errors import KvError, OutputError, UnreadableFile, os_reason
 from kvcompliance.model import AuditResult, RejectedFile, ReturnRecord, SourceFile
-from kvcompliance.outputs import FINDINGS_FILE, LOG_FILE, MAILING_FILE, OVERVIEW_FILE, PROVIDER_DIR, RUN_FILES, OutputFolder
+from kvcompliance.outputs import (
+    FINDINGS_FILE,
+    LOG_FILE,
+    MAILING_FILE,
+    OVERVIEW_FILE,
+    PROVIDER_DIR,
+    RUN_FILES,
+    EarlierOutputs,
+    OutputFolder,
+    is_internal_name,
+)
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +149,10 @@ def collect(
             # an output folder inside the inbox holds our own workbooks, not returns
             # (the inbox inside the output folder, as with -o ., is read as usual)
             paths = [p for p in paths if not p.resolve().is_relative_to(skip)]
+        # Nor are the files of an earlier run anywhere in the inbox (by its manifest), or
+        # the work files of a run. TODO(ingest): discover() should list these as skipped.
+        earlier = EarlierOutputs()
+        paths = [p for p in paths if not any(map(is_internal_name, _inbox_parts(p, inbox))) and p not in earlier]
     progress.stage("Bestanden lezen", len(paths))
     items = [(str(p), str(inbox), f"R{n:04d}", catalogue.rules_file) for n, p in enumerate(paths, start=1)]
     collected = Collected()
@@ -152,6 +166,13 @@ def collect(
                 collected.records.append(outcome)
     progress.done()
     return collected
+
+
+def _inbox_parts(path: Path, inbox: Path) -> tuple[str, ...]:
+    try:
+        return path.relative_to(inbox).parts
+    except ValueError:
+        return (path.name,)
 
 
 def choose_year(frame, year: int | None) -> tuple[int, str, str]:

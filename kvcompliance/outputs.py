@@ -77,6 +77,30 @@ def is_output_folder(path: Path) -> bool:
     return any(os.path.lexists(path / name) for name in (JOURNAL_FILE, LOCK_FILE))
 
 
+class EarlierOutputs:
+    """Recognises the files earlier runs wrote, by the manifests of their output folders,
+    whatever those folders are called: ``path in EarlierOutputs()``.
+
+    A run writes only in its output folder and in its ``accountgesprek/``, so a file's
+    own folder and the one above are the only places to look; each manifest is read once
+    per instance. Only files a manifest lists count: an officer's own file next to them
+    is not one.
+    """
+
+    def __init__(self) -> None:
+        self._owned: dict[Path, frozenset[str]] = {}
+
+    def __contains__(self, path: object) -> bool:
+        path = Path(str(path))
+        for folder in (path.parent, path.parent.parent):
+            if folder not in self._owned:
+                self._owned[folder] = _owned_files(folder)
+            owned = self._owned[folder]
+            if owned and path.relative_to(folder).as_posix() in owned:
+                return True
+        return False
+
+
 def written_names() -> tuple[str, ...]:
     """Every top-level name a run writes or replaces in the output folder."""
     return (*RUN_FILES, PROVIDER_DIR)
@@ -137,14 +161,14 @@ class OutputFolder:
 
     # ------------------------------------------------------------------ open and close
     def open(self) -> None:
-        if self.inbox is not None:
-            check_separate(self.inbox, self.path)
-        if os.path.lexists(self.path) and not self.path.is_dir():
-            raise OutputError(f"{self.path} is een bestand, geen map; geef met -o een map op.")
         try:
+            if self.inbox is not None:
+                check_separate(self.inbox, self.path)
+            if os.path.lexists(self.path) and not self.path.is_dir():
+                raise OutputError(f"{self.path} is een bestand, geen map; geef met -o een map op.")
             self._created = not self.path.exists()
             self.path.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
+        except OSError as exc:  # a name too long, a folder that cannot be read, ...
             raise OutputError(f"De uitvoermap {self.path} kan niet worden gemaakt: {_reason(exc)}.") from None
         try:
             self._lock = _Lock.take(self.path)
@@ -153,6 +177,9 @@ class OutputFolder:
             self.owned = _owned_files(self.path)
             self._refuse_foreign()
             self.staging.mkdir()
+        except OSError as exc:
+            self.close()
+            raise OutputError(f"De uitvoermap {self.path} kan niet worden gebruikt: {_reason(exc)}.") from None
         except BaseException:
             self.close()
             raise
@@ -281,6 +308,8 @@ def _roll_back(root: Path, journal: dict) -> None:
             os.rename(backup / rel, root / rel)
     (root / JOURNAL_FILE).unlink()
     _sync_dir(root)
+    with contextlib.suppress(OSError):
+        _remove(backup)  # only empty folders are left in it
 
 
 def _roll_back_or_report(root: Path, journal: dict) -> None:

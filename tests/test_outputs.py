@@ -195,6 +195,17 @@ def test_a_crash_anywhere_in_the_swap_is_rolled_back_by_the_next_run(tmp_path):
             assert {k: v for k, v in snapshot(out).items() if k != LOCK_FILE} == previous, f"crash at rename {crash_at}"
         assert snapshot(out) == previous
         assert sorted(os.listdir(out)) == sorted([MANIFEST_FILE, "accountgesprek", "bevindingen.csv", "eigen.txt", "overzicht.xlsx"])
+    # a swap that fails in this process is rolled back at once, leaving nothing behind
+    (out / "accountgesprek" / "c.xlsx").write_text("eigen bestand, verschenen tijdens de controle")
+    with pytest.raises(OutputError, match="wordt niet overschreven"):
+        with OutputFolder(out) as folder:
+            for rel in new_files:
+                (folder.staging / rel).parent.mkdir(exist_ok=True)
+                (folder.staging / rel).write_text("nieuw " + rel)
+            folder.commit()
+    assert snapshot(out) == {**previous, "accountgesprek/c.xlsx": b"eigen bestand, verschenen tijdens de controle"}
+    assert not [n for n in os.listdir(out) if n.startswith(".kvcompliance-")]  # no staging, no backup
+    (out / "accountgesprek" / "c.xlsx").unlink()
     done = _run_swap(out, 0, new_files)
     assert done.returncode == 0
     now = snapshot(out)
@@ -327,6 +338,18 @@ def test_an_output_folder_inside_the_inbox_is_never_read_and_the_inputs_stay(tmp
     assert {k: v for k, v in snapshot(inbox).items() if not k.startswith("uitvoer/")} == before
 
 
+def test_an_earlier_output_in_the_inbox_is_not_read_as_returns_whatever_its_name(tmp_path):
+    """Its workbooks would otherwise 'replace' the real returns (same contract, newer)."""
+    inbox = inbox_of(tmp_path)
+    assert audit(inbox, "-o", inbox / "controle-vorige-week").exit_code == 0
+    shutil.copy(SAMPLES / "03_eemland-ambulante-gezinsbegeleiding.xlsx", inbox / "controle-vorige-week" / "nagekomen.xlsx")
+    before = snapshot(inbox)
+    result = audit(inbox, "-o", tmp_path / "uitvoer")
+    assert result.exit_code == 0, result.output
+    assert "3 opgaven gecontroleerd, 0 bestanden niet verwerkt" in result.output  # the officer's own file is read
+    assert snapshot(inbox) == before
+
+
 def test_the_library_refuses_too(tmp_path):
     from kvcompliance.audit import run_audit, write_reports
 
@@ -363,3 +386,6 @@ def test_an_output_path_through_a_file_is_refused_in_plain_dutch(tmp_path):
     assert result.exit_code == 3
     assert "een deel van het pad is geen map" in result.output
     assert "Not a directory" not in result.output
+    result = audit(inbox, "-o", tmp_path / ("x" * 300))
+    assert result.exit_code == 3
+    assert "kan niet worden gemaakt: de naam is te lang" in result.output
