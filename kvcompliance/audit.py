@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -379,6 +380,11 @@ def _write_run(result: AuditResult, folder: OutputFolder, progress: Progress, jo
             officer_files()
     except OSError as exc:
         raise OutputError(f"Schrijven in {folder.path} is mislukt: {os_reason(exc)}.") from None
+    except BrokenProcessPool:
+        raise OutputError(
+            "Een hulpproces dat de werkboeken schreef, is onverwacht gestopt (beëindigd van buitenaf, of te weinig "
+            "geheugen). De vorige uitvoer staat er nog; draai de controle opnieuw."
+        ) from None
     expected = [*RUN_FILES, *(f"{PROVIDER_DIR}/{name}" for name in files.values())]
     missing = [name for name in expected if not (staging / name).is_file()]
     if missing:  # never name a file that is not there

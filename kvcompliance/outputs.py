@@ -201,11 +201,12 @@ class OutputFolder:
         if os.path.lexists(provider_dir) and (provider_dir.is_symlink() or not provider_dir.is_dir()):
             foreign.append(PROVIDER_DIR)
         if foreign:
-            names = ", ".join(foreign)
+            one = len(foreign) == 1
+            names = foreign[0] if one else ", ".join(foreign[:-1]) + " en " + foreign[-1]
             raise OutputError(
-                f"In de uitvoermap {self.path} {'staat' if len(foreign) == 1 else 'staan'} al {names}, niet geschreven door "
-                "een eerdere controle met deze versie van kvcompliance. Die worden niet overschreven: verplaats of "
-                "verwijder ze, of kies met -o een andere map."
+                f"In de uitvoermap {self.path} {'staat' if one else 'staan'} al {names}, niet geschreven door een eerdere "
+                f"controle met deze versie van kvcompliance. {'Dat wordt' if one else 'Die worden'} niet overschreven: "
+                f"verplaats of verwijder {'het' if one else 'ze'}, of kies met -o een andere map."
             )
 
     def foreign_names(self, folder: str = PROVIDER_DIR) -> set[str]:
