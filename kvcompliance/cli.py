@@ -4,7 +4,9 @@ Only this module prints, talks to click or chooses exit codes. Heavy imports (pa
 pandera, xlsxwriter) happen inside the commands so that ``--help`` stays fast.
 
 Exit codes: 0 every file audited; 1 the audit ran but some files were not processed;
-2 usage error; 3 the audit could not run.
+2 usage error; 3 the audit could not run; 130 / 143 stopped by SIGINT (Ctrl-C) / SIGTERM.
+Every text that comes from outside (file, folder and provider names, messages quoting
+them) is printed through :func:`~kvcompliance.text.printable`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import functools
 import logging
 import os
 import shutil
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -20,6 +23,7 @@ from pathlib import Path
 import click
 
 from kvcompliance import __version__, clinl
+from kvcompliance.text import printable
 
 clinl.install()
 
@@ -27,6 +31,8 @@ EXIT_OK = 0
 EXIT_NOT_ALL_PROCESSED = 1
 EXIT_USAGE = 2
 EXIT_CANNOT_RUN = 3
+#: An interrupted run ends with 128 + the signal number, as a shell reports it.
+EXIT_INTERRUPTED = {signal.SIGINT: 128 + signal.SIGINT, signal.SIGTERM: 128 + signal.SIGTERM}
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 #: Settings every command shares: Dutch metavars and help options.
@@ -66,7 +72,7 @@ class ClickProgress:
 
 
 def _fail(message: str, code: int = EXIT_CANNOT_RUN) -> None:
-    click.secho(f"Fout: {message}", fg="red", err=True)
+    click.secho(f"Fout: {printable(message)}", fg="red", err=True)
     sys.exit(code)
 
 
@@ -84,8 +90,12 @@ def guarded(command):
             if debug:
                 traceback.print_exc()
             _fail(str(exc))
-        except KeyboardInterrupt:
-            _fail("Afgebroken.")
+        except KeyboardInterrupt as exc:  # Ctrl-C, or kvcompliance.errors.Interrupted (SIGTERM)
+            if debug:
+                traceback.print_exc()
+            signum = getattr(exc, "signum", signal.SIGINT)
+            click.secho("Afgebroken.", fg="red", err=True)
+            sys.exit(EXIT_INTERRUPTED.get(signum, 128 + signum))
         except Exception as exc:  # noqa: BLE001 - never show a traceback unless asked
             if debug:
                 traceback.print_exc()
@@ -134,9 +144,11 @@ def leave(code: object = 0) -> None:
     """End the process with exit ``code`` (as ``sys.exit`` takes it), without tearing the
     interpreter down.
 
-    Once a command is done, every file it wrote is complete and closed; freeing pandas,
-    pandera and all other modules object by object would only make the officer wait some
-    0.3 seconds longer. Log handlers and both output streams are flushed first.
+    Once a command is done, every file it wrote is complete and closed, its worker
+    processes have ended (:mod:`kvcompliance.parallel` shuts every pool down before it
+    returns, also when interrupted) and the output folder's lock is released; freeing
+    pandas, pandera and all other modules object by object would only make the officer
+    wait some 0.3 seconds longer. Log handlers and both output streams are flushed first.
     """
     if code is None:
         code = EXIT_OK
@@ -152,8 +164,22 @@ def leave(code: object = 0) -> None:
     os._exit(code)
 
 
+def _on_signal(signum: int, frame: object) -> None:
+    """SIGINT and SIGTERM stop the run once: the first raises
+    :class:`~kvcompliance.errors.Interrupted` where the program is (the ``with`` blocks
+    then end the workers, remove the staging folder and release the lock); a second one
+    while that cleaning runs is ignored, so the cleaning is never cut short."""
+    from kvcompliance.errors import Interrupted
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
 def run() -> None:
     """The ``kvcompliance`` program: :func:`main`, then :func:`leave`."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _on_signal)
     try:
         main()
     except SystemExit as exc:
@@ -227,6 +253,7 @@ def audit(
       kvcompliance audit opgaven/ -o uitvoer/ --jaar 2025
     """
     from kvcompliance.audit import run_audit, status_counts, write_reports
+    from kvcompliance.outputs import OutputFolder
     from kvcompliance.parallel import default_jobs
 
     settings = load_settings_for(settings_file)
@@ -237,31 +264,36 @@ def audit(
         year_given = "opgegeven met --jaar"
     jobs = jobs or default_jobs()
     progress = ClickProgress(enabled=not stil)
-    result = run_audit(
-        inbox,
-        year=jaar,
-        rules_file=str(rules_file) if rules_file else None,
-        register_file=register_file,
-        previous_dir=previous_dir,
-        progress=progress,
-        jobs=jobs,
-        exclude=out_dir,
-        year_given=year_given,
-    )
-    reports = write_reports(result, out_dir, progress=progress, jobs=jobs, letterhead=settings.letterhead())
+    # Opened before anything is read: an output folder that would touch the inbox, or
+    # one another run is writing into, is refused at once.
+    with OutputFolder(out_dir, inbox=inbox) as folder:
+        result = run_audit(
+            inbox,
+            year=jaar,
+            rules_file=str(rules_file) if rules_file else None,
+            register_file=register_file,
+            previous_dir=previous_dir,
+            progress=progress,
+            jobs=jobs,
+            exclude=out_dir,
+            year_given=year_given,
+        )
+        reports = write_reports(result, folder, progress=progress, jobs=jobs, letterhead=settings.letterhead())
 
     catalogue = result.catalogue
-    if not result.returns and not result.rejected:
-        click.secho(f"Let op: in {inbox} staan geen bestanden om te controleren.", fg="yellow", err=True)
+    if not result.returns and not result.rejected and not result.skipped:
+        click.secho(f"Let op: in {printable(inbox)} staan geen bestanden om te controleren.", fg="yellow", err=True)
     for warning in catalogue.warnings:
-        click.secho(f"Let op: {warning}", fg="yellow", err=True)
-    click.echo(f"Controlejaar {result.audit_year}: {result.audit_year_source}.")
+        click.secho(f"Let op: {printable(warning)}", fg="yellow", err=True)
+    click.echo(f"Controlejaar {result.audit_year}: {printable(result.audit_year_source)}.")
     if result.audit_year_warning:
         click.secho(result.audit_year_warning, fg="yellow", bold=True, err=True)
-    n_returns, n_rejected = len(result.returns), len(result.rejected)
+    n_returns, n_rejected, n_skipped = len(result.returns), len(result.rejected), len(result.skipped)
     click.echo(
         f"{n_returns} {'opgave' if n_returns == 1 else 'opgaven'} gecontroleerd, "
-        f"{n_rejected} {'bestand' if n_rejected == 1 else 'bestanden'} niet verwerkt."
+        f"{n_rejected} {'bestand' if n_rejected == 1 else 'bestanden'} niet verwerkt"
+        + (f", {n_skipped} {'item' if n_skipped == 1 else 'items'} bewust overgeslagen" if n_skipped else "")
+        + "."
     )
     if n_returns:
         counts = status_counts(result)
@@ -284,11 +316,14 @@ def audit(
             f"{trend[history.SAME]} gelijk, {trend[history.NEW]} nieuw, {trend[history.NOT_COMPARABLE]} niet te vergelijken."
         )
     for rejected in result.rejected:
-        click.echo(f"  niet verwerkt: {rejected.source.path} — {rejected.reason}")
-    click.echo(f"Overzicht:   {reports.overview}")
-    click.echo(f"Bevindingen: {reports.findings_csv}")
-    click.echo(f"Werkboeken:  {reports.out_dir / 'accountgesprek'} ({len(reports.provider_files)})")
-    click.echo(f"Verzendlijst en verwerkingslog: {reports.out_dir / 'verzendlijst.csv'}, {reports.out_dir / 'verwerking.jsonl'}")
+        click.echo(f"  niet verwerkt: {printable(rejected.source.path)} — {printable(rejected.reason)}")
+    for skipped in result.skipped:
+        click.echo(f"  overgeslagen: {printable(skipped.source.path)} — {printable(skipped.reason)}")
+    out = reports.out_dir
+    click.echo(f"Overzicht:   {printable(reports.overview)}")
+    click.echo(f"Bevindingen: {printable(reports.findings_csv)}")
+    click.echo(f"Werkboeken:  {printable(out / 'accountgesprek')} ({len(reports.provider_files)})")
+    click.echo(f"Verzendlijst en verwerkingslog: {printable(out / 'verzendlijst.csv')}, {printable(out / 'verwerking.jsonl')}")
     sys.exit(EXIT_NOT_ALL_PROCESSED if result.rejected else EXIT_OK)
 
 
@@ -332,7 +367,7 @@ def template(output: Path | None, register_file: Path | None, settings_file: Pat
         if output.is_dir():
             _fail(f"{output} is een map; geef een bestandsnaam op, bijvoorbeeld -o {output / 'uitvraag.xlsx'}.", EXIT_USAGE)
         write_template(output, catalogue, letterhead=letterhead)
-        click.echo(f"Uitvraagformulier geschreven: {output}")
+        click.echo(f"Uitvraagformulier geschreven: {printable(output)}")
         return
     from kvcompliance.register import load_register
     from kvcompliance.parallel import default_jobs
@@ -344,8 +379,8 @@ def template(output: Path | None, register_file: Path | None, settings_file: Pat
     )
     folder = output or Path("formulieren")
     click.echo(
-        f"{len(written)} vooraf ingevulde {'formulier' if len(written) == 1 else 'formulieren'} geschreven in {folder}"
-        f" (één per contract uit {register_file.name})."
+        f"{len(written)} vooraf ingevulde {'formulier' if len(written) == 1 else 'formulieren'} geschreven in "
+        f"{printable(folder)} (één per contract uit {printable(register_file.name)})."
     )
 
 
@@ -365,9 +400,10 @@ def regels(rules_file: Path | None, settings_file: Path | None) -> None:
 
     load_settings_for(settings_file)  # a broken settings file is said here too
     catalogue = load_catalogue(str(rules_file) if rules_file else None)
-    click.echo(rules_table(catalogue, width=max(80, min(160, shutil.get_terminal_size((120, 40)).columns))))
+    table = rules_table(catalogue, width=max(80, min(160, shutil.get_terminal_size((120, 40)).columns)))
+    click.echo("\n".join(printable(line) for line in table.splitlines()))  # a rules file's texts, line by line
     for warning in catalogue.warnings:
-        click.secho(f"Let op: {warning}", fg="yellow", err=True)
+        click.secho(f"Let op: {printable(warning)}", fg="yellow", err=True)
 
 
 @main.command(**COMMAND)
@@ -395,12 +431,12 @@ def init(output: Path) -> None:
     from kvcompliance.settings import example_text
 
     if output.exists():
-        _fail(f"{output} bestaat al; het wordt niet overschreven. Kies een andere naam met -o.", EXIT_USAGE)
+        _fail(f"{printable(output)} bestaat al; het wordt niet overschreven. Kies een andere naam met -o.", EXIT_USAGE)
     try:
         with output.open("x", encoding="utf-8") as handle:
             handle.write(example_text())
     except OSError as exc:
-        from kvcompliance.report.xlsx import os_reason
+        from kvcompliance.errors import os_reason
 
-        _fail(f"{output} kan niet worden geschreven: {os_reason(exc)}.")
-    click.echo(f"Voorbeeld van de instellingen geschreven: {output}. Pas de waarden aan voordat u het formulier maakt.")
+        _fail(f"{printable(output)} kan niet worden geschreven: {os_reason(exc)}.")
+    click.echo(f"Voorbeeld van de instellingen geschreven: {printable(output)}. Pas de waarden aan voordat u het formulier maakt.")

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from kvcompliance.catalogue import VERSION_NAME, Catalogue, Field
-from kvcompliance.settings import Letterhead, date_in_words
 from kvcompliance.errors import KvError, OutputError
+from kvcompliance.settings import Letterhead, date_in_words
 
 if TYPE_CHECKING:  # pragma: no cover - the register module imports pandas
     pass

@@ -79,9 +79,9 @@ def read_toml(
     except UnicodeDecodeError:
         raise error(f"{path.name} is geen tekstbestand in UTF-8.") from None
     except OSError as exc:
-        from kvcompliance.report.xlsx import os_reason
+        from kvcompliance.errors import os_reason
 
-        raise error(f"{path.name} kan niet worden gelezen: {os_reason(exc)}.") from None
+        raise error(f"{path.name} kan niet worden gelezen: {os_reason(exc, reading=True)}.") from None
     if _depth(data) > MAX_DEPTH:
         raise error(f"{path.name}: de tabellen zijn dieper genest dan {MAX_DEPTH} niveaus")
     return data

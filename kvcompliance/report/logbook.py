@@ -19,6 +19,7 @@ from kvcompliance.report.xlsx import atomic_path
 AUDITED = "gecontroleerd"
 NOT_PROCESSED = "niet verwerkt"
 REPLACED = "vervangen"
+SKIPPED = "overgeslagen"
 #: Kinds of a file that was not audited because another return for the same contract was.
 REPLACED_KINDS = ("vervangen", "dubbel")
 
@@ -53,15 +54,17 @@ def log_entries(result: AuditResult, files: dict[str, str], provider_dir: str) -
                 "werkboek": f"{provider_dir}/{files[record.return_id]}",
             }
         )
-    for rejected in result.rejected:
+    skipped = {id(entry) for entry in result.skipped}
+    for rejected in (*result.rejected, *result.skipped):
         source = rejected.source
+        outcome = SKIPPED if id(rejected) in skipped else REPLACED if rejected.kind in REPLACED_KINDS else NOT_PROCESSED
         entries.append(
             {
                 "bestand": source.path,
                 "grootte_bytes": source.size,
                 "gewijzigd": datetime.fromtimestamp(source.modified).isoformat(timespec="seconds") if source.modified else None,
                 "sha256": source.sha256 or None,
-                "uitkomst": REPLACED if rejected.kind in REPLACED_KINDS else NOT_PROCESSED,
+                "uitkomst": outcome,
                 "soort": rejected.kind,
                 "reden": rejected.reason,
                 "opgave": None,
