@@ -27,3 +27,7 @@ class UnreadableFile(KvError):
 
 class OutputError(KvError):
     """The output cannot be written."""
+
+
+class MailError(KvError):
+    """Drafting or sending the e-mails cannot go on; the message says what to do."""
