@@ -7,3 +7,6 @@ FINDINGS_FILE = "bevindingen.csv"
 LOG_FILE = "verwerking.jsonl"
 MAILING_FILE = "verzendlijst.csv"
 PROVIDER_DIR = "accountgesprek"
+#: Drafts and the log of what was sent (``kvcompliance verzend``): never written by the audit.
+MAIL_DIR = "verzending"
+SENT_LOG = "verzonden.jsonl"
