@@ -429,6 +429,9 @@ def _count(n: int, one: str, many: str) -> str:
 @click.option("--pauze", type=click.FloatRange(0, 600), default=1.0, show_default=True, metavar="SECONDEN",
               help="Wachttijd tussen twee e-mails.")
 @click.option("--ja", is_flag=True, help="Verstuur zonder te vragen (voor een geplande taak).")
+@click.option("--opnieuw", is_flag=True,
+              help="Verstuur ook een werkboek dat een nieuwe controle opnieuw maakte van een opgave die al met hetzelfde "
+                   "eindoordeel is verstuurd. Precies hetzelfde werkboek gaat nooit twee keer.")
 @settings_option
 @guarded
 def verzend(
@@ -440,6 +443,7 @@ def verzend(
     gebruiker: str | None,
     pauze: float,
     ja: bool,
+    opnieuw: bool,
     settings_file: Path | None,
 ) -> None:
     """Stuur elke aanbieder zijn werkboek: concepten, of echt versturen.
@@ -492,14 +496,14 @@ def verzend(
                    " (contracten zonder opgave staan in de verzendlijst na een controle met --contracten).")
     failed = bool(plan.left or drafts.kept)
     if verstuur:
-        failed = _send(out_dir, plan, head, smtp_server, security, gebruiker, pauze, ja, mails) or failed
+        failed = _send(out_dir, plan, head, smtp_server, security, gebruiker, pauze, ja, mails, opnieuw) or failed
     elif plan.outgoing:
         click.echo("Open een concept (.eml) in Outlook of Thunderbird om het na te lezen en te versturen, "
                    "of verstuur alles met --verstuur --smtp SERVER.")
     sys.exit(EXIT_NOT_ALL_PROCESSED if failed else EXIT_OK)
 
 
-def _send(out_dir, plan, head, smtp_server, security, user, pause, yes, mails) -> bool:
+def _send(out_dir, plan, head, smtp_server, security, user, pause, yes, mails, again) -> bool:
     """Send the plan's e-mails (verzend --verstuur); True when some were not sent."""
     from kvcompliance.mail.smtp import REFUSED, SENT, STOPPED, already_sent, log_path, send, server_from
 
@@ -511,7 +515,7 @@ def _send(out_dir, plan, head, smtp_server, security, user, pause, yes, mails) -
         _fail(str(exc), EXIT_USAGE)
     if not head.email:
         _fail("Om te versturen is een afzender nodig: zet [afzender] email in de instellingen (--instellingen BESTAND).")
-    done = already_sent(out_dir, plan.outgoing)
+    done = already_sent(out_dir, plan.outgoing, same_return=not again)
     todo = [item for item in plan.outgoing if item.draft_name not in done]
     if done:
         click.echo(f"{_count(len(done), mails[0], mails[1])} al eerder verstuurd (zie {log_path(out_dir)}); "

@@ -307,13 +307,28 @@ def test_sending_delivers_each_workbook_once_and_goes_on_after_a_refusal(out, se
     assert "Geen e-mail te versturen." in fourth.output and len(mailbox.messages) == 4
 
 
-def test_a_changed_workbook_goes_again_and_the_same_one_never(out, settings, smtp_server):
+def test_a_new_audit_of_the_same_returns_sends_nothing_again(audited, out, settings, smtp_server):
+    mailbox, port = smtp_server()
+    verzend(out, settings, *send_args(port))
+    assert len(mailbox.messages) == 4
+    result = CliRunner().invoke(main, ["audit", str(audited / "opgaven"), "-o", str(out), "--contracten",
+                                       str(audited / "contracten.csv"), "--instellingen", str(settings), "--stil"])
+    assert result.exit_code == 0, result.output
+    again = verzend(out, settings, *send_args(port))
+    assert "4 e-mails al eerder verstuurd" in again.output and len(mailbox.messages) == 4
+
+
+def test_a_changed_workbook_goes_again_only_when_asked_and_the_same_one_never(out, settings, smtp_server):
     mailbox, port = smtp_server()
     verzend(out, settings, *send_args(port))
     book = next((out / "accountgesprek").glob("*C-1.xlsx"))
     book.write_bytes(book.read_bytes() + b"\0")  # the officer changed it after sending
-    verzend(out, settings, *send_args(port))
+    same_return = verzend(out, settings, *send_args(port))
+    assert "4 e-mails al eerder verstuurd" in same_return.output and len(mailbox.messages) == 4
+    verzend(out, settings, *send_args(port, "--opnieuw"))
     assert [m[1] for m in mailbox.messages].count(["anouk@een.nl"]) == 2
+    assert len(mailbox.messages) == 5
+    verzend(out, settings, *send_args(port, "--opnieuw"))
     assert len(mailbox.messages) == 5
 
 

@@ -8,11 +8,12 @@ that the workbooks it names are there, and that every workbook there is in it.
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from kvcompliance.errors import MailError
-from kvcompliance.outputs import MAILING_FILE, PROVIDER_DIR
+from kvcompliance.outputs import LOG_FILE, MAILING_FILE, PROVIDER_DIR
 from kvcompliance.report.csvout import DELIMITER, unguard_formula
 from kvcompliance.report.logbook import MAILING_COLUMNS
 
@@ -120,3 +121,21 @@ def unlisted_workbooks(out_dir: Path, rows: list[MailRow]) -> list[str]:
     except OSError:
         return []
     return [name for name in names if name.casefold() not in listed]
+
+
+def return_hashes(out_dir: Path) -> dict[str, str]:
+    """Workbook ('accountgesprek/<name>.xlsx') -> SHA-256 of the return file it was made
+    from, from the audit's ``verwerking.jsonl`` (empty when that cannot be read)."""
+    found = {}
+    try:
+        with (Path(out_dir) / LOG_FILE).open(encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(entry, dict) and isinstance(entry.get("werkboek"), str) and isinstance(entry.get("sha256"), str):
+                    found[entry["werkboek"]] = entry["sha256"]
+    except OSError:
+        return {}
+    return found

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from kvcompliance.mail.addresses import SHARED, VALID, AddressCheck, Recipient, address_pattern, check_addresses, state_of
 from kvcompliance.mail.letters import COMPLETION, COVER, REMINDER, Letter, compose
-from kvcompliance.mail.mailinglist import MailRow, read_mailing_list, unlisted_workbooks, workbook_problem
+from kvcompliance.mail.mailinglist import MailRow, read_mailing_list, return_hashes, unlisted_workbooks, workbook_problem
 from kvcompliance.outputs import MAILING_FILE, PROVIDER_DIR
 from kvcompliance.settings import Settings
 
@@ -35,6 +35,7 @@ class Outgoing:
     draft_name: str  # its file name in verzending/
     attachment: bytes | None = field(default=None, repr=False)
     sha256: str = ""  # of the attachment ('' without one)
+    return_sha256: str = ""  # of the return file the workbook was made from ('' when unknown)
 
     @property
     def who(self) -> str:
@@ -66,6 +67,7 @@ def make_plan(out_dir: Path, settings: Settings, reminders: bool = False, catalo
     catalogue = catalogue or load_catalogue()
     out_dir = Path(out_dir)
     rows = read_mailing_list(out_dir)
+    sources = return_hashes(out_dir)
     checks = _checks(rows, catalogue)
     grey = catalogue.status_info(Status.GRIJS).label
     taken: set[str] = set()
@@ -99,7 +101,8 @@ def make_plan(out_dir: Path, settings: Settings, reminders: bool = False, catalo
                 left.append(Left(row.provider, row.address, f"het werkboek {row.workbook_name} kan niet worden gelezen"))
                 continue
             digest = hashlib.sha256(data).hexdigest()
-        outgoing.append(Outgoing(row, kind, compose(row, kind, settings, catalogue), name, data, digest))
+        letter = compose(row, kind, settings, catalogue)
+        outgoing.append(Outgoing(row, kind, letter, name, data, digest, sources.get(row.workbook, "") if data else ""))
     if not reminders:
         for name in unlisted_workbooks(out_dir, rows):
             left.append(Left(name, "", f"niet in de laatste controle: dit werkboek staat niet in {MAILING_FILE}"))

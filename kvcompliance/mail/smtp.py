@@ -11,7 +11,8 @@ against the system's trusted authorities (``SSL_CERT_FILE`` adds one of the geme
 The log ``verzending/verzonden.jsonl`` gets one line per message the server accepted,
 written (and flushed to disk) before the next message goes: address, kind, workbook,
 SHA-256 of the attachment, time and the server's answer. A workbook (same SHA-256) never
-goes to the same address twice; a reminder at most once a day per contract and address.
+goes to the same address twice, nor a new audit's workbook of the same return with the same
+eindoordeel (``--opnieuw`` sends it); a reminder at most once a day per contract and address.
 """
 
 from __future__ import annotations
@@ -104,26 +105,38 @@ def read_log(out_dir: Path) -> list[dict]:
     return entries
 
 
-def send_key(kind: str, address: str, sha256: str, contract: str, day: str) -> tuple[str, ...]:
-    """What may go only once: a workbook to an address, or a reminder per contract per day."""
-    if kind == COVER:
-        return (kind, address.casefold(), sha256)
-    return (kind, address.casefold(), contract, day)
+def send_keys(kind: str, address: str, sha256: str, contract: str, day: str, source: str, verdict: str) -> list[tuple]:
+    """What may go only once: a workbook (its SHA-256) to an address, and the workbook of
+    one return (the return file's SHA-256) with one eindoordeel to an address: a new audit
+    of the same return makes a new file with the same verdict, which need not go again. A
+    reminder goes once a day per contract and address."""
+    if kind != COVER:
+        return [(kind, address.casefold(), contract, day)]
+    keys = [(kind, address.casefold(), sha256)]
+    if source:
+        keys.append((kind, address.casefold(), contract, source, verdict))
+    return keys
 
 
-def already_sent(out_dir: Path, items: Iterable[Outgoing], today: str | None = None) -> dict[str, dict]:
-    """Draft name -> the log entry of an earlier send of the same message."""
+def already_sent(out_dir: Path, items: Iterable[Outgoing], same_return: bool = True, today: str | None = None) -> dict[str, dict]:
+    """Draft name -> the log entry of an earlier send of the same message (see
+    :func:`send_keys`; ``same_return=False``: only the very same workbook counts)."""
     today = today or datetime.now().date().isoformat()
     done = {}
     for entry in read_log(out_dir):
-        key = send_key(str(entry.get("soort", "")), str(entry.get("adres", "")), str(entry.get("sha256") or ""),
-                       str(entry.get("contractnummer", "")), str(entry.get("tijd", ""))[:10])
-        done[key] = entry
+        text = {k: str(entry.get(k) or "") for k in ("soort", "adres", "sha256", "contractnummer", "tijd", "opgave_sha256",
+                                                      "eindoordeel")}
+        for key in send_keys(text["soort"], text["adres"], text["sha256"], text["contractnummer"], text["tijd"][:10],
+                             text["opgave_sha256"], text["eindoordeel"]):
+            done[key] = entry
     found = {}
     for item in items:
-        entry = done.get(send_key(item.kind, item.row.address, item.sha256, item.row.contract, today))
-        if entry is not None:
-            found[item.draft_name] = entry
+        keys = send_keys(item.kind, item.row.address, item.sha256, item.row.contract, today, item.return_sha256,
+                         item.row.overall)
+        for key in keys if same_return else keys[:1]:
+            if key in done:
+                found[item.draft_name] = done[key]
+                break
     return found
 
 
@@ -289,6 +302,8 @@ def _entry(item: Outgoing, server: Server, answer: str) -> dict:
         "contractnummer": item.row.contract,
         "werkboek": item.row.workbook or None,
         "sha256": item.sha256 or None,
+        "opgave_sha256": item.return_sha256 or None,
+        "eindoordeel": item.row.overall or None,
         "onderwerp": item.letter.subject,
         "server": f"{server.host}:{server.port}",
         "antwoord": answer,
