@@ -31,9 +31,13 @@ from kvcompliance.report.xlsx import atomic_path, os_reason
 from kvcompliance.errors import MailError
 from kvcompliance.settings import Letterhead
 
-#: CRLF line ends; lines of at most 76 characters, the limit of quoted-printable (RFC 2045),
-#: which Python's encoder takes from the policy (headers are folded at 76 too, within 78).
+#: Building: CRLF line ends, the text encoded in lines of at most 76 characters, the limit
+#: of quoted-printable (RFC 2045), which Python's encoder takes from the policy.
 POLICY = policy.SMTP.clone(max_line_length=76)
+#: Writing: headers unfolded (within RFC 5322's 998), so that a long subject is not moved to
+#: the next line and an accented file name is one RFC 2231 parameter, not split in parts
+#: that some mail programs do not join.
+WRITE_POLICY = policy.SMTP.clone(max_line_length=998)
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 DRAFTS_FILE = ".concepten.json"
 PROGRAM = "kvcompliance"
@@ -84,7 +88,7 @@ def write_drafts(out_dir: Path, mailing: str, items: tuple[Outgoing, ...], head:
     book = _read_book(folder)
     before: dict[str, str] = dict(book.get(mailing, {}))
     now = datetime.now()
-    drafts = {item.draft_name: build_message(item, head, draft=True, now=now).as_bytes() for item in items}
+    drafts = {item.draft_name: build_message(item, head, draft=True, now=now).as_bytes(policy=WRITE_POLICY) for item in items}
     kept, written = [], {}
     for name in drafts:
         path = folder / name

@@ -25,13 +25,12 @@ import ssl
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from email import policy
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from kvcompliance.errors import MailError
 from kvcompliance.mail.letters import COVER
-from kvcompliance.mail.messages import POLICY, build_message
+from kvcompliance.mail.messages import WRITE_POLICY, build_message
 from kvcompliance.mail.plan import Outgoing
 from kvcompliance.outputs import MAIL_DIR, SENT_LOG
 from kvcompliance.settings import Letterhead
@@ -256,7 +255,7 @@ def _send_one(smtp: smtplib.SMTP, item: Outgoing, head: Letterhead) -> Outcome:
         if not smtp.has_extn("smtputf8"):
             return Outcome(item, REFUSED, "de server kan geen e-mailadres met letters buiten het ASCII-alfabet aan")
         options = ["SMTPUTF8", "BODY=8BITMIME"]
-    data = message.as_bytes(policy=policy.SMTPUTF8 if wide else POLICY)
+    data = message.as_bytes(policy=WRITE_POLICY.clone(utf8=True) if wide else WRITE_POLICY)
     phase = "voor"
     try:
         code, reply = smtp.mail(head.email, options)
