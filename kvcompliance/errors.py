@@ -69,3 +69,7 @@ def os_reason(exc: OSError, reading: bool = False) -> str:
         errno.ETXTBSY: "het bestand is in gebruik",
     }
     return reasons.get(exc.errno or -1, "het besturingssysteem weigerde")
+
+
+class MailError(KvError):
+    """Drafting or sending the e-mails cannot go on; the message says what to do."""

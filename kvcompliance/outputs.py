@@ -45,6 +45,9 @@ MAILING_FILE = "verzendlijst.csv"
 PROVIDER_DIR = "accountgesprek"
 #: The files every run writes at the top of the output folder.
 RUN_FILES = (OVERVIEW_FILE, FINDINGS_FILE, MAILING_FILE, LOG_FILE)
+#: Drafts and the log of what was sent (``kvcompliance verzend``): never written by the audit.
+MAIL_DIR = "verzending"
+SENT_LOG = "verzonden.jsonl"
 
 MANIFEST_FILE = ".kvcompliance.json"
 LOCK_FILE = ".kvcompliance.lock"

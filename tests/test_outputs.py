@@ -77,7 +77,7 @@ def test_a_run_replaces_only_its_own_files_and_lists_them_in_its_manifest(tmp_pa
     assert len([f for f in manifest["bestanden"] if f.startswith("accountgesprek/")]) == 2
     # the mailing list and the log name exactly the workbooks that are there
     with (out / "verzendlijst.csv").open(encoding="utf-8-sig", newline="") as handle:
-        mailed = {row["bestand"] for row in csv.DictReader(handle, delimiter=";")}
+        mailed = {row["werkboek"] for row in csv.DictReader(handle, delimiter=";") if row["werkboek"]}
     logged = {json.loads(line)["werkboek"] for line in (out / "verwerking.jsonl").read_text(encoding="utf-8").splitlines()}
     assert mailed == logged == {f for f in manifest["bestanden"] if f.startswith("accountgesprek/")}
     assert all((out / f).is_file() for f in mailed)
