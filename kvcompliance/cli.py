@@ -24,10 +24,10 @@ from pathlib import Path
 
 import click
 
-from kvcompliance import __version__, clinl
+from kvcompliance import __version__
+from kvcompliance.clinl import DutchCommand, DutchGroup, File, Folder, Number, PathOf
 from kvcompliance.text import printable
 
-clinl.install()
 
 EXIT_OK = 0
 EXIT_NOT_ALL_PROCESSED = 1
@@ -38,13 +38,11 @@ EXIT_INTERRUPTED = {signal.SIGINT: 128 + signal.SIGINT, signal.SIGTERM: 128 + si
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 #: Settings every command shares: Dutch metavars and help options.
-COMMAND = {"context_settings": CONTEXT, "options_metavar": "[OPTIES]"}
+COMMAND = {"context_settings": CONTEXT, "options_metavar": "[OPTIES]", "cls": DutchCommand}
 
 
-def year_type() -> click.IntRange:
-    kind = click.IntRange(1990, 2100)
-    kind.name = "jaartal"
-    return kind
+def year_type() -> Number:
+    return Number(1990, 2100, "jaartal")
 
 
 class ClickProgress:
@@ -112,7 +110,7 @@ def guarded(command):
 rules_option = click.option(
     "--regels",
     "rules_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=File(exists=True),
     help="Eigen regelbestand (TOML) dat de standaardregels aanpast.",
 )
 
@@ -120,7 +118,7 @@ rules_option = click.option(
 settings_option = click.option(
     "--instellingen",
     "settings_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=File(exists=True),
     help="Instellingenbestand (TOML) met de afzender, het verslagjaar en de gespreksperiode."
     " Standaard: kvcompliance.toml in de huidige map, als dat er is.",
 )
@@ -136,7 +134,7 @@ def load_settings_for(settings_file: Path | None):
 contracts_option = click.option(
     "--contracten",
     "register_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=File(exists=True),
     help="Contractregister (.xlsx of .csv) met contractnummer, aanbieder_naam, kvk_nummer, sector, contact_email"
     " en eventueel verwacht_aantal_signalen.",
 )
@@ -189,8 +187,9 @@ def run() -> None:
     leave(EXIT_OK)
 
 
-@click.group(**COMMAND, subcommand_metavar="COMMANDO [ARGUMENTEN]...")
-@click.version_option(__version__, "--versie", "-V", prog_name="kvcompliance", message="%(prog)s %(version)s")
+@click.group(**{**COMMAND, "cls": DutchGroup}, subcommand_metavar="COMMANDO [ARGUMENTEN]...")
+@click.version_option(__version__, "--versie", "-V", prog_name="kvcompliance", message="%(prog)s %(version)s",
+                      help="Toon de versie en stop.")
 def main() -> None:
     """Controleer de voorwaarden over kindermishandeling in contracten en subsidies.
 
@@ -205,15 +204,14 @@ def main() -> None:
 
 
 @main.command(**COMMAND)
-@click.argument("inbox", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="MAP")
+@click.argument("inbox", type=Folder(exists=True), metavar="MAP")
 @click.option(
     "-o",
     "--uitvoer",
     "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=Folder(),
     default=Path("uitvoer"),
-    show_default=True,
-    help="Map voor het overzicht, de bevindingen en de werkboeken per aanbieder.",
+    help="Map voor het overzicht, de bevindingen en de werkboeken per aanbieder (standaard: uitvoer).",
 )
 @click.option("--jaar", type=year_type(), metavar="JAAR", help="Het controlejaar. Standaard: het verslagjaar dat de meeste opgaven noemen.")
 @rules_option
@@ -221,12 +219,12 @@ def main() -> None:
 @click.option(
     "--vorige",
     "previous_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=Folder(exists=True),
     help="Uitvoermap van de controle van vorig jaar: toon per aanbieder verbetering of verslechtering.",
 )
 @click.option(
     "--jobs",
-    type=click.IntRange(1, 64),
+    type=Number(1, 64, "aantal"),
     metavar="N",
     help="Aantal processen voor lezen en schrijven. Standaard: het aantal processorkernen.",
 )
@@ -334,14 +332,14 @@ def audit(
     "-o",
     "--uitvoer",
     "output",
-    type=click.Path(path_type=Path),
+    type=PathOf(),
     help="Het bestand voor het uitvraagformulier (standaard uitvraag.xlsx); met --contracten de map voor de "
     "formulieren (standaard formulieren/).",
 )
 @click.option(
     "--contracten",
     "register_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=File(exists=True),
     help="Contractregister (.xlsx of .csv): schrijf per contract een formulier waarin naam, KvK-nummer, "
     "contractnummer en sector al zijn ingevuld en vergrendeld.",
 )
@@ -413,10 +411,9 @@ def regels(rules_file: Path | None, settings_file: Path | None) -> None:
     "-o",
     "--uitvoer",
     "output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=File(),
     default=Path("kvcompliance.toml"),
-    show_default=True,
-    help="Het instellingenbestand dat wordt geschreven.",
+    help="Het instellingenbestand dat wordt geschreven (standaard: kvcompliance.toml).",
 )
 @guarded
 def init(output: Path) -> None:
@@ -453,7 +450,7 @@ def _count(n: int, one: str, many: str) -> str:
 
 
 @main.command(**COMMAND)
-@click.argument("out_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="UITVOER")
+@click.argument("out_dir", type=Folder(exists=True), metavar="UITVOER")
 @click.option("--herinnering", is_flag=True,
               help="Herinneringen in plaats van werkboeken: aan contracten zonder opgave (controle met --contracten) en aan "
                    "opgaven waarvan de aanlevering grijs is, met wat er ontbreekt.")
@@ -466,8 +463,8 @@ def _count(n: int, one: str, many: str) -> str:
               help="Zonder versleuteling: alleen voor een testserver of een relay in het eigen netwerk.")
 @click.option("--gebruiker", metavar="NAAM",
               help=f"Inlognaam bij de mailserver. Het wachtwoord komt uit {PASSWORD_VARIABLE} of wordt gevraagd.")
-@click.option("--pauze", type=click.FloatRange(0, 600), default=1.0, show_default=True, metavar="SECONDEN",
-              help="Wachttijd tussen twee e-mails.")
+@click.option("--pauze", type=Number(0, 600, "aantal seconden", whole=False), default=1.0, metavar="SECONDEN",
+              help="Wachttijd tussen twee e-mails (standaard: 1).")
 @click.option("--ja", is_flag=True, help="Verstuur zonder te vragen (voor een geplande taak).")
 @click.option("--opnieuw", is_flag=True,
               help="Verstuur ook een werkboek dat een nieuwe controle opnieuw maakte van een opgave die al met hetzelfde "
