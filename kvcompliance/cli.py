@@ -121,6 +121,31 @@ def load_settings_for(settings_file: Path | None):
     return load_settings(settings_file)
 
 
+dossier_option = click.option(
+    "--dossier",
+    "dossier_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="BESTAND",
+    help="Het dossier (SQLite-bestand) met alle controles en afspraken over de jaren heen. Standaard: [dossier] pad uit de"
+    " instellingen.",
+)
+
+
+def open_dossier_for(dossier_file: Path | None, settings, create: bool = True):
+    """The checked dossier of this run (``--dossier``, else the settings), or None without one."""
+    path = dossier_file or settings.get("dossier", "pad")
+    if path is None:
+        return None
+    from kvcompliance.dossier import open_dossier
+
+    dossier = open_dossier(path, create=create)
+    if dossier.created:
+        click.echo(f"Nieuw dossier gemaakt: {dossier.path}", err=True)
+    elif dossier.migrated_from is not None:
+        click.echo(f"Dossier {dossier.name} bijgewerkt naar de nieuwe indeling; het oude staat in {dossier.backup}.", err=True)
+    return dossier
+
+
 contracts_option = click.option(
     "--contracten",
     "register_file",
@@ -202,6 +227,7 @@ def main() -> None:
     help="Aantal processen voor lezen en schrijven. Standaard: het aantal processorkernen.",
 )
 @click.option("--stil", is_flag=True, help="Geen voortgangsbalk tonen.")
+@dossier_option
 @settings_option
 @guarded
 def audit(
@@ -213,6 +239,7 @@ def audit(
     previous_dir: Path | None,
     jobs: int | None,
     stil: bool,
+    dossier_file: Path | None,
     settings_file: Path | None,
 ) -> None:
     """Controleer alle opgaven in MAP en schrijf de werkboeken.
@@ -221,14 +248,20 @@ def audit(
     uitvoermap: overzicht.xlsx (voor u), bevindingen.csv en per aanbieder een
     werkboek voor het accountgesprek in accountgesprek/.
 
+    Met --dossier komen er de eerdere jaren bij (tabblad Historie, escalatie in de
+    bellijst) en wordt deze controle in het dossier bewaard; een dossier dat nog niet
+    bestaat, wordt gemaakt.
+
     \b
     Voorbeeld:
       kvcompliance audit opgaven/ -o uitvoer/ --jaar 2025
+      kvcompliance audit opgaven/ -o uitvoer-2025/ --dossier dossier.sqlite
     """
     from kvcompliance.audit import run_audit, status_counts, write_reports
     from kvcompliance.parallel import default_jobs
 
     settings = load_settings_for(settings_file)
+    dossier = open_dossier_for(dossier_file, settings)  # checked before any return is read
     if jaar is None and settings.get("uitvraag", "verslagjaar") is not None:
         jaar = settings.get("uitvraag", "verslagjaar")
         year_given = f"uit de instellingen ({Path(settings.path).name})"
@@ -247,7 +280,16 @@ def audit(
         exclude=out_dir,
         year_given=year_given,
     )
+    if dossier is not None:  # the Historie sheets need the earlier years before the workbooks are written
+        from kvcompliance.dossier.history import attach_history
+
+        result = attach_history(result, dossier)
     reports = write_reports(result, out_dir, progress=progress, jobs=jobs, letterhead=settings.letterhead())
+    stored = None
+    if dossier is not None:  # only once every report is written; one transaction
+        from kvcompliance.dossier.store import store_audit
+
+        stored = store_audit(dossier, result, sender=settings.letterhead().sender, progress=progress)
 
     catalogue = result.catalogue
     if not result.returns and not result.rejected:
@@ -288,7 +330,25 @@ def audit(
     click.echo(f"Bevindingen: {reports.findings_csv}")
     click.echo(f"Werkboeken:  {reports.out_dir / 'accountgesprek'} ({len(reports.provider_files)})")
     click.echo(f"Verzendlijst en verwerkingslog: {reports.out_dir / 'verzendlijst.csv'}, {reports.out_dir / 'verwerking.jsonl'}")
+    if stored is not None:
+        _echo_stored(stored, result.dossier)
     sys.exit(EXIT_NOT_ALL_PROCESSED if result.rejected else EXIT_OK)
+
+
+def _echo_stored(stored, context) -> None:
+    """What the audit added to the dossier, and the escalation steps reached."""
+    from collections import Counter
+
+    from kvcompliance.values import plural
+
+    years = ", ".join(str(y) for y in context.years)
+    replaced = f"; {plural(stored.replaced, 'eerdere opgave', 'eerdere opgaven')} over {stored.year} vervangen" if stored.replaced else ""
+    click.echo(f"Dossier:     {stored.path} ({plural(stored.returns, 'opgave', 'opgaven')} over {stored.year} bewaard{replaced};"
+               f" jaren in het dossier: {years})")
+    steps = Counter(o.top.step for o in context.officer.values() if o.top is not None)
+    if steps:
+        parts = [f"trede {step.step} ({step.name}) {plural(n, 'opgave', 'opgaven')}" for step, n in sorted(steps.items(), key=lambda s: -s[0].step)]
+        click.echo(f"Escalatie:   {', '.join(parts)} (zie de bellijst; u beslist)")
 
 
 @main.command(**COMMAND)
@@ -400,3 +460,93 @@ def init(output: Path) -> None:
 
         _fail(f"{output} kan niet worden geschreven: {os_reason(exc)}.")
     click.echo(f"Voorbeeld van de instellingen geschreven: {output}. Pas de waarden aan voordat u het formulier maakt.")
+
+
+@main.command(**COMMAND)
+@click.argument("folder", type=click.Path(exists=True, path_type=Path), metavar="MAP")
+@dossier_option
+@settings_option
+@guarded
+def afspraken(folder: Path, dossier_file: Path | None, settings_file: Path | None) -> None:
+    """Bewaar de afspraken uit de gesprekken in het dossier.
+
+    Leest in elk werkboek voor het accountgesprek in MAP de kolommen Afspraak, Wie en
+    Termijn van de gespreksagenda, zoals u ze tijdens of na het gesprek invulde, en bewaart
+    ze per aanbieder en regel in het dossier. De controle van volgend jaar toont ze in het
+    tabblad Historie, en zet elke afspraak die nog niet is gerealiseerd op de agenda. Een
+    werkboek dat opnieuw wordt ingelezen, vervangt zijn eerder bewaarde afspraken.
+
+    \b
+    Voorbeeld:
+      kvcompliance afspraken uitvoer-2024/accountgesprek/ --dossier dossier.sqlite
+    """
+    from kvcompliance.catalogue import load_catalogue
+    from kvcompliance.dossier.agreements import read_folder, store_agreements
+    from kvcompliance.values import plural
+
+    settings = load_settings_for(settings_file)
+    dossier = open_dossier_for(dossier_file, settings)
+    if dossier is None:
+        _fail("Geef het dossier op met --dossier BESTAND (of met [dossier] pad in de instellingen).", EXIT_USAGE)
+    found = read_folder(folder, load_catalogue())
+    stored = store_agreements(dossier, found.read)
+    for book in found.read:
+        for note in book.notes:
+            click.secho(f"  Let op: {book.path.name}, {note}", fg="yellow", err=True)
+    empty = sum(1 for book in found.read if not book.agreements)
+    click.echo(
+        f"{plural(len(found.read), 'werkboek', 'werkboeken')} gelezen: {plural(stored.agreements, 'afspraak', 'afspraken')} van"
+        f" {plural(stored.providers, 'aanbieder', 'aanbieders')} bewaard in {dossier.path}"
+        + (f" ({stored.replaced} eerder bewaarde vervangen)" if stored.replaced else "")
+        + (f"; in {plural(empty, 'werkboek', 'werkboeken')} is niets afgesproken" if empty else "")
+        + "."
+    )
+    for path, reason in found.skipped:
+        click.echo(f"  overgeslagen: {path} — {reason}")
+    for path, reason in found.unreadable:
+        click.secho(f"  niet gelezen: {path} — {reason}", fg="red", err=True)
+    if not found.read and not found.unreadable:
+        click.secho(f"Let op: in {folder} staat geen werkboek voor een accountgesprek.", fg="yellow", err=True)
+    sys.exit(EXIT_NOT_ALL_PROCESSED if found.unreadable else EXIT_OK)
+
+
+@main.group(**COMMAND, subcommand_metavar="COMMANDO [ARGUMENTEN]...")
+def dossier() -> None:
+    """Het dossier: alle controles en afspraken over de jaren heen.
+
+    \b
+    Voorbeeld:
+      kvcompliance dossier export --csv dossier-csv/ --dossier dossier.sqlite
+    """
+
+
+@dossier.command("export", **COMMAND)
+@click.option(
+    "--csv",
+    "csv_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    metavar="MAP",
+    help="Map voor de CSV-bestanden: één per tabel, ;-gescheiden, UTF-8 (opent goed in Nederlandse Excel).",
+)
+@dossier_option
+@settings_option
+@guarded
+def dossier_export(csv_dir: Path, dossier_file: Path | None, settings_file: Path | None) -> None:
+    """Schrijf elke tabel van het dossier als CSV-bestand, voor Excel of een BI-programma.
+
+    De tabellen en kolommen staan beschreven in docs/DOSSIER.md.
+
+    \b
+    Voorbeeld:
+      kvcompliance dossier export --csv dossier-csv/ --dossier dossier.sqlite
+    """
+    from kvcompliance.dossier.export import export_csv
+    from kvcompliance.values import plural
+
+    settings = load_settings_for(settings_file)
+    found = open_dossier_for(dossier_file, settings, create=False)
+    if found is None:
+        _fail("Geef het dossier op met --dossier BESTAND (of met [dossier] pad in de instellingen).", EXIT_USAGE)
+    for table in export_csv(found, csv_dir):
+        click.echo(f"{table.path} ({plural(table.rows, 'rij', 'rijen')})")

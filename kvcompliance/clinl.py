@@ -31,6 +31,7 @@ DUTCH = {
     "Argument {name!r} takes {nargs} values.": "Argument {name!r} neemt {nargs} waarden.",
     "Aborted!": "Afgebroken.",
     "default: {default}": "standaard: {default}",
+    "required": "verplicht",
     "directory": "map",
     "file": "bestand",
     "path": "pad",

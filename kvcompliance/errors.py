@@ -27,3 +27,7 @@ class UnreadableFile(KvError):
 
 class OutputError(KvError):
     """The output cannot be written."""
+
+
+class DossierError(KvError):
+    """The dossier (SQLite) cannot be opened, read or written."""
