@@ -22,7 +22,6 @@ from kvcompliance.catalogue import Catalogue
 from kvcompliance.dossier.schema import Dossier, dutch_reason
 from kvcompliance.errors import DossierError, KvError
 from kvcompliance.outputs import OVERVIEW_FILE
-from kvcompliance.register import contract_key
 from kvcompliance.report.conversation import AGENDA_NAME, AGREEMENT_COLUMNS, OTHER_KEY
 
 #: A provider workbook is some 100 kB; anything this big is something else.
@@ -65,6 +64,8 @@ class AgreementWorkbook:
 
     @property
     def key(self) -> tuple[str, str, int]:
+        from kvcompliance.register import contract_key  # not at the top: it imports pandas
+
         return (self.kvk, contract_key(self.contract), self.year)
 
 
