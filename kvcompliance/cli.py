@@ -330,25 +330,9 @@ def audit(
     click.echo(f"Bevindingen: {reports.findings_csv}")
     click.echo(f"Werkboeken:  {reports.out_dir / 'accountgesprek'} ({len(reports.provider_files)})")
     click.echo(f"Verzendlijst en verwerkingslog: {reports.out_dir / 'verzendlijst.csv'}, {reports.out_dir / 'verwerking.jsonl'}")
-    if stored is not None:
-        _echo_stored(stored, result.dossier)
+    for line in stored.summary(result.dossier) if stored is not None else ():
+        click.echo(line)
     sys.exit(EXIT_NOT_ALL_PROCESSED if result.rejected else EXIT_OK)
-
-
-def _echo_stored(stored, context) -> None:
-    """What the audit added to the dossier, and the escalation steps reached."""
-    from collections import Counter
-
-    from kvcompliance.values import plural
-
-    years = ", ".join(str(y) for y in context.years)
-    replaced = f"; {plural(stored.replaced, 'eerdere opgave', 'eerdere opgaven')} over {stored.year} vervangen" if stored.replaced else ""
-    click.echo(f"Dossier:     {stored.path} ({plural(stored.returns, 'opgave', 'opgaven')} over {stored.year} bewaard{replaced};"
-               f" jaren in het dossier: {years})")
-    steps = Counter(o.top.step for o in context.officer.values() if o.top is not None)
-    if steps:
-        parts = [f"trede {step.step} ({step.name}) {plural(n, 'opgave', 'opgaven')}" for step, n in sorted(steps.items(), key=lambda s: -s[0].step)]
-        click.echo(f"Escalatie:   {', '.join(parts)} (zie de bellijst; u beslist)")
 
 
 @main.command(**COMMAND)
@@ -481,8 +465,7 @@ def afspraken(folder: Path, dossier_file: Path | None, settings_file: Path | Non
       kvcompliance afspraken uitvoer-2024/accountgesprek/ --dossier dossier.sqlite
     """
     from kvcompliance.catalogue import load_catalogue
-    from kvcompliance.dossier.agreements import read_folder, store_agreements
-    from kvcompliance.values import plural
+    from kvcompliance.dossier.agreements import read_folder, store_agreements, summary
 
     settings = load_settings_for(settings_file)
     dossier = open_dossier_for(dossier_file, settings)
@@ -490,23 +473,13 @@ def afspraken(folder: Path, dossier_file: Path | None, settings_file: Path | Non
         _fail("Geef het dossier op met --dossier BESTAND (of met [dossier] pad in de instellingen).", EXIT_USAGE)
     found = read_folder(folder, load_catalogue())
     stored = store_agreements(dossier, found.read)
-    for book in found.read:
-        for note in book.notes:
-            click.secho(f"  Let op: {book.path.name}, {note}", fg="yellow", err=True)
-    empty = sum(1 for book in found.read if not book.agreements)
-    click.echo(
-        f"{plural(len(found.read), 'werkboek', 'werkboeken')} gelezen: {plural(stored.agreements, 'afspraak', 'afspraken')} van"
-        f" {plural(stored.providers, 'aanbieder', 'aanbieders')} bewaard in {dossier.path}"
-        + (f" ({stored.replaced} eerder bewaarde vervangen)" if stored.replaced else "")
-        + (f"; in {plural(empty, 'werkboek', 'werkboeken')} is niets afgesproken" if empty else "")
-        + "."
-    )
-    for path, reason in found.skipped:
-        click.echo(f"  overgeslagen: {path} — {reason}")
-    for path, reason in found.unreadable:
-        click.secho(f"  niet gelezen: {path} — {reason}", fg="red", err=True)
-    if not found.read and not found.unreadable:
-        click.secho(f"Let op: in {folder} staat geen werkboek voor een accountgesprek.", fg="yellow", err=True)
+    lines, notes, problems = summary(folder, found, stored, dossier.path)
+    for note in notes:
+        click.secho(note, fg="yellow", err=True)
+    for line in lines:
+        click.echo(line)
+    for problem in problems:
+        click.secho(problem, fg="red", err=True)
     sys.exit(EXIT_NOT_ALL_PROCESSED if found.unreadable else EXIT_OK)
 
 

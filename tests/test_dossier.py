@@ -302,3 +302,35 @@ def test_workbooks_altered_beyond_reading_are_reported_in_dutch_and_the_others_s
     assert again.exit_code == 0 and "(1 eerder bewaarde vervangen)" in again.output
     with sqlite3.connect(dossier) as conn:
         assert conn.execute("SELECT afspraak FROM afspraken WHERE aanbieder = 'Aanbieder 1'").fetchall() == [("Intervisie elke maand",)]
+
+
+def test_a_return_without_kvk_number_has_only_this_year_and_says_why():
+    context = build_context(make_result({"kvk_nummer": None}), _past({2024: {"KV09": R}}))
+    history = context.providers["R0001"]
+    assert [y.present for y in history.years] == [False, True]
+    assert history.notes == ("Uw opgave heeft geen KvK-nummer; daarom is zij niet aan opgaven van eerdere jaren gekoppeld.",)
+
+
+def test_no_workbook_shows_another_providers_years_or_agreements(tmp_path):
+    from tests.test_report import assert_no_other_providers_data, write_all
+
+    kvks = {1: "41720001", 2: "52830002", 3: "63940003", 4: "74050004"}  # digits no key figure holds
+    specs = [{"aanbieder_naam": f"Aanbieder {n}", "kvk_nummer": kvks[n], "contractnummer": f"C-{n}", "statuses": {"KV09": R}}
+             for n in range(1, 4)]
+    result = make_result(*specs)
+    past = Past({2024}, [], {}, {}, [])
+    for n in range(1, 5):  # the three of this audit, and one that sent nothing this year
+        kvk, contract = kvks[n], f"C-{n}" if n < 4 else "X-GEHEIM"
+        past.returns.append(StoredReturn(n, 2024, kvk, contract, contract, 2024, R, R, G))
+        past.statuses[n] = {"KV09": R}
+        past.agreements.append(StoredAgreement(kvk, contract, 2024, "KV09", "KV09", "", "KV09 Intervisie",
+                                               f"afspraak-van-{n}", f"wie-{n}", "", None))
+    result = replace(result, dossier=build_context(result, past))
+    files = write_all(result, tmp_path)
+    others = ("X-GEHEIM", "afspraak-van-4", "wie-4", kvks[4])
+    assert_no_other_providers_data(result, tmp_path, files, others=others)
+    for n, rid in enumerate(files, start=1):
+        text = " ".join(str(c.value) for ws in openpyxl.load_workbook(tmp_path / files[rid]).worksheets
+                        for row in ws.iter_rows() for c in row if c.value is not None)
+        assert f"afspraak-van-{n}" in text  # its own agreement is there ...
+        assert not any(f"afspraak-van-{m}" in text for m in range(1, 5) if m != n)  # ... and no other

@@ -74,15 +74,18 @@ def test_killing_an_audit_while_it_writes_the_workbooks_leaves_the_dossier_as_it
     assert digest(dossier) == before and rows(dossier) == content
 
 
-#: Runs one audit in a process of its own and stores it; the progress of the store stops
-#: it after the second return, inside the transaction, until it is killed.
+#: Runs one audit in a process of its own and stores it, two returns at a time; the
+#: progress of the store stops it after the first two, inside the transaction, until it
+#: is killed.
 STORE_HALFWAY = """
 import sys, time
 from pathlib import Path
 from kvcompliance.audit import run_audit
-from kvcompliance.dossier import open_dossier
+from kvcompliance.dossier import open_dossier, store
 from kvcompliance.dossier.history import attach_history
 from kvcompliance.dossier.store import store_audit
+
+store.CHUNK = 2
 
 class Halfway:
     count = 0

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,21 @@ class StoredRun:
     returns: int
     replaced: int  # records of the same year from earlier runs that these returns replaced
 
+    def summary(self, context: Any) -> list[str]:
+        """Dutch lines for the terminal: what was stored, and the escalation steps reached."""
+        from collections import Counter
+
+        from kvcompliance.values import plural
+
+        replaced = f"; {plural(self.replaced, 'eerdere opgave', 'eerdere opgaven')} over {self.year} vervangen" if self.replaced else ""
+        lines = [f"Dossier:     {self.path} ({plural(self.returns, 'opgave', 'opgaven')} over {self.year} bewaard{replaced};"
+                 f" jaren in het dossier: {', '.join(str(y) for y in context.years)})"]
+        steps = Counter(o.top.step for o in context.officer.values() if o.top is not None)
+        if steps:
+            parts = [f"trede {s.step} ({s.name}) {plural(n, 'opgave', 'opgaven')}" for s, n in sorted(steps.items(), key=lambda i: -i[0].step)]
+            lines.append(f"Escalatie:   {', '.join(parts)} (zie de bellijst; u beslist)")
+        return lines
+
 
 def rules_applied(catalogue: "Catalogue") -> list[dict[str, Any]]:
     """Every rule of this run with its norm and who set it (the ``regels`` JSON of a run)."""
@@ -64,18 +79,33 @@ def rules_applied(catalogue: "Catalogue") -> list[dict[str, Any]]:
     ]
 
 
-def _cell(value: Any) -> Any:
-    """A typed value as SQLite stores it: numbers as numbers, ja/nee as 1/0, dates ISO."""
-    from kvcompliance.normalise import plain
+def typed_columns(result: "AuditResult") -> dict[str, list[Any]]:
+    """Field key -> its typed values in frame order, as SQLite stores them: numbers as
+    numbers, ja/nee as 1/0, dates as 'jjjj-mm-dd', empty as None (column by column)."""
+    columns = {}
+    for field in result.catalogue.fields:
+        if field.key not in result.frame.columns:
+            continue
+        series = result.frame[field.key]
+        if field.type == "datum":
+            series = series.dt.strftime("%Y-%m-%d")
+        columns[field.key] = series.astype(object).where(series.notna(), None).tolist()
+    return columns
 
-    value = plain(value)
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return int(value)
-    return value
+
+#: Returns inserted at a time: few calls into SQLite, and progress the officer can follow.
+CHUNK = 100
+
+_INSERT = {
+    "opgaven": "INSERT INTO opgaven (id, controle_id, controlejaar, kvk_nummer, contractnummer, contract_sleutel, aanbieder, sector,"
+               " meldcodeplicht, relatie, verslagjaar, bestand, sha256, eindoordeel, inhoud, aanlevering)"
+               " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "waarden": "INSERT INTO waarden (opgave_id, veld, waarde, getypt, niet_begrepen) VALUES (?, ?, ?, ?, ?)",
+    "bevindingen": "INSERT INTO bevindingen (opgave_id, regel, status, waarde, norm, toelichting, grondslag, herkomst, ontbrekend)"
+                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "kengetallen": "INSERT INTO kengetallen (opgave_id, kengetal, waarde) VALUES (?, ?, ?)",
+    "escalaties": "INSERT INTO escalaties (opgave_id, regel, trede, naam, reden) VALUES (?, ?, ?, ?, ?)",
+}
 
 
 def store_audit(dossier: Dossier, result: "AuditResult", *, sender: str = "", progress: "Progress | None" = None) -> StoredRun:
@@ -84,6 +114,8 @@ def store_audit(dossier: Dossier, result: "AuditResult", *, sender: str = "", pr
 
     catalogue = result.catalogue
     context = result.dossier
+    columns = typed_columns(result)
+    position = {rid: n for n, rid in enumerate(result.frame.index)}
     conn = dossier.connect()
     try:
         conn.execute("BEGIN IMMEDIATE")
@@ -107,66 +139,48 @@ def store_audit(dossier: Dossier, result: "AuditResult", *, sender: str = "", pr
                 len(result.rejected),
             ),
         ).lastrowid
+        next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM opgaven").fetchone()[0]
         if progress is not None:
             progress.stage("Dossier bijwerken", len(result.returns))
-        columns = {f.key: result.frame[f.key].tolist() for f in catalogue.fields if f.key in result.frame.columns}
-        position = {rid: n for n, rid in enumerate(result.frame.index)}
         replaced = 0
-        for record in result.returns:
-            rid = record.return_id
-            who = result.identities[rid]
-            verdict = result.verdicts[rid]
-            key = contract_key(who.contract) if who.contract else ""
-            if who.kvk:
-                gone = conn.execute(
-                    "DELETE FROM opgaven WHERE controlejaar = ? AND kvk_nummer = ? AND contract_sleutel = ? AND controle_id <> ?",
-                    (result.audit_year, who.kvk, key, run_id),
-                )
-            else:
-                gone = conn.execute(
-                    "DELETE FROM opgaven WHERE controlejaar = ? AND kvk_nummer = '' AND sha256 = ? AND controle_id <> ?",
-                    (result.audit_year, record.source.sha256, run_id),
-                )
-            replaced += max(gone.rowcount, 0)
-            opgave = conn.execute(
-                "INSERT INTO opgaven (controle_id, controlejaar, kvk_nummer, contractnummer, contract_sleutel, aanbieder, sector,"
-                " meldcodeplicht, relatie, verslagjaar, bestand, sha256, eindoordeel, inhoud, aanlevering)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    run_id, result.audit_year, who.kvk, who.contract, key, who.name, who.sector_key, who.duty, who.relation,
+        for start in range(0, len(result.returns), CHUNK):
+            chunk = result.returns[start: start + CHUNK]
+            rows: dict[str, list[tuple]] = {table: [] for table in _INSERT}
+            by_kvk, by_file = [], []
+            for offset, record in enumerate(chunk):
+                rid, opgave = record.return_id, next_id + start + offset
+                who, verdict = result.identities[rid], result.verdicts[rid]
+                key = contract_key(who.contract) if who.contract else ""
+                if who.kvk:
+                    by_kvk.append((result.audit_year, who.kvk, key, run_id))
+                else:
+                    by_file.append((result.audit_year, record.source.sha256, run_id))
+                rows["opgaven"].append((
+                    opgave, run_id, result.audit_year, who.kvk, who.contract, key, who.name, who.sector_key, who.duty, who.relation,
                     who.year if isinstance(who.year, int) else None, record.source.path, record.source.sha256,
                     str(verdict.overall), str(verdict.content), str(verdict.delivery),
-                ),
-            ).lastrowid
-            issues = {issue.field: issue.reason for issue in result.issues_for(rid)}
-            pos = position[rid]
-            conn.executemany(
-                "INSERT INTO waarden (opgave_id, veld, waarde, getypt, niet_begrepen) VALUES (?, ?, ?, ?, ?)",
-                [
-                    (opgave, key_, _cell(values[pos]), raw_text(record.values.get(key_)) or None, issues.get(key_))
-                    for key_, values in columns.items()
-                ],
-            )
-            conn.executemany(
-                "INSERT INTO bevindingen (opgave_id, regel, status, waarde, norm, toelichting, grondslag, herkomst, ontbrekend)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (opgave, f.rule_id, str(f.status), f.value, f.norm, f.message, f.basis, f.origin, ",".join(f.missing))
-                    for f in result.findings_for(rid)
-                ],
-            )
-            conn.executemany(
-                "INSERT INTO kengetallen (opgave_id, kengetal, waarde) VALUES (?, ?, ?)",
-                [(opgave, figure, value) for figure, value in result.figures.get(rid, {}).items()],
-            )
-            officer = context.officer.get(rid) if context is not None else None
-            if officer is not None:
-                conn.executemany(
-                    "INSERT INTO escalaties (opgave_id, regel, trede, naam, reden) VALUES (?, ?, ?, ?, ?)",
-                    [(opgave, m.rule_id, m.step.step, m.step.name, m.reason) for m in officer.escalations],
-                )
+                ))
+                issues = {issue.field: issue.reason for issue in result.issues_for(rid)}
+                pos = position[rid]
+                rows["waarden"] += [(opgave, field, values[pos], raw_text(record.values.get(field)) or None, issues.get(field))
+                                    for field, values in columns.items()]
+                rows["bevindingen"] += [(opgave, f.rule_id, str(f.status), f.value, f.norm, f.message, f.basis, f.origin,
+                                         ",".join(f.missing)) for f in result.findings_for(rid)]
+                rows["kengetallen"] += [(opgave, figure, value) for figure, value in result.figures.get(rid, {}).items()]
+                officer = context.officer.get(rid) if context is not None else None
+                if officer is not None:
+                    rows["escalaties"] += [(opgave, m.rule_id, m.step.step, m.step.name, m.reason) for m in officer.escalations]
+            # An earlier run's record of the same return and year goes, with everything that hangs from it.
+            replaced += max(conn.executemany(
+                "DELETE FROM opgaven WHERE controlejaar = ? AND kvk_nummer = ? AND contract_sleutel = ? AND controle_id <> ?", by_kvk
+            ).rowcount, 0)
+            replaced += max(conn.executemany(
+                "DELETE FROM opgaven WHERE controlejaar = ? AND kvk_nummer = '' AND sha256 = ? AND controle_id <> ?", by_file
+            ).rowcount, 0)
+            for table, statement in _INSERT.items():
+                conn.executemany(statement, rows[table])
             if progress is not None:
-                progress.step()
+                progress.step(len(chunk))
         conn.execute("UPDATE controles SET opgaven = ?, vervangen = ? WHERE id = ?", (len(result.returns), replaced, run_id))
         conn.execute("COMMIT")
     except sqlite3.Error as exc:
