@@ -138,7 +138,7 @@ def open_dossier_for(dossier_file: Path | None, settings, create: bool = True):
         return None
     from kvcompliance.dossier import open_dossier
 
-    dossier = open_dossier(path, create=create)
+    dossier = open_dossier(path, create=create, write=create)
     if dossier.created:
         click.echo(f"Nieuw dossier gemaakt: {dossier.path}", err=True)
     elif dossier.migrated_from is not None:

@@ -100,6 +100,21 @@ def test_a_file_that_is_no_usable_dossier_is_refused_in_dutch_before_anything_is
         assert digest(path) == before
 
 
+def test_a_dossier_another_program_is_writing_is_said_before_any_return_is_read(tmp_path, inbox, monkeypatch):
+    monkeypatch.setattr(schema, "BUSY_TIMEOUT", 0.5)
+    path = tmp_path / "dossier.sqlite"
+    open_dossier(path)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        result = CliRunner().invoke(main, ["audit", str(inbox), "-o", str(tmp_path / "uit"), "--dossier", str(path), "--stil"])
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.exit_code == 3 and "is in gebruik door een ander programma" in result.output
+    assert not (tmp_path / "uit").exists()
+
+
 def test_a_missing_folder_or_dossier_is_said_plainly(tmp_path, inbox):
     with pytest.raises(DossierError, match="De map .* bestaat niet"):
         open_dossier(tmp_path / "nergens" / "dossier.sqlite")

@@ -13,6 +13,7 @@ that document and :data:`MIGRATIONS` in step.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,11 +173,13 @@ def dutch_reason(exc: BaseException, path: Path) -> str:
     return f"Het dossier {name} kan niet worden gebruikt ({exc.__class__.__name__}: {exc})."
 
 
-def open_dossier(path: Path | str, *, create: bool = True) -> Dossier:
+def open_dossier(path: Path | str, *, create: bool = True, write: bool = True) -> Dossier:
     """Check the dossier at ``path`` and bring its schema up to date.
 
-    A missing file is made (with ``create``), with the whole schema. Raises
-    :class:`DossierError` with a Dutch message for anything that is not a usable dossier.
+    A missing file is made (with ``create``), with the whole schema. With ``write`` it is
+    checked now, before any return is read, that this run will be able to store in it.
+    Raises :class:`DossierError` with a Dutch message for anything that is not a usable
+    dossier.
     """
     path = Path(path)
     if path.is_dir():
@@ -195,6 +198,8 @@ def open_dossier(path: Path | str, *, create: bool = True) -> Dossier:
             if version > 0:
                 backup = _backup(conn, path, version)
             migrate(conn, path)
+        if write:
+            _can_write(conn, path)
     except sqlite3.Error as exc:
         raise DossierError(dutch_reason(exc, path)) from None
     finally:
@@ -224,6 +229,15 @@ def _version(conn: sqlite3.Connection, path: Path) -> int:
     if problems != ["ok"]:
         raise DossierError(f"Het dossier {path.name} is beschadigd. Zet een reservekopie terug; kvcompliance schrijft er niet in.")
     return version
+
+
+def _can_write(conn: sqlite3.Connection, path: Path) -> None:
+    """Take and release the write lock: the file and its folder (where SQLite keeps its
+    journal) are writable, and no other program holds the dossier."""
+    if not os.access(path.parent, os.W_OK):
+        raise DossierError(f"In de map {path.parent} mag u niet schrijven; het dossier {path.name} kan daar niet worden bijgewerkt.")
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("ROLLBACK")
 
 
 def _backup(conn: sqlite3.Connection, path: Path, version: int) -> Path:
