@@ -77,12 +77,10 @@ def write_history_sheet(workbook: Any, styles: Styles, view: "ProviderView", tit
     sheet.set_row(0, 28)
     sheet.write_string(0, 0, f"Historie — {view.name or 'onbekende aanbieder'}", styles.get("title"))
     span = str(years[0].year) if n == 1 else f"{years[0].year} tot en met {years[-1].year}"
-    intro = (
-        f"Uw opgaven over {span} zoals de gemeente ze beoordeelde, het oudste jaar eerst; elk jaar met de regels van dat jaar."
-        " Opgaven van eerdere jaren zijn gekoppeld op KvK-nummer en contractnummer."
-    )
-    sheet.write_string(1, 0, intro, styles.get("subtitle"))
-    row = 2
+    sheet.write_string(1, 0, f"Uw opgaven over {span} zoals de gemeente ze beoordeelde, het oudste jaar eerst; elk jaar met de"
+                             " regels van dat jaar.", styles.get("subtitle"))
+    sheet.write_string(2, 0, "Opgaven van eerdere jaren zijn gekoppeld op KvK-nummer en contractnummer.", styles.get("subtitle"))
+    row = 3
     for text in past.notes:
         styles.merged(sheet, row, 0, last, f"Let op: {text}", "note")
         fit_row(sheet, row, [(f"Let op: {text}", sum(widths))])
@@ -242,7 +240,7 @@ def _agreements(sheet: Any, styles: Styles, checks: Sequence[AgreementCheck], au
         text = check.agreement + (f"\n({details})" if details else "")
         styles.merged(sheet, row, 0, 1, check.topic, "text")
         styles.merged(sheet, row, first, note - 1, text, "text")
-        status = STATE_LOOK.get(check.state)
+        status = check.now if check.state == NOT_REALISED and check.now is not None else STATE_LOOK.get(check.state)
         state = state_text(check)
         sheet.write_string(row, note, state, styles.get("text", status) if status is not None else styles.get("text"))
         fit_row(sheet, row, [(check.topic, widths[0] + widths[1]), (text, agreement_width), (state, widths[note])], min_height=18)
