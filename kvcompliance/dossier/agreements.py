@@ -119,7 +119,7 @@ def read_workbook(path: Path, catalogue: Catalogue) -> AgreementWorkbook:
     if data is None:
         raise KvError(f"is te groot voor een werkboek voor het accountgesprek (meer dan {MAX_SIZE // 1024 // 1024} MB)")
     try:
-        book = openpyxl.load_workbook(path, data_only=True)
+        book = openpyxl.load_workbook(path, data_only=True, read_only=True)
     except Exception as exc:  # noqa: BLE001 - whatever a broken file raises, it is a Dutch reason
         raise KvError(f"is geen leesbaar Excel-werkboek (beschadigd, of beveiligd met een wachtwoord?) ({exc.__class__.__name__})") from None
     try:
@@ -133,6 +133,8 @@ def read_workbook(path: Path, catalogue: Catalogue) -> AgreementWorkbook:
 
 
 def _agreements(book: Any, path: Path, data: bytes, catalogue: Catalogue) -> AgreementWorkbook:
+    from openpyxl.utils import range_boundaries
+
     props = {p.name: p.value for p in book.custom_doc_props.props}
     if not all(name in props for name in PROPERTIES):
         raise NotAgreements("geen werkboek voor een accountgesprek (de kenmerken van kvcompliance ontbreken)")
@@ -153,23 +155,23 @@ def _agreements(book: Any, path: Path, data: bytes, catalogue: Catalogue) -> Agr
             " is het tabblad Samenvatting verwijderd of de agenda gewist?)"
         )
     sheet_name, ref = destinations[0]
-    rows = book[sheet_name][ref.replace("$", "")]
-    if not isinstance(rows[0], tuple):  # a single row or cell: no header with rows below
+    first_col, first_row, last_col, last_row = range_boundaries(ref.replace("$", ""))
+    if last_row <= first_row:
         raise KvError("de gespreksagenda is te klein geworden: er staan geen rijen meer onder de kopjes")
+    rows = list(book[sheet_name].iter_rows(min_row=first_row, max_row=last_row, min_col=first_col, max_col=last_col))
     header = [_text(cell.value) for cell in rows[0]]
     wanted = (TOPIC_HEADER, *AGREEMENT_COLUMNS)
     at = {name: header.index(name) for name in wanted if name in header}
     if len(at) != len(wanted) or header[-1] != KEY_HEADER:
         raise KvError(
-            f"de kopjes van de gespreksagenda zijn gewijzigd (in rij {rows[0][0].row} horen {', '.join(wanted)} en als laatste"
+            f"de kopjes van de gespreksagenda zijn gewijzigd (in rij {first_row} horen {', '.join(wanted)} en als laatste"
             f" kolom {KEY_HEADER} te staan)"
         )
     rule_ids = {rule.id for rule in catalogue.rules}
     agreements, notes = [], []
-    for cells in rows[1:]:
+    for number, cells in enumerate(rows[1:], start=first_row + 1):
         agreement, who = _text(cells[at["Afspraak"]].value), _text(cells[at["Wie"]].value)
         deadline = _deadline(cells[at["Termijn"]].value)
-        number = cells[0].row
         if not agreement:
             if who or deadline:
                 notes.append(f"rij {number}: Wie of Termijn ingevuld zonder afspraak; niet opgeslagen")
