@@ -124,7 +124,7 @@ def load_settings_for(settings_file: Path | None):
 dossier_option = click.option(
     "--dossier",
     "dossier_file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),  # a folder is refused by open_dossier, in Dutch
     metavar="BESTAND",
     help="Het dossier (SQLite-bestand) met alle controles en afspraken over de jaren heen. Standaard: [dossier] pad uit de"
     " instellingen.",

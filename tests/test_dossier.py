@@ -83,7 +83,7 @@ def _damaged(path: Path) -> None:
         (_foreign, "is een database, maar geen dossier van kvcompliance", 3),
         (_newer, "gemaakt met een nieuwere versie van kvcompliance", 3),
         (_damaged, "is beschadigd", 3),
-        (lambda p: p.mkdir(), "is een map", 2),
+        (lambda p: p.mkdir(), "is een map; geef een bestandsnaam voor het dossier", 3),
     ],
     ids=["tekstbestand", "andere-database", "nieuwere-versie", "beschadigd", "map"],
 )
