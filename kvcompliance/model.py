@@ -140,6 +140,8 @@ class AuditResult:
     overall: Mapping[str, Status]
     rejected: tuple[RejectedFile, ...]
     identities: Mapping[str, Identity]
+    #: inbox entries not read on purpose (lock files, hidden and system files, links, ...)
+    skipped: tuple[RejectedFile, ...] = ()
     verdicts: Mapping[str, Verdict] = field(default_factory=dict)
     #: return id -> key figure (catalogue ``kengetal``) -> value, computed in validation
     figures: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)

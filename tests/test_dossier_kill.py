@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from kvcompliance.cli import main
 from kvcompliance.dossier import TABLES
+from kvcompliance.outputs import PROVIDER_DIR, STAGING_PREFIX
 from tests.test_audit import blank_form, fill  # noqa: F401 - the fixture is used by name
 from tests.test_validate import BASE
 
@@ -65,7 +66,7 @@ def test_killing_an_audit_while_it_writes_the_workbooks_leaves_the_dossier_as_it
         env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
-    while not list(out.glob(".accountgesprek-*/*.xlsx")):  # the workbooks are being written
+    while not list(out.glob(f"{STAGING_PREFIX}*/{PROVIDER_DIR}/*.xlsx")):  # the workbooks are being written
         assert process.poll() is None, "the audit ended before it could be interrupted"
         assert time.monotonic() < deadline
         time.sleep(0.01)

@@ -113,7 +113,7 @@ def read_workbook(path: Path, catalogue: Catalogue) -> AgreementWorkbook:
     try:
         data = path.read_bytes() if path.stat().st_size <= MAX_SIZE else None
     except OSError as exc:
-        from kvcompliance.report.xlsx import os_reason
+        from kvcompliance.errors import os_reason
 
         raise KvError(f"kan niet worden gelezen: {os_reason(exc)}") from None
     if data is None:

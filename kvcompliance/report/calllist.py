@@ -125,9 +125,9 @@ COLUMNS = (
     ("Aan-levering", 9),
     ("Rood", 5),
     ("Oranje", 6),
-    ("Eerste agendapunt", 30),
+    ("Eerste agendapunt", 28),
     ("Contactpersoon", 16),
-    ("E-mailadres", 24),
+    ("E-mailadres", 30),
     ("Werkboek", 9),
 )
 TREND_COLUMN = ("Ten opzichte van vorig jaar", 22)
@@ -191,7 +191,7 @@ def write_call_list_sheet(workbook: Any, styles: Styles, result: AuditResult, fi
             sheet.write_string(row, at[TREND_COLUMN[0]], entry.trend, text)
         sheet.write_string(row, at["Eerste agendapunt"], entry.first_point, text)
         sheet.write_string(row, at["Contactpersoon"], who.contact_name, text)
-        sheet.write_string(row, at["E-mailadres"], who.contact_email, text)
+        sheet.write_string(row, at["E-mailadres"], who.contact_email, styles.get("text_nowrap"))
         if entry.workbook:
             sheet.write_url(row, at["Werkboek"], f"external:{PROVIDER_DIR}/{entry.workbook}", styles.get("link"), LINK_TEXT,
                             entry.workbook)

@@ -360,13 +360,13 @@ def _rejected_sheet(workbook: Any, styles: Styles, result: AuditResult, title: s
     for col, name in enumerate(("Bestand", "Soort", "Reden")):
         sheet.write_string(0, col, name, styles.get("header"))
     row = 0
-    for rejected in result.rejected:
+    for rejected in (*result.rejected, *result.skipped):
         row += 1
         sheet.write_string(row, 0, rejected.source.path, styles.get("text"))
         sheet.write_string(row, 1, rejected.kind, styles.get("text"))
         sheet.write_string(row, 2, rejected.reason, styles.get("text"))
         fit_row(sheet, row, [(rejected.source.path, 44), (rejected.reason, 90)])
-    if not result.rejected:
+    if not result.rejected and not result.skipped:
         row += 1
         sheet.write_string(row, 0, "Alle bestanden zijn verwerkt.", styles.get("plain_nowrap"))
     else:

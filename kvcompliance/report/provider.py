@@ -260,7 +260,7 @@ def _summary_sheet(sheet: Any, workbook: Any, styles: Styles, view: ProviderView
             sheet.write_string(row, 0, label, styles.get("label"))
             kind = "letterhead" if block is not identity and n == 0 else "plain"
             styles.merged(sheet, row, 2, value_end, value or "onbekend", kind)
-            fit_row(sheet, row, [(value, value_width)])
+            fit_row(sheet, row, [(value, value_width * (0.85 if kind == "letterhead" else 1))])
             row += 1
         row += 1  # a blank line after each block
     row -= 1
