@@ -101,6 +101,10 @@ class DutchGroup(click.Group):
             sys.exit(error.exit_code)
         sys.exit(result if isinstance(result, int) else 0)
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """The commands in the order they were added: the order of the officer's year."""
+        return list(self.commands)
+
     def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
         name = args[0] if args else None
         if name is not None and not name.startswith("-") and self.get_command(ctx, name) is None:
@@ -164,8 +168,14 @@ class PathOf(click.ParamType):
 
     name = "pad"
 
+    def __init__(self, exists: bool = False):
+        self.exists = exists
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path:
-        return Path(value)
+        path = Path(value)
+        if self.exists and _kind(path) is None:
+            self.fail(f"'{value}' bestaat niet", param, ctx)
+        return path
 
 
 class Number(click.ParamType):

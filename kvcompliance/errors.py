@@ -73,3 +73,7 @@ def os_reason(exc: OSError, reading: bool = False) -> str:
 
 class MailError(KvError):
     """Drafting or sending the e-mails cannot go on; the message says what to do."""
+
+
+class DossierError(KvError):
+    """The dossier (SQLite) cannot be opened, read or written."""

@@ -151,6 +151,8 @@ class AuditResult:
     #: return id -> kvcompliance.history.Trend, when --vorige is given
     trends: Mapping[str, Any] | None = None
     previous_dir: str | None = None
+    #: kvcompliance.dossier.model.DossierContext: earlier years from the dossier, when --dossier is given
+    dossier: Any = None
     audit_year_warning: str = ""  # Dutch: said loudly when the audit year fits few returns
     _findings_by_return: Mapping[str, tuple[Finding, ...]] = field(init=False, repr=False, compare=False)
     _issues_by_return: Mapping[str, tuple[FieldIssue, ...]] = field(init=False, repr=False, compare=False)

@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "kvcompliance"
 LIBRARIES = {"xlsxwriter", "openpyxl", "pandas", "pandera", "python_calamine", "defusedxml", "click", "olefile", "msoffcrypto", "numpy"}
 #: Public submodules that may be imported from (the library documents them).
 PUBLIC_SUBMODULES = {
-    "xlsxwriter.utility", "xlsxwriter.exceptions", "pandera.pandas", "pandera.errors", "defusedxml.ElementTree",
+    "xlsxwriter.utility", "xlsxwriter.exceptions", "openpyxl.utils", "pandera.pandas", "pandera.errors", "defusedxml.ElementTree",
     "defusedxml.common", "defusedxml.expatreader", "msoffcrypto.exceptions", "click.testing",
 }
 

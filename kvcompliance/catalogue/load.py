@@ -35,7 +35,7 @@ from kvcompliance.catalogue.model import (
     Status,
     StatusInfo,
 )
-from kvcompliance.catalogue.overrides import PLACE, apply_overrides
+from kvcompliance.catalogue.overrides import PLACE, apply_overrides, escalation_ladder
 from kvcompliance.errors import CatalogueError, KvError
 
 FIELDS_FILE = "velden.toml"
@@ -413,10 +413,14 @@ def _load_catalogue(rules_file: str | None, stamp: tuple[int, int] | None) -> Ca
     }
     raw_rules = list(rule_data.get("regel", []))
     where, warnings = RULES_FILE, []
+    ladder = escalation_ladder(rule_data.get("escalatie"), RULES_FILE)
     if rules_file is not None:
         path = Path(rules_file)
         where = path.name
-        raw_rules, warnings = apply_overrides(copy.deepcopy(raw_rules), read_toml(path, MAX_RULES_FILE), where)
+        own = read_toml(path, MAX_RULES_FILE)
+        raw_rules, warnings = apply_overrides(copy.deepcopy(raw_rules), own, where)
+        if "escalatie" in own:
+            ladder = escalation_ladder(own["escalatie"], where)
     ids = [r.get("id") for r in raw_rules]
     _require(len(ids) == len(set(ids)), RULES_FILE, "een regel-id komt twee keer voor")
     rules = tuple(build_rule(r, parts, where) for r in raw_rules)
@@ -444,6 +448,7 @@ def _load_catalogue(rules_file: str | None, stamp: tuple[int, int] | None) -> Ca
         params=MappingProxyType(parts["params"]),
         contradictions=MappingProxyType(contradictions),
         key_figures=_build_key_figures(rule_data.get("kengetal", []), {r.id: r for r in rules}),
+        escalation=ladder,
         rules_file=str(rules_file) if rules_file else None,
         warnings=tuple(warnings),
         _field_index=MappingProxyType(field_index),

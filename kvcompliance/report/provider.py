@@ -67,6 +67,8 @@ class ProviderView:
     agenda: tuple[AgendaItem, ...]  # the points for the accountgesprek, in order
     sector: tuple[SectorFigure, ...]  # own figures beside the sector median (never others' values)
     history: YearOnYear | None = None  # None without --vorige
+    #: earlier years from the dossier (kvcompliance.dossier.model.ProviderHistory); None without --dossier
+    dossier: Any = None
     letterhead: Letterhead = field(default_factory=Letterhead)  # who sends it, when the conversation is
     tool_version: str = field(default=kvcompliance.__version__)
 
@@ -88,6 +90,7 @@ def provider_view(
         comparisons = sector_comparisons(result)
     findings = tuple(result.findings_for(return_id))
     history = year_on_year(result, return_id)
+    past = result.dossier.providers.get(return_id) if result.dossier is not None else None
     return ProviderView(
         return_id=return_id,
         name=who.name,
@@ -106,9 +109,11 @@ def provider_view(
         verdict=result.verdicts[return_id],
         audit_year=result.audit_year,
         run_date=result.run_date,
-        agenda=agenda(findings, result.catalogue, history.worsened() if history else frozenset(), result.issues_for(return_id)),
+        agenda=agenda(findings, result.catalogue, history.worsened() if history else frozenset(), result.issues_for(return_id),
+                      past.agreements if past is not None else ()),
         sector=comparisons[return_id],
         history=history,
+        dossier=past,
         letterhead=letterhead or Letterhead(),
     )
 
@@ -144,6 +149,10 @@ def render_provider(view: ProviderView, catalogue: Catalogue, path: Path) -> Non
         ]
         _summary_sheet(summary, workbook, styles, view, title, footer)
         write_answers_sheet(answers, styles, view, title, footer)
+        if view.dossier is not None:
+            from kvcompliance.report.history_sheet import write_history_sheet
+
+            write_history_sheet(workbook, styles, view, title, footer)
         write_norms_sheet(workbook, styles, meta, header_left=title, footer_left=footer)
 
 
