@@ -116,23 +116,23 @@ def rule_trend(history: Any) -> str:
 
 COLUMNS = (
     ("Rang", 5),
-    ("Actie", 20),
-    ("Aanbieder", 26),
-    ("Sector", 13),
-    ("Meldcode-plicht", 11),
+    ("Actie", 18),
+    ("Aanbieder", 22),
+    ("Sector", 12),
+    ("Meldcode-plicht", 10),
     ("Eind-oordeel", 9),
     ("Inhoud", 9),
     ("Aan-levering", 9),
     ("Rood", 5),
     ("Oranje", 6),
-    ("Eerste agendapunt", 28),
-    ("Contactpersoon", 16),
-    ("E-mailadres", 30),
+    ("Eerste agendapunt", 24),
+    ("Contactpersoon", 14),
+    ("E-mailadres", 28),
     ("Werkboek", 9),
 )
 TREND_COLUMN = ("Ten opzichte van vorig jaar", 22)
 #: With --dossier, after Aan-levering: consecutive years Inhoud rood, the escalation step and why.
-DOSSIER_COLUMNS = (("Jaren rood op rij", 8), ("Escalatie-trede", 12), ("Waarom deze trede", 30))
+DOSSIER_COLUMNS = (("Jaren rood op rij", 8), ("Escalatie-trede", 12), ("Waarom deze trede", 26))
 #: The text of every workbook link (the file name is the link's tooltip).
 LINK_TEXT = "openen"
 

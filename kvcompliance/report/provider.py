@@ -122,7 +122,8 @@ def render_provider(view: ProviderView, catalogue: Catalogue, path: Path) -> Non
     """Write the accountgesprek workbook of ``view`` to ``path`` (whole or not at all)."""
     name = view.name or "onbekende aanbieder"
     title = f"Accountgesprek kindermishandeling — {name}"
-    footer = f"{view.letterhead.sender} · verslagjaar {view.audit_year} · opgesteld op {format_date(view.run_date.date())}"
+    # Short enough for a third of the page (LibreOffice cuts a longer footer off).
+    footer = f"{view.letterhead.name or view.letterhead.sender} · verslagjaar {view.audit_year} · {format_date(view.run_date.date())}"
     with new_workbook(path) as workbook:
         workbook.set_properties(
             {
