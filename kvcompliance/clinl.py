@@ -123,30 +123,11 @@ def _kind(path: Path) -> str | None:
         return None
 
 
-class Folder(click.ParamType):
-    """A folder; ``exists``: it must be there already."""
+class _Place(click.ParamType):
+    """A folder or a file (``name``); ``exists``: it must be there already."""
 
-    name = "map"
-
-    def __init__(self, exists: bool = False):
-        self.exists = exists
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path:
-        path = Path(value)
-        kind = _kind(path)
-        if self.exists and kind is None:
-            self.fail(f"de map '{value}' bestaat niet", param, ctx)
-        if kind == "bestand":
-            self.fail(f"'{value}' is een bestand, geen map", param, ctx)
-        if self.exists and not os.access(path, os.R_OK | os.X_OK):
-            self.fail(f"de map '{value}' is niet te lezen (geen leesrechten)", param, ctx)
-        return path
-
-
-class File(click.ParamType):
-    """A file; ``exists``: it must be there already."""
-
-    name = "bestand"
+    other = ""
+    access = os.R_OK
 
     def __init__(self, exists: bool = False):
         self.exists = exists
@@ -155,12 +136,25 @@ class File(click.ParamType):
         path = Path(value)
         kind = _kind(path)
         if self.exists and kind is None:
-            self.fail(f"het bestand '{value}' bestaat niet", param, ctx)
-        if kind == "map":
-            self.fail(f"'{value}' is een map, geen bestand", param, ctx)
-        if self.exists and not os.access(path, os.R_OK):
-            self.fail(f"het bestand '{value}' is niet te lezen (geen leesrechten)", param, ctx)
+            self.fail(f"{'de' if self.name == 'map' else 'het'} {self.name} '{value}' bestaat niet", param, ctx)
+        if kind == self.other:
+            self.fail(f"'{value}' is een {self.other}, geen {self.name}", param, ctx)
+        if self.exists and not os.access(path, self.access):
+            self.fail(f"{'de' if self.name == 'map' else 'het'} {self.name} '{value}' is niet te lezen (geen leesrechten)",
+                      param, ctx)
         return path
+
+
+class Folder(_Place):
+    """A folder; ``exists``: it must be there already (and readable)."""
+
+    name, other, access = "map", "bestand", os.R_OK | os.X_OK
+
+
+class File(_Place):
+    """A file; ``exists``: it must be there already (and readable)."""
+
+    name, other = "bestand", "map"
 
 
 class PathOf(click.ParamType):
