@@ -93,10 +93,12 @@ def collect(
     jobs: int = 1,
     stopwatch: Stopwatch | None = None,
     exclude: Path | None = None,
+    dossier: Path | None = None,
 ) -> Collected:
     """Find and read every file in ``inbox``: each becomes a return or a rejected file, and
-    every entry skipped on purpose is listed with its reason (nothing goes unaccounted for)."""
-    from kvcompliance.catalogue.skipped import EARLIER_OUTPUT
+    every entry skipped on purpose is listed with its reason (nothing goes unaccounted for).
+    ``exclude``: this run's output folder; ``dossier``: this run's dossier file."""
+    from kvcompliance.catalogue.skipped import DOSSIER, EARLIER_OUTPUT
     from kvcompliance.ingest import survey
     from kvcompliance.ingest.inbox import Skipped
     from kvcompliance.ingest.worker import read_files
@@ -112,6 +114,11 @@ def collect(
             ours = [p for p in paths if p.resolve().is_relative_to(skip)]
             paths = [p for p in paths if not p.resolve().is_relative_to(skip)]
             skipped += [Skipped(p, EARLIER_OUTPUT, {"naam": p.name}) for p in ours]
+        if dossier is not None:  # the dossier (and SQLite's files beside it) kept in the inbox
+            stored = Path(dossier).resolve()
+            ours = [p for p in paths if p.resolve().parent == stored.parent and p.name.startswith(stored.name)]
+            paths = [p for p in paths if p not in ours]
+            skipped += [Skipped(p, DOSSIER, {"naam": p.name}) for p in ours]
     progress.stage("Bestanden lezen", len(paths))
     collected = Collected(skipped=[_skipped_file(entry, inbox) for entry in skipped])
     with stopwatch.stage("lezen"), closing(
@@ -182,6 +189,7 @@ def run_audit(
     jobs: int = 1,
     stopwatch: Stopwatch | None = None,
     exclude: Path | None = None,
+    dossier: Path | None = None,
     year_given: str = "opgegeven met --jaar",
 ) -> AuditResult:
     """Read, normalise and validate every return in ``inbox``.
@@ -205,7 +213,7 @@ def run_audit(
         previous = load_previous(Path(previous_dir), catalogue)
     run_date = datetime.now().replace(microsecond=0)
     stopwatch = stopwatch or Stopwatch()
-    collected = collect(inbox, catalogue, progress, jobs, stopwatch, exclude)
+    collected = collect(inbox, catalogue, progress, jobs, stopwatch, exclude, dossier)
     # pandas and pandera are imported here, not above: while the workers read, this
     # process has imported them already (see _warm_up).
     from kvcompliance.normalise import normalise

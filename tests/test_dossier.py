@@ -162,6 +162,16 @@ def test_the_settings_name_the_dossier_and_a_failed_audit_adds_nothing(tmp_path,
     assert digest(path) == before
 
 
+def test_a_dossier_kept_in_the_inbox_is_skipped_as_the_dossier_not_rejected(tmp_path, inbox):
+    dossier = inbox / "dossier.sqlite"
+    for _ in range(2):  # the second audit finds the dossier the first one made
+        out = tmp_path / "uit"
+        result = CliRunner().invoke(main, ["audit", str(inbox), "-o", str(out), "--stil", "--dossier", str(dossier)])
+        assert result.exit_code == 0, result.output  # nothing rejected
+    assert "1 opgave gecontroleerd, 0 bestanden niet verwerkt, 1 item bewust overgeslagen." in result.output
+    assert "overgeslagen: dossier.sqlite — Het dossier van deze controle (dossier.sqlite)" in result.output
+
+
 # ------------------------------------------------------------------ the escalation ladder in the rules file
 def test_an_own_rules_file_replaces_the_ladder(tmp_path, inbox):
     rules = tmp_path / "regels.toml"

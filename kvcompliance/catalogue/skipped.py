@@ -23,13 +23,14 @@ PLACEHOLDERS = frozenset({"naam", "doel", "wat", "fout"})
 # The kinds the code chooses between (each must be in the file; a test checks both ways).
 EARLIER_OUTPUT = "eerdere uitvoer"
 WORK_FILE = "werkbestand"
+DOSSIER = "dossier"
 OFFICE_LOCK = "tijdelijk bestand"
 HIDDEN = "verborgen"
 SYSTEM_FILE = "systeembestand"
 LINK = "snelkoppeling"
 SPECIAL = "speciaal bestand"
 UNREADABLE_FOLDER = "map niet leesbaar"
-KINDS = (EARLIER_OUTPUT, WORK_FILE, OFFICE_LOCK, HIDDEN, SYSTEM_FILE, LINK, SPECIAL, UNREADABLE_FOLDER)
+KINDS = (EARLIER_OUTPUT, WORK_FILE, DOSSIER, OFFICE_LOCK, HIDDEN, SYSTEM_FILE, LINK, SPECIAL, UNREADABLE_FOLDER)
 SPECIAL_KINDS = ("fifo", "socket", "apparaat", "onbekend")
 
 

@@ -93,6 +93,7 @@ def audit(
             progress=progress,
             jobs=jobs,
             exclude=out_dir,
+            dossier=dossier.path if dossier is not None else None,
             year_given=year_given,
         )
         if dossier is not None:  # the Historie sheets need the earlier years before the workbooks are written
