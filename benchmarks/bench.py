@@ -96,6 +96,15 @@ def cells_per_workbook(folder: Path, sample: int = 20) -> int:
     return round(sum(counts) / len(counts))
 
 
+def write_register(path: Path, n: int) -> None:
+    """A contract register of ``n`` contracts over all sectors (for --formulieren)."""
+    sectors = ("jeugdhulp", "wmo", "onderwijs", "kinderopvang", "welzijn", "jgz", "sport", "overig")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["contractnummer;aanbieder_naam;kvk_nummer;sector;contact_email"]
+    lines += [f"EV-{i:05d};Aanbieder {i};{10_000_000 + i:08d};{sectors[i % len(sectors)]};info@aanbieder{i}.nl" for i in range(n)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def run_child(args: list[str]) -> tuple[float, dict]:
     start = time.perf_counter()
     done = subprocess.run([sys.executable, *args], capture_output=True, text=True, check=True)
@@ -110,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2025)
     parser.add_argument("--rounds", type=int, default=2, help="metingen per onderdeel; de snelste telt")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "kvcompliance-bench")
+    parser.add_argument("--formulieren", action="store_true", help="meet ook template --contracten voor N contracten")
     parser.add_argument("--measure", nargs=2, type=Path, metavar=("INBOX", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -131,6 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     scale_runs: list[tuple[float, dict]] = []
 
     runs: dict[int, list[tuple[float, dict]]] = {jobs: [] for jobs in jobs_list}
+    forms: list[float] = []
+    register = args.cache / f"contracten-{n}.csv"
+    if args.formulieren and not register.exists():
+        write_register(register, n)
     cells = None
     floors = []
     with tempfile.TemporaryDirectory(prefix="kvbench-") as tmp:
@@ -150,6 +164,13 @@ def main(argv: list[str] | None = None) -> int:
                     cells = cells_per_workbook(out / "accountgesprek")
                 shutil.rmtree(out, ignore_errors=True)
             floor_run()
+            if args.formulieren:
+                out = Path(tmp) / "formulieren"
+                start = time.perf_counter()
+                subprocess.run([sys.executable, "-m", "kvcompliance", "template", "--contracten", str(register), "-o", str(out)],
+                               capture_output=True, check=True)
+                forms.append(time.perf_counter() - start)
+                shutil.rmtree(out, ignore_errors=True)
             for big in scale_n:
                 out = Path(tmp) / "uit-schaal"
                 big_inbox = args.cache / f"opgaven-{big}-{args.seed}"
@@ -177,6 +198,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {stage:<40} {seconds:7.2f} s")
         print(f"  piekgeheugen: hoofdproces {info['peak_main_mb']:.0f} MB, grootste werkproces {info['peak_worker_mb']:.0f} MB")
         print(f"  {info['returns']} opgaven gecontroleerd, {info['rejected']} niet verwerkt")
+    if forms:
+        per_round = sorted(f / fl["write_s"] for f, (_, fl) in zip(forms, floors))
+        print(f"\ntemplate --contracten, {n} contracten: {min(forms):.2f} s (gemeten: {', '.join(f'{f:.2f} s' for f in forms)});"
+              f" ÷ schrijven van {n} werkboeken door de vloer ({floor['write_s']:.2f} s) = {min(forms) / floor['write_s']:.2f}"
+              f" (per ronde {', '.join(f'{r:.2f}' for r in per_round)})")
     for big in scale_n:
         wall, info = min(scale_runs, key=lambda r: r[0])
         base = min(w for w, _ in runs[scale_jobs])

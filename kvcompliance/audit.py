@@ -7,22 +7,29 @@ through a small callback protocol and raises :class:`kvcompliance.errors.KvError
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import tempfile
 import time
 from collections import Counter
-from contextlib import contextmanager
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Iterator, Protocol
 
 from kvcompliance.catalogue import Catalogue, Status, load_catalogue
-from kvcompliance.errors import KvError, OutputError
+from kvcompliance.errors import KvError, OutputError, os_reason
 from kvcompliance.model import AuditResult, RejectedFile, ReturnRecord
-from kvcompliance.outputs import FINDINGS_FILE, LOG_FILE, MAILING_FILE, OVERVIEW_FILE, PROVIDER_DIR
+from kvcompliance.outputs import (
+    FINDINGS_FILE,
+    LOG_FILE,
+    MAILING_FILE,
+    OVERVIEW_FILE,
+    PROVIDER_DIR,
+    RUN_FILES,
+    OutputFolder,
+)
 from kvcompliance.settings import Letterhead
+from kvcompliance.values import plural
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +73,7 @@ class Stopwatch:
 class Collected:
     records: list[ReturnRecord] = field(default_factory=list)
     rejected: list[RejectedFile] = field(default_factory=list)
+    skipped: list[RejectedFile] = field(default_factory=list)  # not read on purpose (hidden, links, ...)
 
 
 def _warm_up() -> None:
@@ -85,28 +93,61 @@ def collect(
     jobs: int = 1,
     stopwatch: Stopwatch | None = None,
     exclude: Path | None = None,
+    dossier: Path | None = None,
 ) -> Collected:
-    """Find and read every file in ``inbox``: each becomes a return or a rejected file."""
-    from kvcompliance.ingest import discover
+    """Find and read every file in ``inbox``: each becomes a return or a rejected file, and
+    every entry skipped on purpose is listed with its reason (nothing goes unaccounted for).
+    ``exclude``: this run's output folder; ``dossier``: this run's dossier file."""
+    from kvcompliance.catalogue.skipped import DOSSIER, EARLIER_OUTPUT
+    from kvcompliance.ingest import survey
+    from kvcompliance.ingest.inbox import Skipped
     from kvcompliance.ingest.worker import read_files
 
     stopwatch = stopwatch or Stopwatch()
     with stopwatch.stage("bestanden zoeken"):
-        paths = discover(inbox)
-        if exclude is not None:
-            # an output folder inside the inbox holds our own workbooks, not returns
-            skip = Path(exclude).resolve()
+        found = survey(inbox)
+        paths, skipped = found.files, list(found.skipped)
+        skip = Path(exclude).resolve() if exclude is not None else None
+        if skip is not None and skip != inbox.resolve() and skip.is_relative_to(inbox.resolve()):
+            # this run's output folder inside the inbox holds our own workbooks, not returns
+            # (the inbox inside the output folder, as with -o ., is read as usual)
+            ours = [p for p in paths if p.resolve().is_relative_to(skip)]
             paths = [p for p in paths if not p.resolve().is_relative_to(skip)]
+            skipped += [Skipped(p, EARLIER_OUTPUT, {"naam": p.name}) for p in ours]
+        if dossier is not None:  # the dossier (and SQLite's files beside it) kept in the inbox
+            stored = Path(dossier).resolve()
+            ours = [p for p in paths if p.resolve().parent == stored.parent and p.name.startswith(stored.name)]
+            paths = [p for p in paths if p not in ours]
+            skipped += [Skipped(p, DOSSIER, {"naam": p.name}) for p in ours]
     progress.stage("Bestanden lezen", len(paths))
-    collected = Collected()
-    with stopwatch.stage("lezen"):
-        for outcome in read_files(paths, inbox, catalogue.rules_file, jobs, on_done=progress.step, meanwhile=_warm_up):
+    collected = Collected(skipped=[_skipped_file(entry, inbox) for entry in skipped])
+    with stopwatch.stage("lezen"), closing(
+        read_files(paths, inbox, catalogue.rules_file, jobs, on_done=progress.step, meanwhile=_warm_up)
+    ) as reading:
+        for outcome in reading:
             if isinstance(outcome, RejectedFile):
                 collected.rejected.append(outcome)
             else:
                 collected.records.append(outcome)
     progress.done()
     return collected
+
+
+def _skipped_file(entry, inbox: Path) -> RejectedFile:
+    """An entry skipped on purpose, as the reports list it (its size and time, no hash:
+    a link, pipe or device is never opened)."""
+    from kvcompliance.catalogue.skipped import skip_reason
+    from kvcompliance.ingest.inbox import display_name, relative_path
+    from kvcompliance.model import SourceFile
+
+    try:
+        info = entry.path.lstat()
+        size, modified = info.st_size, info.st_mtime
+    except OSError:
+        size, modified = 0, 0.0
+    values = {key: display_name(value) for key, value in entry.values.items()}
+    source = SourceFile(relative_path(entry.path, inbox), size, modified, "")
+    return RejectedFile(source, skip_reason(entry.kind, **values), entry.kind)
 
 
 def choose_year(frame, year: int | None, given: str = "opgegeven met --jaar") -> tuple[int, str, str]:
@@ -119,7 +160,7 @@ def choose_year(frame, year: int | None, given: str = "opgegeven met --jaar") ->
         warning = ""
         if total and matching * 2 < total:
             warning = (
-                f"LET OP: maar {matching} van de {total} opgaven {'gaat' if matching == 1 else 'gaan'} over {year}."
+                f"LET OP: maar {matching} van de {plural(total, 'opgave', 'opgaven')} {'gaat' if matching == 1 else 'gaan'} over {year}."
                 f" De andere worden grijs op KV92 (verslagjaar). Klopt het controlejaar {year} ({given})?"
             )
         return year, given, warning
@@ -130,7 +171,7 @@ def choose_year(frame, year: int | None, given: str = "opgegeven met --jaar") ->
     # most returns; on a tie a year that is not in the future, then the latest
     best = max(counts.items(), key=lambda item: (item[1], item[0] <= this_year, item[0]))
     total = sum(counts.values())
-    source = f"het verslagjaar dat de meeste opgaven noemen ({best[1]} van de {total} opgaven)"
+    source = f"het verslagjaar dat de meeste opgaven noemen ({best[1]} van de {plural(total, 'opgave', 'opgaven')})"
     warning = ""
     if best[1] * 2 <= total:
         warning = f"LET OP: geen duidelijke meerderheid voor {best[0]}; geef het controlejaar zo nodig op met --jaar."
@@ -148,6 +189,7 @@ def run_audit(
     jobs: int = 1,
     stopwatch: Stopwatch | None = None,
     exclude: Path | None = None,
+    dossier: Path | None = None,
     year_given: str = "opgegeven met --jaar",
 ) -> AuditResult:
     """Read, normalise and validate every return in ``inbox``.
@@ -171,7 +213,7 @@ def run_audit(
         previous = load_previous(Path(previous_dir), catalogue)
     run_date = datetime.now().replace(microsecond=0)
     stopwatch = stopwatch or Stopwatch()
-    collected = collect(inbox, catalogue, progress, jobs, stopwatch, exclude)
+    collected = collect(inbox, catalogue, progress, jobs, stopwatch, exclude, dossier)
     # pandas and pandera are imported here, not above: while the workers read, this
     # process has imported them already (see _warm_up).
     from kvcompliance.normalise import normalise
@@ -200,6 +242,7 @@ def run_audit(
         overall=evaluation.overall,
         verdicts=evaluation.verdicts,
         rejected=tuple(sorted(collected.rejected + list(normalised.replaced), key=lambda r: r.source.path)),
+        skipped=tuple(collected.skipped),
         identities=normalised.identities,
         figures=evaluation.figures,
         inbox=str(inbox),
@@ -217,11 +260,12 @@ class WrittenReports:
     provider_files: dict[str, str]  # return_id -> file name inside accountgesprek/
 
 
-def _provider_files(result: AuditResult) -> dict[str, str]:
-    """A unique, safe workbook file name per return: <verslagjaar>_<naam>_<contractnummer>."""
+def _provider_files(result: AuditResult, taken: set[str] = frozenset()) -> dict[str, str]:
+    """A unique, safe workbook file name per return: <verslagjaar>_<naam>_<contractnummer>;
+    never one of ``taken`` (case-folded names of an officer's own files)."""
     from kvcompliance.report.names import provider_filename
 
-    taken: set[str] = set()
+    taken = set(taken)
     files = {}
     for record in result.returns:
         rid = record.return_id
@@ -242,87 +286,94 @@ def _write_provider(item) -> None:
 
 def write_reports(
     result: AuditResult,
-    out_dir: Path,
+    out: Path | OutputFolder,
     progress: Progress | None = None,
     jobs: int = 1,
     stopwatch: Stopwatch | None = None,
     letterhead: Letterhead | None = None,
 ) -> WrittenReports:
-    """Write overview, findings CSV and one accountgesprek workbook per return.
-    ``letterhead``: who sends them and when the conversations are (the settings).
+    """Write overview, findings CSV, mailing list, processing log and one accountgesprek
+    workbook per return into the output folder, as one transaction. ``letterhead``: who
+    sends them and when the conversations are (the settings).
 
-    The provider folder is written next to the old one and swapped in at the end, so the
-    folder never mixes workbooks of two runs.
+    ``out`` is the output folder, or an :class:`~kvcompliance.outputs.OutputFolder` the
+    caller opened already (the CLI opens it before reading, so a second run into the same
+    folder is refused at once). Everything is written into the staging folder and swapped
+    in at the end: the folder holds this whole run, or, after an error or an interruption,
+    the previous one.
     """
+    letterhead = letterhead or Letterhead()
+    if isinstance(out, OutputFolder):
+        return _write_run(result, out, progress or NoProgress(), jobs, stopwatch or Stopwatch(), letterhead)
+    with OutputFolder(Path(out), inbox=Path(result.inbox) if result.inbox else None) as folder:
+        return _write_run(result, folder, progress or NoProgress(), jobs, stopwatch or Stopwatch(), letterhead)
+
+
+def _write_run(
+    result: AuditResult, folder: OutputFolder, progress: Progress, jobs: int, stopwatch: Stopwatch, letterhead: Letterhead
+) -> WrittenReports:
+    from kvcompliance.parallel import ordered_map
     from kvcompliance.report.compare import sector_comparisons
     from kvcompliance.report.csvout import findings_table, write_findings_csv
     from kvcompliance.report.logbook import write_mailing_list, write_processing_log
     from kvcompliance.report.overview import write_overview
-    from kvcompliance.parallel import ordered_map
     from kvcompliance.report.provider import provider_view
 
-    progress = progress or NoProgress()
-    stopwatch = stopwatch or Stopwatch()
-    out_dir = Path(out_dir)
+    staging = folder.staging
+    files = _provider_files(result, folder.foreign_names(PROVIDER_DIR))
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".accountgesprek-", dir=out_dir))
+        (staging / PROVIDER_DIR).mkdir()
     except OSError as exc:
-        raise OutputError(f"De uitvoermap {out_dir} kan niet worden gemaakt of beschreven ({exc.strerror or exc}).") from None
-    files = _provider_files(result)
-    overview = out_dir / OVERVIEW_FILE
-    findings_csv = out_dir / FINDINGS_FILE
+        raise OutputError(f"Schrijven in {folder.path} is mislukt: {os_reason(exc)}.") from None
 
     def officer_files() -> None:
         with stopwatch.stage("overzicht"):
             table = findings_table(result)
-            write_overview(result, overview, files, table, letterhead)
-            write_findings_csv(result, findings_csv, table)
-            write_mailing_list(result, out_dir / MAILING_FILE, files, PROVIDER_DIR)
+            write_overview(result, staging / OVERVIEW_FILE, files, table, letterhead)
+            write_findings_csv(result, staging / FINDINGS_FILE, table)
+            write_mailing_list(result, staging / MAILING_FILE, files, PROVIDER_DIR)
+            write_processing_log(result, staging / LOG_FILE, files, PROVIDER_DIR)
 
+    rules_file = result.catalogue.rules_file
+    comparisons = sector_comparisons(result)
+    items = [
+        (provider_view(result, r.return_id, comparisons, letterhead), str(staging / PROVIDER_DIR / files[r.return_id]), rules_file)
+        for r in result.returns
+    ]
+    # The officer's files are written by this process while the workers write the
+    # provider workbooks; the bar starts once they are done.
+    started = False
+
+    def step(n: int) -> None:
+        nonlocal started
+        if not started:
+            progress.stage("Werkboeken schrijven", len(items))
+            started = True
+        progress.step(n)
+
+    overlap = jobs > 1
     try:
-        rules_file = result.catalogue.rules_file
-        comparisons = sector_comparisons(result)
-        items = [
-            (provider_view(result, r.return_id, comparisons, letterhead), str(staging / files[r.return_id]), rules_file)
-            for r in result.returns
-        ]
-        # The officer's files are written by this process while the workers write the
-        # provider workbooks; the bar starts once they are done.
-        started = False
-
-        def step(n: int) -> None:
-            nonlocal started
-            if not started:
-                progress.stage("Werkboeken schrijven", len(items))
-                started = True
-            progress.step(n)
-
-        overlap = jobs > 1
         with stopwatch.stage("werkboeken aanbieders (met overzicht)" if overlap else "werkboeken aanbieders"):
-            for _ in ordered_map(_write_provider, items, jobs, on_done=step, meanwhile=officer_files if overlap else None):
-                pass
+            with closing(ordered_map(_write_provider, items, jobs, on_done=step, meanwhile=officer_files if overlap else None)) as writing:
+                for _ in writing:
+                    pass
         progress.done()
         if not overlap:
             officer_files()
-        _swap_in(staging, out_dir / PROVIDER_DIR)
-        write_processing_log(result, out_dir / LOG_FILE, files, PROVIDER_DIR)
     except OSError as exc:
-        raise OutputError(f"Schrijven in {out_dir} is mislukt ({exc.strerror or exc}).") from None
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    return WrittenReports(out_dir, overview, findings_csv, files)
-
-
-def _swap_in(staging: Path, target: Path) -> None:
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}-oud-{os.getpid()}")
-        target.rename(old)
-    staging.rename(target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        raise OutputError(f"Schrijven in {folder.path} is mislukt: {os_reason(exc)}.") from None
+    except BrokenProcessPool:
+        raise OutputError(
+            "Een hulpproces dat de werkboeken schreef, is onverwacht gestopt (beëindigd van buitenaf, of te weinig "
+            "geheugen). De vorige uitvoer staat er nog; draai de controle opnieuw."
+        ) from None
+    expected = [*RUN_FILES, *(f"{PROVIDER_DIR}/{name}" for name in files.values())]
+    missing = [name for name in expected if not (staging / name).is_file()]
+    if missing:  # never name a file that is not there
+        raise OutputError(f"Niet alle uitvoer is geschreven (ontbreekt: {', '.join(missing[:5])}); de vorige uitvoer blijft staan.")
+    folder.commit()
+    out_dir = folder.path
+    return WrittenReports(out_dir, out_dir / OVERVIEW_FILE, out_dir / FINDINGS_FILE, files)
 
 
 def status_counts(result: AuditResult) -> dict[Status, int]:

@@ -33,7 +33,15 @@ def settings_table() -> str:
     lines = ["| sectie | sleutel | betekenis | voorbeeld |", "|---|---|---|---|"]
     for section in settings_schema():
         for key in section.keys:
-            lines.append(f"| `[{section.key}]` | `{key.key}` | {key.help} | `{key.example}` |")
+            example = f"`{key.example}`" if "\n" not in str(key.example) else "een brief: zie `kvcompliance init`"
+            lines.append(f"| `[{section.key}]` | `{key.key}` | {key.help} | {example} |")
+    for section in settings_schema():
+        if not section.placeholders:
+            continue
+        lines += ["", f"Plaatshouders in de teksten van `[{section.key}]`:", "", "| plaatshouder | betekenis |", "|---|---|"]
+        for mark in section.placeholders:
+            where = f" (alleen in {', '.join(f'`{k}`' for k in mark.only_in)})" if mark.only_in else ""
+            lines.append(f"| `{{{mark.key}}}` | {mark.help}{where} |")
     return "\n".join(lines) + "\n"
 
 

@@ -105,7 +105,14 @@ def rules_table(catalogue: Catalogue, width: int = 120) -> str:
         emit(row)
         lines.append("")
     title = "Regels en normen" + (f" (met {catalogue.rules_file})" if catalogue.rules_file else " (standaard)")
-    return title + "\n\n" + "\n".join(lines).rstrip() + "\n"
+    return title + "\n\n" + "\n".join(lines).rstrip() + "\n\n" + escalation_text(catalogue)
+
+
+def escalation_text(catalogue: Catalogue) -> str:
+    """The escalation ladder in plain Dutch, one line per step (for ``kvcompliance regels``)."""
+    lines = ["Escalatie bij herhaling (met --dossier; de gemeente beslist, het overzicht toont de bereikte trede):"]
+    lines += [f"  trede {step.text}" for step in catalogue.escalation]
+    return "\n".join(lines) + "\n"
 
 
 def markdown_rules_table(catalogue: Catalogue) -> str:

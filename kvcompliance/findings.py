@@ -19,6 +19,7 @@ from kvcompliance.explain import norm_text, scope_text
 from kvcompliance.model import FieldIssue, Finding
 from kvcompliance.wording import (
     FieldValues,
+    FrameColumns,
     RuleValues,
     basis_text,
     column_values,
@@ -47,7 +48,7 @@ def findings(
     """One Finding per return and active rule: returns in order, rules in catalogue order."""
     from kvcompliance.validate import metric_column
 
-    columns = {key: column_values(checked[key]) for key in checked.columns}
+    columns = FrameColumns(checked)  # only the columns a text or metric needs are converted
     plan = []
     for rule in catalogue.active_rules:
         output = outputs[rule.id]

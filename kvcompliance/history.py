@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kvcompliance.catalogue import Catalogue, Status
-from kvcompliance.errors import KvError
+from kvcompliance.errors import KvError, os_reason
 from kvcompliance.outputs import FINDINGS_FILE
 from kvcompliance.register import contract_key
-from kvcompliance.tabular import decode_text
+from kvcompliance.tabular import allow_long_fields, open_csv_text
 
 COMPARABLE = (Status.GROEN, Status.ORANJE, Status.ROOD)
 
@@ -24,6 +24,9 @@ WORSENED = "verslechterd"
 SAME = "gelijk"
 NOT_COMPARABLE = "niet te vergelijken"
 NEW = "nieuw"
+
+#: Largest previous findings file read (10,000 returns with long answers stay far below).
+FINDINGS_MAX_BYTES = 512 * 1024 * 1024
 
 
 @dataclass
@@ -53,17 +56,35 @@ def load_previous(folder: Path, catalogue: Catalogue) -> dict[tuple[str, str], P
     if not path.is_file():
         raise KvError(f"In {folder} staat geen {FINDINGS_FILE}: is dit de uitvoermap van een eerdere controle?")
     labels = {info.label.lower(): info.status for info in catalogue.statuses}
-    rows = list(csv.DictReader(decode_text(path.read_bytes()).splitlines(), delimiter=";"))
     needed = {"kvk_nummer", "contractnummer", "regel", "status"}
-    if not rows or not needed <= set(rows[0]):
-        raise KvError(f"{path} heeft niet de kolommen van een bevindingenbestand ({', '.join(sorted(needed))}).")
     previous: dict[tuple[str, str], PreviousReturn] = {}
-    for row in rows:
-        status = labels.get((row["status"] or "").strip().lower())
-        if status is None:
-            continue
-        entry = previous.setdefault(_key(row["kvk_nummer"], row["contractnummer"]), PreviousReturn())
-        entry.statuses[row["regel"]] = status
+    reader = None
+    try:
+        size = path.stat().st_size
+        if size > FINDINGS_MAX_BYTES:
+            raise KvError(
+                f"{path} is te groot voor een bevindingenbestand ({size // 2**20} MB; de grens is "
+                f"{FINDINGS_MAX_BYTES // 2**20} MB). Is dit de uitvoermap van een eerdere controle?"
+            )
+        allow_long_fields(FINDINGS_MAX_BYTES)
+        with open_csv_text(path) as handle:  # streamed: one row in memory at a time
+            reader = csv.DictReader(handle, delimiter=";")
+            if not needed <= set(reader.fieldnames or ()):
+                raise KvError(f"{path} heeft niet de kolommen van een bevindingenbestand ({', '.join(sorted(needed))}).")
+            for row in reader:
+                status = labels.get((row["status"] or "").strip().lower())
+                if status is None:
+                    continue
+                entry = previous.setdefault(_key(row["kvk_nummer"], row["contractnummer"]), PreviousReturn())
+                entry.statuses[row["regel"]] = status
+    except csv.Error:
+        where = f" (regel {reader.line_num})" if reader is not None else ""
+        raise KvError(
+            f"{path} kan niet als CSV-bestand worden gelezen{where}: de kolommen lopen niet goed (bijvoorbeeld een "
+            "aanhalingsteken dat niet wordt afgesloten). Is het bestand na de controle bewerkt?"
+        ) from None
+    except OSError as exc:
+        raise KvError(f"{path} kan niet worden gelezen: {os_reason(exc, reading=True)}.") from None
     return previous
 
 

@@ -140,6 +140,8 @@ class AuditResult:
     overall: Mapping[str, Status]
     rejected: tuple[RejectedFile, ...]
     identities: Mapping[str, Identity]
+    #: inbox entries not read on purpose (lock files, hidden and system files, links, ...)
+    skipped: tuple[RejectedFile, ...] = ()
     verdicts: Mapping[str, Verdict] = field(default_factory=dict)
     #: return id -> key figure (catalogue ``kengetal``) -> value, computed in validation
     figures: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
@@ -149,6 +151,8 @@ class AuditResult:
     #: return id -> kvcompliance.history.Trend, when --vorige is given
     trends: Mapping[str, Any] | None = None
     previous_dir: str | None = None
+    #: kvcompliance.dossier.model.DossierContext: earlier years from the dossier, when --dossier is given
+    dossier: Any = None
     audit_year_warning: str = ""  # Dutch: said loudly when the audit year fits few returns
     _findings_by_return: Mapping[str, tuple[Finding, ...]] = field(init=False, repr=False, compare=False)
     _issues_by_return: Mapping[str, tuple[FieldIssue, ...]] = field(init=False, repr=False, compare=False)

@@ -1,9 +1,498 @@
-"""The output folder of an audit: the names of the files in it, defined once."""
+"""The output folder of an audit as one transaction: staging, manifest, lock, swap.
+
+The folder always holds one whole run: the previous one (after an interruption, a full
+disk, a crash) or the new one, never a mix. How:
+
+* **Lock.** :class:`OutputFolder` first creates ``.kvcompliance.lock`` with ``O_EXCL``
+  (process id, host, process start time). A second run into the same folder is refused
+  with a Dutch message, not queued: the officer sees at once that a run is going on. A
+  lock whose process is gone (same host) is stale and taken over.
+* **Staging.** Every file of the run is written into ``.kvcompliance-nieuw-<run>/``
+  inside the folder (same file system, so moving a file is a rename).
+* **Manifest.** ``.kvcompliance.json`` lists the files the tool wrote (run id, date,
+  files). Only those are ever replaced or removed: an officer's own files in the folder
+  survive every run, and a file of the tool's name that it did not write is refused.
+* **Swap with a journal.** ``.kvcompliance.wissel.json`` records what moves where; then
+  the old files move into ``.kvcompliance-oud-<run>/``, the new ones into place, the new
+  manifest last; removing the journal commits the run. A failure or an interruption
+  during the swap moves everything back at once; after a hard crash the next run finds
+  the journal and rolls back the same way (a run that did not finish never counts).
+  Staging and backup folders left by a killed run are removed by the next run.
+
+The files the tool writes and the names it keeps for itself are defined here, once.
+"""
 
 from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import socket
+import time
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from kvcompliance import __version__
+from kvcompliance.errors import OutputError, os_reason
 
 OVERVIEW_FILE = "overzicht.xlsx"
 FINDINGS_FILE = "bevindingen.csv"
 LOG_FILE = "verwerking.jsonl"
 MAILING_FILE = "verzendlijst.csv"
 PROVIDER_DIR = "accountgesprek"
+#: The files every run writes at the top of the output folder.
+RUN_FILES = (OVERVIEW_FILE, FINDINGS_FILE, MAILING_FILE, LOG_FILE)
+#: Drafts and the log of what was sent (``kvcompliance verzend``): never written by the audit.
+MAIL_DIR = "verzending"
+SENT_LOG = "verzonden.jsonl"
+
+MANIFEST_FILE = ".kvcompliance.json"
+LOCK_FILE = ".kvcompliance.lock"
+JOURNAL_FILE = ".kvcompliance.wissel.json"
+#: Staging, backup and temporary entries of a run start with this; the next run removes them.
+WORK_PREFIX = ".kvcompliance-"
+STAGING_PREFIX = WORK_PREFIX + "nieuw-"
+BACKUP_PREFIX = WORK_PREFIX + "oud-"
+TEMP_PREFIX = WORK_PREFIX + "tmp-"
+PROGRAM = "kvcompliance"
+#: A manifest or journal larger than this is not the tool's (10,000 workbooks take ~1 MB).
+MAX_BOOKKEEPING_BYTES = 16 * 1024 * 1024
+#: A lock file that cannot be read is taken for one being written, unless it is this old.
+UNREADABLE_LOCK_SECONDS = 60
+
+
+def is_internal_name(name: str) -> bool:
+    """Whether an entry of a folder is the tool's own bookkeeping (lock, manifest, journal,
+    staging, backup, temporary files): never a return, never an officer's file."""
+    return name in (MANIFEST_FILE, LOCK_FILE, JOURNAL_FILE) or name.startswith(WORK_PREFIX)
+
+
+def is_output_folder(path: Path) -> bool:
+    """Whether ``path`` is (or is becoming) an output folder of this tool, whatever its
+    name: it has the tool's manifest, or a run's journal or lock."""
+    path = Path(path)
+    manifest = _read_json(path / MANIFEST_FILE, "programma")
+    if manifest is not None and manifest["programma"] == PROGRAM:
+        return True
+    return any(os.path.lexists(path / name) for name in (JOURNAL_FILE, LOCK_FILE))
+
+
+class EarlierOutputs:
+    """Recognises the files earlier runs wrote, by the manifests of their output folders,
+    whatever those folders are called: ``path in EarlierOutputs()``.
+
+    A run writes only in its output folder and in its ``accountgesprek/``, so a file's
+    own folder and the one above are the only places to look; each manifest is read once
+    per instance. Only files a manifest lists count: an officer's own file next to them
+    is not one.
+    """
+
+    def __init__(self) -> None:
+        self._owned: dict[Path, frozenset[str]] = {}
+
+    def __contains__(self, path: object) -> bool:
+        path = Path(str(path))
+        for folder in (path.parent, path.parent.parent):
+            if folder not in self._owned:
+                self._owned[folder] = _owned_files(folder)
+            owned = self._owned[folder]
+            if owned and path.relative_to(folder).as_posix() in owned:
+                return True
+        return False
+
+
+def written_names() -> tuple[str, ...]:
+    """Every top-level name a run writes or replaces in the output folder."""
+    return (*RUN_FILES, PROVIDER_DIR)
+
+
+def check_separate(inbox: Path, out_dir: Path) -> None:
+    """Refuse an output folder that would touch the inbox, before anything is read.
+
+    An output folder inside the inbox is fine (it is not read as returns); the inbox
+    inside the output folder is fine unless it is (or is inside) something a run writes
+    or replaces there. Raises :class:`OutputError` with a Dutch message.
+    """
+    inbox_r, out_r = Path(inbox).resolve(), Path(out_dir).resolve()
+    same = inbox_r == out_r
+    if not same and inbox_r.exists() and out_r.exists():
+        with contextlib.suppress(OSError):
+            same = os.path.samefile(inbox_r, out_r)
+    if same:
+        raise OutputError(
+            f"De uitvoermap {out_dir} is de map met opgaven zelf. De uitvoer zou tussen de opgaven komen te staan; "
+            f"kies met -o een andere map, bijvoorbeeld {Path(out_dir) / 'uitvoer'}."
+        )
+    if inbox_r.is_relative_to(out_r):
+        first = inbox_r.relative_to(out_r).parts[0]
+        if first.casefold() in {n.casefold() for n in written_names()} or is_internal_name(first):
+            raise OutputError(
+                f"De map met opgaven {inbox} ligt in {out_r / first}, dat de controle zelf schrijft en vervangt. "
+                "Zo zouden opgaven verloren gaan: zet de opgaven in een andere map of kies met -o een andere uitvoermap."
+            )
+
+
+class OutputFolder:
+    """One run's hold on an output folder (a context manager).
+
+    Opening checks the folder against the inbox, takes the lock, repairs what a crashed
+    run left, and makes the staging folder :attr:`staging`; write the run's files there
+    under their final relative names (``overzicht.xlsx``, ``accountgesprek/<naam>.xlsx``),
+    then :meth:`commit`. Leaving the ``with`` block without a commit leaves the folder as
+    it was; either way the staging folder is removed and the lock released.
+    """
+
+    def __init__(self, path: Path, inbox: Path | None = None):
+        self.path = Path(path)
+        self.inbox = Path(inbox) if inbox is not None else None
+        self.run_id = f"{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+        self.staging = self.path / f"{STAGING_PREFIX}{self.run_id}"
+        self.owned: frozenset[str] = frozenset()
+        self.committed = False
+        self._lock: _Lock | None = None
+        self._created = False
+
+    def __enter__(self) -> OutputFolder:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ open and close
+    def open(self) -> None:
+        try:
+            if self.inbox is not None:
+                check_separate(self.inbox, self.path)
+            if os.path.lexists(self.path) and not self.path.is_dir():
+                raise OutputError(f"{self.path} is een bestand, geen map; geef met -o een map op.")
+            self._created = not self.path.exists()
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a name too long, a folder that cannot be read, ...
+            raise OutputError(f"De uitvoermap {self.path} kan niet worden gemaakt: {_reason(exc)}.") from None
+        try:
+            self._lock = _Lock.take(self.path)
+            _recover(self.path)
+            _remove_leftovers(self.path)
+            self.owned = _owned_files(self.path)
+            self._refuse_foreign()
+            self.staging.mkdir()
+        except OSError as exc:
+            self.close()
+            raise OutputError(f"De uitvoermap {self.path} kan niet worden gebruikt: {_reason(exc)}.") from None
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if not os.path.lexists(self.path / JOURNAL_FILE):  # else the next run needs it to roll back
+            with contextlib.suppress(OSError):
+                _remove(self.staging)
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+        if self._created and not self.committed:
+            with contextlib.suppress(OSError):
+                self.path.rmdir()  # made by this run and still empty: leave nothing behind
+
+    def _refuse_foreign(self) -> None:
+        foreign = [name for name in RUN_FILES if os.path.lexists(self.path / name) and name not in self.owned]
+        provider_dir = self.path / PROVIDER_DIR
+        if os.path.lexists(provider_dir) and (provider_dir.is_symlink() or not provider_dir.is_dir()):
+            foreign.append(PROVIDER_DIR)
+        if foreign:
+            one = len(foreign) == 1
+            names = foreign[0] if one else ", ".join(foreign[:-1]) + " en " + foreign[-1]
+            raise OutputError(
+                f"In de uitvoermap {self.path} {'staat' if one else 'staan'} al {names}, niet geschreven door een eerdere "
+                f"controle met deze versie van kvcompliance. {'Dat wordt' if one else 'Die worden'} niet overschreven: "
+                f"verplaats of verwijder {'het' if one else 'ze'}, of kies met -o een andere map."
+            )
+
+    def foreign_names(self, folder: str = PROVIDER_DIR) -> set[str]:
+        """Case-folded names in ``folder`` of the output folder that the tool did not write
+        (an officer's own files): the run must choose other names."""
+        try:
+            names = os.listdir(self.path / folder)
+        except OSError:
+            return set()
+        return {n.casefold() for n in names if f"{folder}/{n}" not in self.owned}
+
+    # ------------------------------------------------------------------ commit
+    def commit(self) -> list[str]:
+        """Swap the staged files in for the previous run's; returns the files of the run."""
+        if self.committed or self._lock is None:
+            raise OutputError("Deze uitvoer is al vastgelegd of de map is niet geopend.")
+        new = _staged_files(self.staging)
+        manifest = {"programma": PROGRAM, "versie": __version__, "run": self.run_id,
+                    "datum": datetime.now().isoformat(timespec="seconds"), "bestanden": new}
+        backup = self.path / f"{BACKUP_PREFIX}{self.run_id}"
+        old = sorted(p for p in self.owned | {MANIFEST_FILE} if os.path.lexists(self.path / p))
+        journal = {"programma": PROGRAM, "nieuw": self.staging.name, "oud": backup.name, "weg": old,
+                   "erin": [*new, MANIFEST_FILE]}
+        try:
+            _write_json(self.staging / MANIFEST_FILE, manifest)
+            _write_json(self.path / JOURNAL_FILE, journal, durable=True)
+            _swap(self.path, journal)
+            (self.path / JOURNAL_FILE).unlink()  # the commit point
+        except BaseException as exc:
+            if os.path.lexists(self.path / JOURNAL_FILE):
+                _roll_back_or_report(self.path, journal)
+            if isinstance(exc, OSError):
+                raise OutputError(f"De nieuwe uitvoer kon niet in {self.path} worden gezet: {_reason(exc)}. "
+                                  "De vorige uitvoer staat er nog.") from None
+            raise
+        _sync_dir(self.path)
+        self.committed = True
+        for leftover in (backup, self.staging):
+            with contextlib.suppress(OSError):
+                _remove(leftover)
+        if not any(p.startswith(f"{PROVIDER_DIR}/") for p in new):
+            with contextlib.suppress(OSError):
+                (self.path / PROVIDER_DIR).rmdir()  # only when empty: an officer's files keep it
+        return new
+
+
+# ---------------------------------------------------------------------- the swap
+def _own_shape(rel: Any) -> bool:
+    """Whether ``rel`` names a file the tool writes: one of :data:`RUN_FILES`, the
+    manifest, or ``accountgesprek/<plain name>``. Nothing else is ever moved or removed,
+    whatever a manifest or journal says."""
+    if not isinstance(rel, str) or not rel or "\\" in rel or "\x00" in rel:
+        return False
+    if rel in RUN_FILES or rel == MANIFEST_FILE:
+        return True
+    parts = PurePosixPath(rel).parts
+    return len(parts) == 2 and parts[0] == PROVIDER_DIR and not parts[1].startswith(".") and rel == "/".join(parts)
+
+
+def _staged_files(staging: Path) -> list[str]:
+    files = []
+    for entry in sorted(os.listdir(staging)):
+        if entry == PROVIDER_DIR and (staging / entry).is_dir():
+            files += [f"{PROVIDER_DIR}/{name}" for name in sorted(os.listdir(staging / entry))]
+        else:
+            files.append(entry)
+    return [f for f in files if _own_shape(f) and f != MANIFEST_FILE and (staging / f).is_file()]
+
+
+def _swap(root: Path, journal: dict) -> None:
+    staging, backup = root / journal["nieuw"], root / journal["oud"]
+    for rel in journal["weg"]:
+        if os.path.lexists(root / rel):
+            (backup / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.rename(root / rel, backup / rel)
+    for rel in journal["erin"]:
+        target = root / rel
+        if os.path.lexists(target):
+            raise OutputError(f"Tijdens de controle is {target} in de uitvoermap gezet; dat bestand wordt niet "
+                              "overschreven. De vorige uitvoer staat er nog; verplaats het bestand en draai de controle opnieuw.")
+        target.parent.mkdir(exist_ok=True)
+        os.rename(staging / rel, target)
+
+
+def _roll_back(root: Path, journal: dict) -> None:
+    """Put the previous run back: new files return to the staging folder, old ones come
+    back from the backup. Safe to repeat; afterwards the journal is removed."""
+    staging, backup = root / journal["nieuw"], root / journal["oud"]
+    old = set(journal["weg"])
+    for rel in journal["erin"]:
+        # In place is the new file when it left the staging folder and, if an old one
+        # was there, that one is in the backup already (the old ones move out first).
+        moved_in = not os.path.lexists(staging / rel) and (rel not in old or os.path.lexists(backup / rel))
+        if moved_in and os.path.lexists(root / rel):
+            (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.rename(root / rel, staging / rel)
+    for rel in journal["weg"]:
+        if os.path.lexists(backup / rel):
+            (root / rel).parent.mkdir(exist_ok=True)
+            os.rename(backup / rel, root / rel)
+    (root / JOURNAL_FILE).unlink()
+    _sync_dir(root)
+    with contextlib.suppress(OSError):
+        _remove(backup)  # only empty folders are left in it
+
+
+def _roll_back_or_report(root: Path, journal: dict) -> None:
+    try:
+        _roll_back(root, journal)
+    except OSError as exc:
+        raise OutputError(
+            f"De uitvoermap {root} kon niet worden teruggezet ({_reason(exc)}). De volgende controle in deze map "
+            "zet de vorige uitvoer terug."
+        ) from None
+
+
+def _recover(root: Path) -> None:
+    """Undo the swap of a run that crashed in the middle of it (its journal is still there)."""
+    path = root / JOURNAL_FILE
+    if not os.path.lexists(path):
+        return
+    journal = _read_json(path, "erin")
+    valid = (
+        journal is not None
+        and str(journal.get("nieuw", "")).startswith(STAGING_PREFIX)
+        and str(journal.get("oud", "")).startswith(BACKUP_PREFIX)
+        and "/" not in journal["nieuw"] + journal["oud"]
+        and all(isinstance(journal.get(k), list) and all(_own_shape(p) for p in journal[k]) for k in ("weg", "erin"))
+    )
+    if not valid:
+        raise OutputError(
+            f"In {root} staat een onleesbaar {JOURNAL_FILE} van een afgebroken controle. Controleer de map, "
+            "verwijder dat bestand en draai de controle opnieuw."
+        )
+    _roll_back_or_report(root, journal)
+
+
+def _remove_leftovers(root: Path) -> None:
+    """Staging, backup and temporary entries of runs that were killed (we hold the lock)."""
+    for name in os.listdir(root):
+        if name.startswith(WORK_PREFIX):
+            _remove(root / name)
+
+
+def _owned_files(root: Path) -> frozenset[str]:
+    manifest = _read_json(root / MANIFEST_FILE, "bestanden")
+    if manifest is None or manifest.get("programma") != PROGRAM or not isinstance(manifest["bestanden"], list):
+        return frozenset()
+    return frozenset(p for p in manifest["bestanden"] if _own_shape(p) and p != MANIFEST_FILE)
+
+
+# ---------------------------------------------------------------------- the lock
+class _Lock:
+    """``.kvcompliance.lock``, created with O_EXCL; holds pid, host and process start."""
+
+    def __init__(self, path: Path, token: str):
+        self.path, self.token = path, token
+
+    @classmethod
+    def take(cls, folder: Path) -> _Lock:
+        path = folder / LOCK_FILE
+        token = secrets.token_hex(8)
+        me = {"programma": PROGRAM, "pid": os.getpid(), "host": socket.gethostname(), "start": _process_start(os.getpid()),
+              "sinds": datetime.now().isoformat(timespec="seconds"), "token": token}
+        for _ in range(3):
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:
+                holder = _read_json(path, "pid")
+                if not _is_stale(path, holder):
+                    raise OutputError(_busy_message(folder, holder)) from None
+                _break_lock(path, holder)
+                continue
+            except OSError as exc:
+                raise OutputError(f"De uitvoermap {folder} kan niet worden beschreven: {_reason(exc)}.") from None
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(json.dumps(me))
+            return cls(path, token)
+        raise OutputError(_busy_message(folder, None))
+
+    def release(self) -> None:
+        holder = _read_json(self.path, "token")
+        if holder is not None and holder.get("token") == self.token:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+
+
+def _is_stale(path: Path, holder: dict | None) -> bool:
+    if holder is None:  # being written right now, or left half-written long ago
+        try:
+            return time.time() - path.stat().st_mtime > UNREADABLE_LOCK_SECONDS
+        except OSError:
+            return True
+    pid = holder.get("pid")
+    if holder.get("host") != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
+        return False  # another computer's run (a shared drive): it cannot be checked from here
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass  # alive, another user's
+    started = _process_start(pid)
+    return started is not None and holder.get("start") is not None and started != holder.get("start")
+
+
+def _break_lock(path: Path, seen: dict | None) -> None:
+    """Remove a stale lock, unless another run replaced it meanwhile (then put that back)."""
+    grave = path.with_name(f"{TEMP_PREFIX}lock-{secrets.token_hex(6)}")
+    try:
+        os.rename(path, grave)
+    except OSError:
+        return  # another run got there first
+    if _read_json(grave, "pid") != seen:
+        with contextlib.suppress(OSError):
+            os.link(grave, path)  # a fresh lock was taken meanwhile: restore it (never replaces)
+    with contextlib.suppress(OSError):
+        grave.unlink()
+
+
+def _busy_message(folder: Path, holder: dict | None) -> str:
+    who = ""
+    if holder:
+        who = f" (proces {holder.get('pid')} op {holder.get('host')}, gestart {str(holder.get('sinds', '')).replace('T', ' ')})"
+    return (
+        f"In de uitvoermap {folder} loopt al een controle{who}. Wacht tot die klaar is, of kies met -o een andere map. "
+        f"Loopt er zeker geen controle meer, verwijder dan het bestand {folder / LOCK_FILE}."
+    )
+
+
+def _process_start(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot), to tell a reused pid apart."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            data = handle.read()
+        return data[data.rindex(b")") + 2 :].split()[19].decode()
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+# ---------------------------------------------------------------------- small helpers
+def _read_json(path: Path, required: str) -> dict | None:
+    """A small JSON object holding key ``required``, or None (missing, too big, not ours)."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_BOOKKEEPING_BYTES + 1)
+        value = json.loads(data) if len(data) <= MAX_BOOKKEEPING_BYTES else None
+    except (OSError, ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) and required in value else None
+
+
+def _write_json(path: Path, data: dict, durable: bool = False) -> None:
+    tmp = path.with_name(f"{TEMP_PREFIX}{secrets.token_hex(6)}")
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, ensure_ascii=False, indent=1)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    if durable:
+        _sync_dir(path.parent)
+
+
+def _sync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        path.unlink()
+
+
+def _reason(exc: OSError) -> str:
+    return os_reason(exc)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kvcompliance.catalogue import Catalogue
-from kvcompliance.errors import RegisterError, UnreadableFile
+from kvcompliance.errors import RegisterError, UnreadableFile, os_reason
 from kvcompliance.normalise import sector_lookup
 from kvcompliance.tabular import read_rows
 from kvcompliance.text import squash
@@ -25,6 +25,8 @@ COLUMNS = ("contractnummer", "aanbieder_naam", "kvk_nummer", "sector", "contact_
 OPTIONAL_COLUMNS = ("verwacht_aantal_signalen", "relatie", "meldcodeplicht")
 RELATIONS = ("contract", "subsidie")
 DUTIES = ("wettelijk", "contractueel")
+#: Largest register read: a register of 10,000 contracts is about 1 MB.
+REGISTER_MAX_BYTES = 20 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -111,9 +113,17 @@ def load_register(path: Path, catalogue: Catalogue) -> Register:
     if not path.is_file():
         raise RegisterError(f"Het contractregister {path} bestaat niet.")
     try:
+        size = path.stat().st_size
+        if size > REGISTER_MAX_BYTES:
+            raise RegisterError(
+                f"Het contractregister {path.name} is te groot ({size // 2**20} MB; de grens is "
+                f"{REGISTER_MAX_BYTES // 2**20} MB). Is dit het goede bestand?"
+            )
         rows = read_rows(path)
     except UnreadableFile as exc:
         raise RegisterError(f"Het contractregister {path.name} kan niet worden gelezen: {exc.reason}") from None
+    except OSError as exc:
+        raise RegisterError(f"Het contractregister {path.name} kan niet worden gelezen: {os_reason(exc, reading=True)}.") from None
     rows = [r for r in rows if any(v not in (None, "") for v in r)]
     if not rows:
         raise RegisterError(f"Het contractregister {path.name} is leeg.")

@@ -302,15 +302,16 @@ CONTRADICTIONS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
 @check("KV93")
 def kv93_coherence(ctx: RuleContext) -> RuleOutput:
     """Answers that contradict each other; a contradiction with a missing input is none."""
-    from kvcompliance.wording import fill_fields, join_clauses
+    from kvcompliance.wording import FrameColumns, fill_fields, join_clauses
 
     frame = ctx.frame
     found = {key: test(frame).fillna(False).to_numpy(dtype=bool) for key, test in CONTRADICTIONS.items()}
+    columns = FrameColumns(frame)
     counts, texts = [], []
     for i, rid in enumerate(frame.index):
         keys = [key for key, holds in found.items() if holds[i]]
         counts.append(len(keys))
-        texts.append(join_clauses([fill_fields(ctx.catalogue, ctx.catalogue.contradictions[k], frame, i, ctx.issues.get(rid, {})) for k in keys]))
+        texts.append(join_clauses([fill_fields(ctx.catalogue, ctx.catalogue.contradictions[k], columns, i, ctx.issues.get(rid, {})) for k in keys]))
     return RuleOutput(
         applies=ctx.in_sector,
         metrics={"tegenstrijdigheden": pd.Series(counts, index=frame.index, dtype="Int64")},

@@ -10,6 +10,7 @@ command works as before, with neutral wording ("de gemeente").
 from __future__ import annotations
 
 import re
+import string
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -42,10 +43,31 @@ class SettingKey:
 
 
 @dataclass(frozen=True)
+class Placeholder:
+    """A ``{name}`` the texts of a section may use; ``only_in``: the keys it may appear in
+    (empty: every key of the section)."""
+
+    key: str
+    help: str
+    only_in: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class SettingSection:
     key: str
     help: str
     keys: tuple[SettingKey, ...]
+    placeholders: tuple[Placeholder, ...] = ()
+
+    def allowed(self, key: str) -> frozenset[str]:
+        """The placeholder names the text of ``key`` may use (none: the key is no template)."""
+        return frozenset(p.key for p in self.placeholders if not p.only_in or key in p.only_in)
+
+    def setting(self, key: str) -> SettingKey:
+        for spec in self.keys:
+            if spec.key == key:
+                return spec
+        raise KeyError(key)
 
 
 @lru_cache(maxsize=1)
@@ -57,12 +79,30 @@ def settings_schema() -> tuple[SettingSection, ...]:
         data = tomllib.load(handle)
     sections = []
     for raw in data["sectie"]:
-        keys = tuple(SettingKey(k["key"], k["type"], k["uitleg"], k["voorbeeld"]) for k in raw.get("sleutel", []))
+        keys = tuple(SettingKey(k["key"], k["type"], k["uitleg"], _strip(k["voorbeeld"])) for k in raw.get("sleutel", []))
         unknown = [k.key for k in keys if k.type not in TYPES]
         if unknown:
             raise KvError(f"{SCHEMA_FILE}: onbekend type bij {', '.join(unknown)}: installeer kvcompliance opnieuw.")
-        sections.append(SettingSection(raw["key"], raw["uitleg"], keys))
+        marks = tuple(Placeholder(p["key"], p["uitleg"], tuple(p.get("alleen_in", ()))) for p in raw.get("plaatshouder", []))
+        sections.append(SettingSection(raw["key"], raw["uitleg"], keys, marks))
     return tuple(sections)
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def section_schema(key: str) -> SettingSection:
+    """The declared section ``key`` (a KeyError for an undeclared one: a programming error)."""
+    for section in settings_schema():
+        if section.key == key:
+            return section
+    raise KeyError(key)
+
+
+def default_text(section: str, key: str) -> str:
+    """The declared text of a template key (its example): what holds when the settings omit it."""
+    return section_schema(section).setting(key).example
 
 
 @dataclass(frozen=True)
@@ -131,22 +171,10 @@ def load_settings(path: Path | None = None, folder: Path | None = None) -> Setti
         if not candidate.is_file():
             return Settings()
         path = candidate
-    path = Path(path)
-    try:
-        if path.stat().st_size > MAX_SIZE:
-            raise SettingsError(f"{path.name} is te groot voor een instellingenbestand (meer dan {MAX_SIZE // 1024} kB).")
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        raise SettingsError(f"Het instellingenbestand {path} bestaat niet.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"{path.name} is geen geldig TOML-bestand: {exc}.") from None
-    except (UnicodeDecodeError, RecursionError):
-        raise SettingsError(f"{path.name} is geen leesbaar instellingenbestand (UTF-8 tekst).") from None
-    except OSError as exc:
-        from kvcompliance.report.xlsx import os_reason
+    from kvcompliance.catalogue.load import read_toml
 
-        raise SettingsError(f"Het instellingenbestand {path} kan niet worden gelezen: {os_reason(exc)}.") from None
+    path = Path(path)
+    data = read_toml(path, MAX_SIZE, SettingsError, "instellingenbestand")
     return Settings(str(path), _check(data, path))
 
 
@@ -166,7 +194,26 @@ def _check(data: dict[str, Any], path: Path) -> dict[str, dict[str, Any]]:
             if spec is None:
                 raise SettingsError(f"{path.name}: onbekende sleutel {key!r} in [{name}] (bekend: {', '.join(keys)}).")
             values[name][key] = _typed(spec, value, f"{path.name}: [{name}] {key}", path.parent)
+            if section.allowed(key):
+                check_template(values[name][key], section.allowed(key), f"{path.name}: [{name}] {key}")
     return values
+
+
+def check_template(text: str, allowed: frozenset[str], where: str) -> None:
+    """Refuse a text whose ``{placeholders}`` are not all in ``allowed``, naming the key."""
+    from kvcompliance.catalogue import placeholders
+    from kvcompliance.errors import CatalogueError
+
+    try:
+        placeholders(text)  # refuses stray braces and {naam:opmaak}
+        names = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+    except CatalogueError as exc:
+        raise SettingsError(f"{where}: {exc}; schrijf een accolade die als tekst bedoeld is dubbel ({{{{ of }}}}).") from None
+    bad = sorted({n for n in names if n not in allowed})
+    if bad:
+        shown = ", ".join("{" + b + "}" for b in bad)
+        known = ", ".join("{" + a + "}" for a in sorted(allowed))
+        raise SettingsError(f"{where}: onbekende plaatshouder {shown}. Hier kunnen: {known}.")
 
 
 def _typed(spec: SettingKey, value: Any, where: str, base: Path) -> Any:
@@ -211,9 +258,19 @@ def example_text() -> str:
         "# die met # beginnen zijn uitleg. Een sleutel die u weglaat, wordt niet getoond.",
     ]
     for section in settings_schema():
-        lines += ["", f"# {section.help}", f"[{section.key}]"]
+        lines += ["", f"# {section.help}"]
+        if section.placeholders:
+            lines.append("# Plaatshouders:")
+            for mark in section.placeholders:
+                where = f" (alleen in {', '.join(mark.only_in)})" if mark.only_in else ""
+                lines.append(f"#   {{{mark.key}}}: {mark.help}{where}")
+        lines.append(f"[{section.key}]")
         for key in section.keys:
-            lines.append(f"{key.key} = {_toml_value(key.example)}".ljust(44) + f"# {key.help}")
+            value = _toml_value(key.example)
+            if "\n" in value:
+                lines += [f"# {key.help}", f"{key.key} = {value}"]
+            else:
+                lines.append(f"{key.key} = {value}".ljust(43) + f" # {key.help}")
     return "\n".join(lines) + "\n"
 
 

@@ -1,19 +1,58 @@
 """Reading plain tables (CSV and the first sheet of a workbook) as rows of raw values.
 
-Shared by the contract register and the CSV return reader. CSV files may use ``;`` or
-``,`` and be UTF-8 (with or without BOM) or Windows-1252, as Dutch Excel writes them.
+Shared by the contract register, the CSV return reader and ``--vorige``. CSV files may
+use ``;`` or ``,`` and be UTF-8 (with or without BOM) or Windows-1252, as Dutch Excel
+writes them.
+
+The csv module always sees the text itself (a file or a string), never lines split
+beforehand: ``str.splitlines`` also splits on characters that can sit inside a quoted
+answer (vertical tab and form feed from Word, U+2028, U+0085, ...), which cuts a row in
+two. Fields may be as long as the file that holds them (see :func:`allow_long_fields`).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from kvcompliance.catalogue import load_file_reasons
 
 CSV_MAX_BYTES = 20 * 1024 * 1024
+
+
+def allow_long_fields(limit: int) -> None:
+    """Let the csv module read fields of up to ``limit`` characters.
+
+    By default csv refuses a field longer than 131,072 characters: three answers of
+    32,000 characters quoted in one finding's explanation already make such a field, and
+    then a whole ``bevindingen.csv`` could not be read. Every file read through this
+    module is size-capped first, so a field may be as long as that cap. The limit is
+    process-wide; it is only ever raised.
+    """
+    if csv.field_size_limit() < limit:
+        csv.field_size_limit(limit)
+
+
+def _encoding_of(path: Path) -> str:
+    """'utf-8-sig' (BOM optional) when the whole file is UTF-8, else 'cp1252'; read in
+    pieces, so a big file is never held in memory."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as handle:
+        try:
+            while piece := handle.read(1 << 20):
+                decoder.decode(piece)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8-sig"
+
+
+def open_csv_text(path: Path) -> TextIO:
+    """``path`` opened as text for :mod:`csv` (``newline=''``), in the encoding it has."""
+    return path.open(encoding=_encoding_of(path), errors="replace", newline="")
 
 
 def decode_text(data: bytes) -> str:
@@ -30,7 +69,7 @@ def decode_text(data: bytes) -> str:
 
 def sniff_delimiter(text: str) -> str:
     """``;`` (Dutch Excel), ``,`` or tab: whichever splits the first lines most consistently."""
-    lines = [line for line in text.splitlines()[:20] if line.strip()]
+    lines = [line.rstrip("\r") for line in text[:65536].split("\n")[:20] if line.strip()]
     best, best_score = ";", -1
     for delimiter in (";", ",", "\t"):
         counts = [len(next(csv.reader([line], delimiter=delimiter))) for line in lines] or [0]
@@ -53,6 +92,7 @@ def read_csv_table(path: Path) -> tuple[list[list[str]], str]:
     if "\x00" in text:
         raise load_file_reasons().unreadable("csv_geen_tekst")
     delimiter = sniff_delimiter(text)
+    allow_long_fields(CSV_MAX_BYTES)
     try:
         return [row for row in csv.reader(io.StringIO(text), delimiter=delimiter)], delimiter
     except csv.Error:
@@ -67,7 +107,12 @@ def read_sheet_rows(path: Path, sheet: str | int = 0) -> list[list[Any]]:
     from python_calamine import CalamineWorkbook
 
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
+        try:
+            str(path).encode("utf-8")
+            workbook = CalamineWorkbook.from_path(str(path))
+        except UnicodeEncodeError:  # a name that is no UTF-8: open the file itself
+            with Path(path).open("rb") as handle:
+                workbook = CalamineWorkbook.from_filelike(handle)
         book_sheet = workbook.get_sheet_by_index(sheet) if isinstance(sheet, int) else workbook.get_sheet_by_name(sheet)
         return [list(row) for row in book_sheet.to_python(skip_empty_area=False)]
     except Exception as exc:  # noqa: BLE001 - calamine raises several error types for bad files

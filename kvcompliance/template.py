@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from kvcompliance.catalogue import VERSION_NAME, Catalogue, Field
-from kvcompliance.settings import Letterhead, date_in_words
 from kvcompliance.errors import KvError, OutputError
+from kvcompliance.settings import Letterhead, date_in_words
 
 if TYPE_CHECKING:  # pragma: no cover - the register module imports pandas
-    from kvcompliance.register import Register
+    pass
 
 INSTRUCTION_SHEET = "Toelichting"
 FORM_SHEET = "Aanlevering"
@@ -482,38 +482,3 @@ def write_template(
         _write_instructions(workbook, formats, catalogue, letterhead)
         _write_form(workbook, formats, catalogue, prefill, letterhead)
         workbook.define_name(VERSION_NAME, '="' + catalogue.form_version.replace('"', '""') + '"')
-
-
-#: Fields that a pre-filled form takes from the contract register (and locks).
-PREFILLED_FIELDS = ("aanbieder_naam", "kvk_nummer", "contractnummer", "sector")
-#: First part of the file name of a pre-filled form: uitvraag_<naam>_<contractnummer>.xlsx
-PREFILLED_PREFIX = "uitvraag"
-
-
-def write_prefilled_forms(register: Register, catalogue: Catalogue, out_dir: Path, letterhead: Letterhead | None = None) -> list[Path]:
-    """Write one form per contract of ``register`` into ``out_dir``, pre-filled and locked.
-
-    Name, KvK-nummer, contract number and sector come from the register
-    (:class:`kvcompliance.register.Register`); the provider fills in the rest. File names
-    are ``uitvraag_<naam>_<contractnummer>.xlsx``, safe on every system and unique.
-    ``out_dir`` is created when needed. Returns the files written, in register order.
-    """
-    from kvcompliance.report.names import provider_filename
-
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutputError(f"{out_dir} is een bestand; geef met -o een map op voor de formulieren.")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"De map {out_dir} kan niet worden gemaakt ({exc.strerror or exc}).") from None
-    taken: set[str] = set()
-    written = []
-    for contract in register.contracts:
-        name = provider_filename(PREFILLED_PREFIX, contract.aanbieder_naam, contract.contractnummer, taken)
-        taken.add(name.casefold())
-        prefill = {key: getattr(contract, key) for key in PREFILLED_FIELDS if catalogue.has_field(key)}
-        path = out_dir / name
-        write_template(path, catalogue, prefill, letterhead)
-        written.append(path)
-    return written

@@ -75,14 +75,27 @@ class FieldValues(dict):
 
 def column_values(series: Any) -> list:
     """A frame column as plain values, every kind of missing (NA, NaN, NaT) as ``None``."""
-    import pandas as pd
+    missing = series.isna().to_numpy(dtype=bool)
+    return [None if gone else v for v, gone in zip(series.to_numpy(dtype=object), missing)]
 
-    return [None if pd.isna(v) else v for v in series.to_numpy(dtype=object)]
+
+class FrameColumns(dict):
+    """The columns of a frame as plain values (:func:`column_values`), each made on first use."""
+
+    def __init__(self, frame: Any):
+        super().__init__()
+        self.frame = frame
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.frame.columns
+
+    def __missing__(self, key: str) -> list:
+        values = self[key] = column_values(self.frame[key])
+        return values
 
 
-def fill_fields(catalogue: Catalogue, template: str, frame: Any, pos: int, issues: Mapping[str, FieldIssue]) -> str:
-    """``template`` with the fields of the return at row ``pos`` of ``frame``."""
-    columns = {key: column_values(frame[key]) for key in frame.columns}
+def fill_fields(catalogue: Catalogue, template: str, columns: FrameColumns, pos: int, issues: Mapping[str, FieldIssue]) -> str:
+    """``template`` with the fields of the return at row ``pos`` of the frame of ``columns``."""
     return template.format_map(FieldValues(catalogue, columns, pos, issues))
 
 

@@ -325,3 +325,21 @@ def test_the_same_file_twice_is_a_duplicate_and_an_older_version_is_replaced(tmp
     assert set(kinds.values()) == {"dubbel", "vervangen"}
     duplicate = next(r for r in result.rejected if r.kind == "dubbel")
     assert duplicate.reason.startswith("Dit bestand is gelijk aan a")
+
+
+def test_a_file_name_that_is_not_utf8_is_read_and_reported_never_fatal(tmp_path, blank_form):
+    import os
+
+    inbox = tmp_path / "opgaven"
+    inbox.mkdir()
+    name = os.fsdecode(b"opgave-\xff\xfe.xlsx")  # bytes no UTF-8 decoder accepts
+    fill(blank_form, inbox / name, BASE)
+    (inbox / os.fsdecode(b"notitie-\xe9.txt")).write_bytes(b"geen opgave")
+    out = tmp_path / "uit"
+    result = CliRunner().invoke(main, ["audit", str(inbox), "-o", str(out), "--stil", "--jaar", "2025"])
+    assert result.exit_code == 1, result.output  # the note is not a return
+    assert "1 opgave gecontroleerd, 1 bestand niet verwerkt" in result.output
+    assert "notitie-\ufffd.txt" in result.output
+    log = [json.loads(line) for line in (out / "verwerking.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert sorted(entry["bestand"] for entry in log) == ["notitie-\ufffd.txt", "opgave-\ufffd\ufffd.xlsx"]
+    assert (inbox / name).exists()

@@ -17,7 +17,7 @@ import pytest
 
 from kvcompliance.catalogue import load_catalogue
 from kvcompliance.errors import KvError, UnreadableFile
-from kvcompliance.ingest import containers, discover, inbox, read_return, source_file
+from kvcompliance.ingest import containers, discover, inbox, read_return, source_file, survey
 from kvcompliance.ingest.cells import Book, read_cells
 from kvcompliance.ingest.containers import OLE_MAGIC, ole_stream_names
 from kvcompliance.ingest.locate import locate_fields, scan_labels
@@ -560,7 +560,7 @@ def test_discover_finds_files_recursively_and_skips_lock_and_hidden_files(tmp_pa
     assert found == ["a.xlsx", "b.xlsx", "sub/c.xlsx", "sub/deeper/d.ods"]
 
 
-def test_discover_never_follows_links_out_of_the_inbox(tmp_path):
+def test_discover_never_follows_links_and_accounts_for_every_entry(tmp_path):
     inbox, outside = tmp_path / "inbox", tmp_path / "elders"
     inbox.mkdir()
     outside.mkdir()
@@ -571,8 +571,19 @@ def test_discover_never_follows_links_out_of_the_inbox(tmp_path):
     (inbox / "link-binnen.xlsx").symlink_to(inbox / "echt.xlsx")
     (inbox / "kapotte-link.xlsx").symlink_to(tmp_path / "bestaat-niet.xlsx")
     os.mkfifo(inbox / "pijp.xlsx")
-    found = [p.name for p in discover(inbox)]
-    assert found == ["echt.xlsx", "link-binnen.xlsx"]
+    (inbox / "~$echt.xlsx").write_bytes(b"x")
+    (inbox / ".verborgen.xlsx").write_bytes(b"x")
+    (inbox / "Thumbs.db").write_bytes(b"x")
+    result = survey(inbox)
+    assert [p.name for p in result.files] == ["echt.xlsx"]
+    skipped = {entry.path.name: entry.kind for entry in result.skipped}
+    assert skipped == {
+        "link-naar-buiten.xlsx": "snelkoppeling", "map-naar-buiten": "snelkoppeling", "link-binnen.xlsx": "snelkoppeling",
+        "kapotte-link.xlsx": "snelkoppeling", "pijp.xlsx": "speciaal bestand", "~$echt.xlsx": "tijdelijk bestand",
+        ".verborgen.xlsx": "verborgen", "Thumbs.db": "systeembestand",
+    }
+    # every entry of the folder is either read or skipped with a reason
+    assert len(result.files) + len(result.skipped) == len(list(inbox.iterdir()))
 
 
 def test_unreadable_sub_folder_is_reported_not_lost(tmp_path, monkeypatch):
@@ -588,12 +599,11 @@ def test_unreadable_sub_folder_is_reported_not_lost(tmp_path, monkeypatch):
             yield folder, dirs, files
 
     monkeypatch.setattr(inbox.os, "walk", walk)
-    paths = discover(tmp_path)
-    assert [p.name for p in paths] == ["a.xlsx", "geheim"]
-    source = source_file(paths[1], tmp_path)
-    assert source.path == "geheim" and source.sha256 == ""
-    with pytest.raises(UnreadableFile, match="map kan niet worden gelezen"):
-        read_return(paths[1], source, "R", CATALOGUE)
+    result = survey(tmp_path)
+    assert [p.name for p in result.files] == ["a.xlsx"]
+    (entry,) = result.skipped
+    assert (entry.path.name, entry.kind) == ("geheim", "map niet leesbaar")
+    assert entry.values["fout"] == "geen leesrechten"
 
 
 def test_discover_refuses_a_missing_folder(tmp_path):

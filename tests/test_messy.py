@@ -37,7 +37,8 @@ from kvcompliance.ingest.worker import read_files
 from kvcompliance.model import RejectedFile
 from kvcompliance.normalise import normalise
 from kvcompliance.register import load_register
-from kvcompliance.template import write_prefilled_forms, write_template
+from kvcompliance.prefill import write_prefilled_forms
+from kvcompliance.template import write_template
 from kvcompliance.values import raw_text
 from samples import FormFiller, fill_form, write_returns, write_sample_region  # tools/ (pyproject: pythonpath)
 
@@ -557,8 +558,15 @@ def test_every_file_in_a_messy_folder_is_accounted_for(messy_inbox, tmp_path):
         assert reason.endswith(".") and len(reason) < (800 if "niet gevonden:" in reason else 400), reason
         assert not any(word in reason for word in ("Error", "Exception", "None", "Traceback", "technische melding")), reason
 
+    # what is skipped on purpose is accounted for too, each with its reason
+    skipped = {r.source.path: r.kind for r in result.skipped}
+    assert {k: v for k, v in skipped.items() if "/" not in k} == {
+        "~$opgave.xlsx": "tijdelijk bestand", ".verborgen.xlsx": "verborgen", "Thumbs.db": "systeembestand",
+        "pijp.xlsx": "speciaal bestand",
+    }
     log = [json.loads(line) for line in (reports.out_dir / "verwerking.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert sorted(entry["bestand"] for entry in log) == sorted(discovered)
+    assert sorted(entry["bestand"] for entry in log) == sorted(discovered | set(skipped))
+    assert {entry["uitkomst"] for entry in log if entry["bestand"] in skipped} == {"overgeslagen"}
     hashes = {entry["bestand"]: entry["sha256"] for entry in log}
     assert hashes["libreoffice/opgave.ods"] == before["libreoffice/opgave.ods"][0]
     assert fingerprint(inbox) == before  # nothing read was changed, not even a timestamp

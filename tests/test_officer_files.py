@@ -47,23 +47,34 @@ def test_findings_csv_is_the_findings_table_as_the_csv_module_writes_it(tmp_path
     assert (tmp_path / "b.csv").read_bytes() == as_csv_module_writes(FINDINGS_COLUMNS, rows)
 
 
-def test_mailing_list_guards_quotes_and_falls_back_to_the_register(tmp_path):
+def test_mailing_list_guards_quotes_takes_the_register_address_first_and_lists_missing_contracts(tmp_path):
+    from kvcompliance.mail.mailinglist import read_mailing_list
+    from kvcompliance.normalise import identities
+
     result = make_result(
-        {"aanbieder_naam": '=Zorg "Anders"; BV', "contractnummer": "A-1"},
-        {"aanbieder_naam": "Stichting Beta", "contractnummer": "B-2", "contact_email": None},
+        {"aanbieder_naam": '=Zorg "Anders"; BV', "contractnummer": "A-1", "kvk_nummer": "11111111", "contact_naam": "+31 Jan"},
+        {"aanbieder_naam": "Stichting Beta", "contractnummer": "B-2", "kvk_nummer": "22222222", "contact_email": "oud@beta.nl"},
     )
-    result = dataclasses.replace(result, register=RegisterMatch(
+    match = RegisterMatch(
         matched={"R0002": Contract(3, "B-2", "Stichting Beta", "22222222", "jeugdhulp", "info@beta.nl")},
         unmatched=["R0001"],
         kvk_differs=set(),
-        missing=[],
-    ))
-    write_mailing_list(result, tmp_path / "v.csv", {"R0001": "a.xlsx", "R0002": "b.xlsx"}, "accountgesprek")
-    text = (tmp_path / "v.csv").read_bytes().decode("utf-8-sig")
+        missing=[Contract(4, "C-3", "Stichting Gamma", "33333333", "wmo", "INFO@beta.nl")],
+    )
+    result = dataclasses.replace(result, register=match, identities=identities(result.returns, result.frame, result.catalogue, match))
+    write_mailing_list(result, tmp_path / "verzendlijst.csv", {"R0001": "a.xlsx", "R0002": "b.xlsx"}, "accountgesprek")
+    text = (tmp_path / "verzendlijst.csv").read_bytes().decode("utf-8-sig")
     assert text.splitlines()[0] == ";".join(MAILING_COLUMNS)
-    rows = list(csv.reader(io.StringIO(text), delimiter=";"))[1:]
-    assert rows[0][0] == "'" + '=Zorg "Anders"; BV' and rows[0][2] == "accountgesprek/a.xlsx"
-    assert rows[1][:2] == ["Stichting Beta", "info@beta.nl"]
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    assert rows[0]["aanbieder"] == "'" + '=Zorg "Anders"; BV' and rows[0]["werkboek"] == "accountgesprek/a.xlsx"
+    assert rows[0]["contactpersoon"] == "'+31 Jan" and rows[0]["adrescontrole"] == "geldig"
+    assert rows[1]["contact_email"] == "info@beta.nl"  # the register's address, not the form's
+    assert rows[1]["adrescontrole"] == "gedeeld met Stichting Gamma (KvK 33333333)"
+    assert (rows[2]["aanbieder"], rows[2]["werkboek"], rows[2]["aan_te_vullen"]) == ("Stichting Gamma", "", "er is geen opgave ontvangen")
+    assert rows[2]["adrescontrole"] == "gedeeld met Stichting Beta (KvK 22222222)"
+    back = read_mailing_list(tmp_path)  # what verzend reads: the texts as they were, without the guard
+    assert [r.provider for r in back] == ['=Zorg "Anders"; BV', "Stichting Beta", "Stichting Gamma"]
+    assert back[0].contact == "+31 Jan" and back[1].contract == "B-2" and not back[2].has_return
 
 
 def test_the_findings_table_holds_the_findings_rows():

@@ -88,3 +88,12 @@ def test_returns_are_matched_and_missing_contracts_listed(tmp_path):
     assert match.kvk_differs == {"R0001"}
     assert [c.contractnummer for c in match.missing] == ["JH-2025-003"]
     assert match.expectations() == {"R0000": 20.0}
+
+
+def test_a_register_that_is_too_big_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    from kvcompliance import register
+
+    path = _register(tmp_path, "JH-1;Stichting A;12345678;wmo;a@a.nl;\n" * 50)
+    monkeypatch.setattr(register, "REGISTER_MAX_BYTES", 1000)
+    with pytest.raises(RegisterError, match=r"contracten.csv is te groot \(0 MB; de grens is 0 MB\)"):
+        load_register(path, load_catalogue())

@@ -13,6 +13,7 @@ import pytest
 from kvcompliance import template
 from kvcompliance.catalogue import load_catalogue
 from kvcompliance.errors import KvError, OutputError
+from kvcompliance.prefill import write_prefilled_forms
 from kvcompliance.template import FORM_SHEET, INSTRUCTION_SHEET, write_template
 
 CATALOGUE = load_catalogue()
@@ -260,7 +261,7 @@ def register(tmp_path):
 
 
 def test_one_prefilled_form_per_contract_with_safe_names(register, tmp_path):
-    written = template.write_prefilled_forms(register, CATALOGUE, tmp_path / "formulieren")
+    written = write_prefilled_forms(register, CATALOGUE, tmp_path / "formulieren")
     assert [p.name for p in written] == [
         "uitvraag_Stichting De Brug _ Noord_ ambulant_EV-2025-JH-0001.xlsx",
         "uitvraag_Thuiszorg Vallei_EV-2025-WMO-0002.xlsx",
@@ -282,7 +283,7 @@ def test_a_prefilled_form_filled_in_audits_normally(register, tmp_path):
     from kvcompliance.audit import run_audit
     from samples import fill_form  # tools/
 
-    (form, *_) = template.write_prefilled_forms(register, CATALOGUE, tmp_path / "formulieren")
+    (form, *_) = write_prefilled_forms(register, CATALOGUE, tmp_path / "formulieren")
     inbox = tmp_path / "opgaven"
     inbox.mkdir()
     answers = {"verslagjaar": 2025, "medewerkers": 40, "fte": "32,5", "clienten_minderjarig": 300,
@@ -311,7 +312,7 @@ def test_a_register_name_that_looks_like_markup_is_written_as_typed(tmp_path):
         + "".join(f"C-{n};{name};1234567{n};wmo;a@b.nl\n" for n, name in enumerate(names)),
         encoding="utf-8",
     )
-    written = template.write_prefilled_forms(load_register(path, CATALOGUE), CATALOGUE, tmp_path / "formulieren")
+    written = write_prefilled_forms(load_register(path, CATALOGUE), CATALOGUE, tmp_path / "formulieren")
     for form, name in zip(written, names):
         assert input_cell(openpyxl.load_workbook(form), "aanbieder_naam").value == name
 
@@ -319,7 +320,7 @@ def test_a_register_name_that_looks_like_markup_is_written_as_typed(tmp_path):
 def test_prefilled_forms_refuse_a_file_as_folder(register, tmp_path):
     (tmp_path / "bestand.xlsx").write_bytes(b"x")
     with pytest.raises(OutputError, match="is een bestand"):
-        template.write_prefilled_forms(register, CATALOGUE, tmp_path / "bestand.xlsx")
+        write_prefilled_forms(register, CATALOGUE, tmp_path / "bestand.xlsx")
 
 
 def test_template_command_with_contract_register(tmp_path):
@@ -338,3 +339,30 @@ def test_template_command_with_contract_register(tmp_path):
     bad.write_text("contractnummer;aanbieder_naam;kvk_nummer;sector;contact_email\nX;Y;123;jeugdhulp;a@b.nl\n")
     result = CliRunner().invoke(main, ["template", "--contracten", str(bad), "-o", str(tmp_path / "f2")])
     assert result.exit_code == 3 and "rij 2" in result.output and "8 cijfers" in result.output
+
+
+def test_forms_written_by_two_processes_are_the_forms_one_process_writes(tmp_path):
+    from kvcompliance.register import Contract, Register
+
+    register = Register("r.csv", [Contract(n, f"C-{n}", f"Aanbieder {n}", f"{10000000 + n}", "wmo", "a@b.nl") for n in range(20)])
+
+    class Steps:
+        def __init__(self):
+            self.total, self.count = 0, 0
+
+        def stage(self, label, total):
+            self.total = total
+
+        def step(self, n=1):
+            self.count += n
+
+        def done(self):
+            pass
+
+    steps = Steps()
+    one = write_prefilled_forms(register, CATALOGUE, tmp_path / "een", jobs=1)
+    two = write_prefilled_forms(register, CATALOGUE, tmp_path / "twee", progress=steps, jobs=2)
+    assert [p.name for p in one] == [p.name for p in two] and len(two) == 20
+    assert steps.total == 20 and steps.count == 20
+    for a, b in zip(one, two):
+        assert input_cell(openpyxl.load_workbook(a), "aanbieder_naam").value == input_cell(openpyxl.load_workbook(b), "aanbieder_naam").value

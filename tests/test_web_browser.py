@@ -195,8 +195,11 @@ def test_the_whole_year_in_the_browser_gives_what_the_cli_writes(chromium, tmp_p
         for name in ("Overzicht", "Alle werkboeken", "Bevindingen", "Verzendlijst", "Verwerkingslog"):
             downloaded[name] = _download(page, lambda: page.click(f".downloads a:text-is('{name}')"))
         cli = tmp_path / "cli"
+        cli_settings = tmp_path / "cli-instellingen" / "kvcompliance.toml"  # its own (new) dossier, as the web's was
+        cli_settings.parent.mkdir()
+        shutil.copy2(root / "kvcompliance.toml", cli_settings)
         done = CliRunner().invoke(main, ["audit", str(returns), "-o", str(cli), "--jaar", "2025", "--stil",
-                                         "--instellingen", str(root / "kvcompliance.toml"), "--contracten", str(register)])
+                                         "--instellingen", str(cli_settings), "--contracten", str(register)])
         assert done.exit_code == 1, done.output  # 1: one file is not a return
         web_out = tmp_path / "web"
         (web_out / "accountgesprek").mkdir(parents=True)

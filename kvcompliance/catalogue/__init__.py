@@ -20,6 +20,7 @@ from kvcompliance.catalogue.model import (
     VERSION_NAME,
     Basis,
     Catalogue,
+    EscalationStep,
     Field,
     KeyFigure,
     Level,
@@ -35,7 +36,7 @@ from kvcompliance.catalogue.model import (
 
 __all__ = [
     "BASIS_KINDS", "FILES_FILE", "FileReason", "FileReasons", "load_file_reasons", "FIELD_FORMAT", "FIELD_TYPES", "FIELDS_FILE", "GROUP_CONTENT", "GROUP_DELIVERY", "LEVEL_STATUSES",
-    "NAME_PREFIX", "NUMERIC_TYPES", "OPERATORS", "RULES_FILE", "VERSION_NAME", "Basis", "Catalogue", "Field", "KeyFigure",
+    "NAME_PREFIX", "NUMERIC_TYPES", "OPERATORS", "RULES_FILE", "VERSION_NAME", "Basis", "Catalogue", "EscalationStep", "Field", "KeyFigure",
     "Level", "Metric", "ParamSpec", "Rule", "Section", "Sector", "Status", "StatusInfo", "load_catalogue", "placeholders",
     "schemas_dir", "worst",
 ]

@@ -35,8 +35,8 @@ from kvcompliance.catalogue.model import (
     Status,
     StatusInfo,
 )
-from kvcompliance.catalogue.overrides import PLACE, apply_overrides
-from kvcompliance.errors import CatalogueError
+from kvcompliance.catalogue.overrides import PLACE, apply_overrides, escalation_ladder
+from kvcompliance.errors import CatalogueError, KvError
 
 FIELDS_FILE = "velden.toml"
 RULES_FILE = "regels.toml"
@@ -60,25 +60,30 @@ def schemas_dir() -> Path:
 
 
 # --------------------------------------------------------------------------- reading
-def read_toml(path: Path, limit: int | None = None) -> dict[str, Any]:
+def read_toml(
+    path: Path, limit: int | None = None, error: type[KvError] = CatalogueError, what: str = "regelbestand"
+) -> dict[str, Any]:
+    """A TOML file of the project (a rules or settings file): size-capped, nesting bounded,
+    every problem an ``error`` with a Dutch message naming the file."""
     try:
         if limit is not None and path.stat().st_size > limit:
-            raise CatalogueError(f"{path.name} is te groot voor een regelbestand (meer dan {limit // 1024} kB).")
+            raise error(f"{path.name} is te groot voor een {what} (meer dan {limit // 1024} kB).")
         with path.open("rb") as handle:
             data = tomllib.load(handle)
     except FileNotFoundError:
-        raise CatalogueError(f"Het bestand {path} bestaat niet.") from None
+        raise error(f"Het bestand {path} bestaat niet.") from None
     except tomllib.TOMLDecodeError as exc:
-        raise CatalogueError(f"{path.name} is geen geldig TOML-bestand: {_dutch_toml_error(exc)}") from None
+        raise error(f"{path.name} is geen geldig TOML-bestand: {_dutch_toml_error(exc)}") from None
     except RecursionError:
-        raise CatalogueError(f"{path.name} is te diep genest om een regelbestand te zijn.") from None
+        raise error(f"{path.name} is te diep genest om een {what} te zijn.") from None
     except UnicodeDecodeError:
-        raise CatalogueError(f"{path.name} is geen tekstbestand in UTF-8.") from None
+        raise error(f"{path.name} is geen tekstbestand in UTF-8.") from None
     except OSError as exc:
-        from kvcompliance.report.xlsx import os_reason
+        from kvcompliance.errors import os_reason
 
-        raise CatalogueError(f"{path.name} kan niet worden gelezen: {os_reason(exc)}.") from None
-    _require(_depth(data) <= MAX_DEPTH, path.name, f"de tabellen zijn dieper genest dan {MAX_DEPTH} niveaus")
+        raise error(f"{path.name} kan niet worden gelezen: {os_reason(exc, reading=True)}.") from None
+    if _depth(data) > MAX_DEPTH:
+        raise error(f"{path.name}: de tabellen zijn dieper genest dan {MAX_DEPTH} niveaus")
     return data
 
 
@@ -408,10 +413,14 @@ def _load_catalogue(rules_file: str | None, stamp: tuple[int, int] | None) -> Ca
     }
     raw_rules = list(rule_data.get("regel", []))
     where, warnings = RULES_FILE, []
+    ladder = escalation_ladder(rule_data.get("escalatie"), RULES_FILE)
     if rules_file is not None:
         path = Path(rules_file)
         where = path.name
-        raw_rules, warnings = apply_overrides(copy.deepcopy(raw_rules), read_toml(path, MAX_RULES_FILE), where)
+        own = read_toml(path, MAX_RULES_FILE)
+        raw_rules, warnings = apply_overrides(copy.deepcopy(raw_rules), own, where)
+        if "escalatie" in own:
+            ladder = escalation_ladder(own["escalatie"], where)
     ids = [r.get("id") for r in raw_rules]
     _require(len(ids) == len(set(ids)), RULES_FILE, "een regel-id komt twee keer voor")
     rules = tuple(build_rule(r, parts, where) for r in raw_rules)
@@ -439,6 +448,7 @@ def _load_catalogue(rules_file: str | None, stamp: tuple[int, int] | None) -> Ca
         params=MappingProxyType(parts["params"]),
         contradictions=MappingProxyType(contradictions),
         key_figures=_build_key_figures(rule_data.get("kengetal", []), {r.id: r for r in rules}),
+        escalation=ladder,
         rules_file=str(rules_file) if rules_file else None,
         warnings=tuple(warnings),
         _field_index=MappingProxyType(field_index),

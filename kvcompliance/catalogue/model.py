@@ -178,6 +178,21 @@ class KeyFigure:
 
 
 @dataclass(frozen=True)
+class EscalationStep:
+    """One step of the escalation ladder (``[[escalatie]]``): reached after ``step``
+    consecutive years with the same rule rood, or an agreement about it not kept."""
+
+    step: int
+    name: str  # 'verbeterplan'
+    explanation: str = ""  # 'de aanbieder levert een verbeterplan met termijnen'
+
+    @property
+    def text(self) -> str:
+        """'2 verbeterplan (de aanbieder levert een verbeterplan met termijnen)'."""
+        return f"{self.step} {self.name}" + (f" ({self.explanation})" if self.explanation else "")
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
     title: str
@@ -226,6 +241,7 @@ class Catalogue:
     params: Mapping[str, ParamSpec] = field(default_factory=dict)
     contradictions: Mapping[str, str] = field(default_factory=dict)
     key_figures: tuple[KeyFigure, ...] = ()
+    escalation: tuple[EscalationStep, ...] = ()  # the ladder, first step first
     rules_file: str | None = None
     warnings: tuple[str, ...] = ()  # Dutch: what an own rules file may not have meant
     _field_index: Mapping[str, Field] = field(default_factory=dict, repr=False)

@@ -6,7 +6,9 @@ changes that level and keeps the others; a new one is added. Only with
 ``norm_vervangen = true`` is the rule's norm exactly the list in the file, and then
 ``kvcompliance regels`` warns about every status the default had that is gone.
 ``vastgesteld`` (at the top, or per rule) says who set the norms and when; without it a
-norm stays a kvcompliance default (DOMAIN §5.2).
+norm stays a kvcompliance default (DOMAIN §5.2). ``[[escalatie]]`` blocks at the top
+replace the whole escalation ladder (:func:`escalation_ladder` checks it, for the default
+catalogue too).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from kvcompliance.catalogue.model import EscalationStep
 from kvcompliance.errors import CatalogueError
 
 #: What an own rules file may change per rule.
@@ -21,7 +24,10 @@ OVERRIDE_KEYS = {
     "id", "titel", "grondslag", "artikel", "toelichting", "sectoren", "actief", "parameters", "norm",
     "norm_vervangen", "waarde", "tekst", "agenda", "vastgesteld",
 }
-TOP_KEYS = {"regel", "vastgesteld"}
+TOP_KEYS = {"regel", "vastgesteld", "escalatie"}
+#: What one step of the escalation ladder holds, and limits that keep it readable.
+ESCALATION_KEYS = {"trede", "naam", "uitleg"}
+MAX_STEPS, MAX_NAME, MAX_EXPLANATION = 9, 60, 300
 OPERATOR_KEYS = {"kleiner_dan", "groter_dan", "gelijk_aan", "niet_gelijk_aan", "in", "niet_patroon"}
 STATUS_WORDS = {"rood": "rood", "oranje": "oranje", "grijs": "grijs"}
 #: Marks a level that came from the own rules file with its place there (for messages).
@@ -39,7 +45,8 @@ def apply_overrides(rules: list[dict[str, Any]], override: dict[str, Any], where
     _require(
         not unknown_top,
         where,
-        f"onbekende sleutel {', '.join(sorted(unknown_top))}; een regelbestand bevat [[regel]]-blokken en eventueel vastgesteld",
+        f"onbekende sleutel {', '.join(sorted(unknown_top))}; een regelbestand bevat [[regel]]-blokken en eventueel"
+        " vastgesteld en [[escalatie]]-blokken",
     )
     adopted = override.get("vastgesteld", "")
     _require(isinstance(adopted, str), where, "vastgesteld moet tekst zijn (wie, welk besluit, wanneer)")
@@ -127,3 +134,28 @@ def _merge_levels(
                 match.pop(op, None)
         match.update(level)
     return merged
+
+
+def escalation_ladder(raw: Any, where: str) -> tuple[EscalationStep, ...]:
+    """The ``[[escalatie]]`` blocks as steps: numbered 1, 2, ... in order, each with a name."""
+    _require(isinstance(raw, list) and raw, where, "escalatie moet een of meer [[escalatie]]-blokken zijn (trede, naam, uitleg)")
+    _require(len(raw) <= MAX_STEPS, where, f"de escalatieladder heeft meer dan {MAX_STEPS} treden")
+    steps = []
+    for n, entry in enumerate(raw, start=1):
+        here = f"{where}, [[escalatie]] nummer {n}"
+        _require(isinstance(entry, dict), here, "een trede moet een tabel zijn met trede, naam en uitleg")
+        unknown = set(entry) - ESCALATION_KEYS
+        _require(not unknown, here, f"onbekende sleutel {', '.join(sorted(unknown))} (toegestaan: trede, naam, uitleg)")
+        step = entry.get("trede")
+        _require(
+            isinstance(step, int) and not isinstance(step, bool) and step == n,
+            here,
+            f"trede moet {n} zijn: de treden lopen op van 1, in volgorde (nu: {step!r})",
+        )
+        name, explanation = entry.get("naam"), entry.get("uitleg", "")
+        _require(isinstance(name, str) and name.strip(), here, "naam ontbreekt of is geen tekst (bijvoorbeeld \"verbeterplan\")")
+        _require(isinstance(explanation, str), here, "uitleg moet tekst zijn")
+        for label, text, limit in (("naam", name, MAX_NAME), ("uitleg", explanation, MAX_EXPLANATION)):
+            _require("\n" not in text and len(text) <= limit, here, f"{label} moet één regel tekst zijn van hoogstens {limit} tekens")
+        steps.append(EscalationStep(step, name.strip(), explanation.strip()))
+    return tuple(steps)

@@ -5,7 +5,8 @@ them. One module per concern, each importing only the ones listed before it:
 
 - :mod:`~.reasons` — every refusal, by its key in ``schemas/bestanden.toml``;
 - :mod:`~.references` — cell references (``B7``) and the targets of defined names;
-- :mod:`~.inbox` — finding the files (:func:`discover`) and their provenance (:func:`source_file`);
+- :mod:`~.inbox` — finding the files and what is skipped on purpose (:func:`survey`,
+  :func:`discover`) and their provenance (:func:`source_file`);
 - :mod:`~.containers` — zip and OLE2 containers and their guards (size, zip bombs, part
   counts, password protection through olefile and msoffcrypto-tool);
 - :mod:`~.parts` — the XML parts of a package, parsed safely (defusedxml);
@@ -22,7 +23,7 @@ Every problem with a file becomes :class:`~kvcompliance.errors.UnreadableFile` w
 Dutch reason and a short ``kind``; no other exception escapes :func:`read_return` for bad input.
 """
 
-from kvcompliance.ingest.inbox import discover, source_file
+from kvcompliance.ingest.inbox import discover, source_file, survey
 from kvcompliance.ingest.record import read_return
 
-__all__ = ["discover", "read_return", "source_file"]
+__all__ = ["discover", "read_return", "source_file", "survey"]

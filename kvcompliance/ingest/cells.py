@@ -56,7 +56,13 @@ class Book:
             self.scans = self._xlsb_scans()
         from python_calamine import CalamineWorkbook
 
-        self._workbook = CalamineWorkbook.from_path(str(self.path))
+        name = str(self.path)
+        try:
+            name.encode("utf-8")
+            self._workbook = CalamineWorkbook.from_path(name)
+        except UnicodeEncodeError:  # a name that is no UTF-8: calamine cannot open it by name
+            with self.path.open("rb") as handle:
+                self._workbook = CalamineWorkbook.from_filelike(handle)
         self._sheet_names = {name.lower(): name for name in self._workbook.sheet_names}
         self._worksheets = {m.name for m in self._workbook.sheets_metadata if str(m.typ).endswith("WorkSheet")}
 

@@ -2,7 +2,8 @@
 
 First the providers the law obliges with a rood Inhoud, then every other rood Inhoud,
 then oranje, then those that only need to send (part of) their data again, then the rest.
-Within a group: more rood points first, then more oranje. :func:`call_list` is the
+Within a group: a higher escalation step first (with ``--dossier``), then more rood
+points, then more oranje. :func:`call_list` is the
 library function (the web page shows the same rows); :func:`write_call_list_sheet`
 writes it as the first sheet of the overview, with a rank column so that sorting on it
 restores the order, and a link that opens each provider's workbook.
@@ -54,6 +55,9 @@ class CallRow:
     first_point: str  # the first agenda point: 'KV07 Bereik training'
     trend: str  # with --vorige: 'KV07, KV09 verslechterd; KV03 verbeterd'; else ''
     workbook: str  # file name in accountgesprek/
+    red_years: int | None = None  # with --dossier: consecutive years up to this one with Inhoud rood
+    escalation: str = ""  # with --dossier: the step reached, '3 formele stap'
+    escalation_reason: str = ""  # with --dossier: why, 'KV01: rood in 2023, 2024 en 2025'
 
 
 def call_list(result: AuditResult, files: dict[str, str]) -> list[CallRow]:
@@ -69,14 +73,29 @@ def call_list(result: AuditResult, files: dict[str, str]) -> list[CallRow]:
         points = agenda(findings, result.catalogue, history.worsened() if history else frozenset(), result.issues_for(rid))
         first = points[0].topic if points else ""
         group = call_group(verdict, who)
-        keyed.append(((group, -red, -orange, who.name.casefold(), rid), group, rid, who, verdict, red, orange, first, history))
+        officer = result.dossier.officer.get(rid) if result.dossier is not None else None
+        step = officer.top.step.step if officer is not None and officer.top is not None else 0
+        keyed.append(((group, -step, -red, -orange, who.name.casefold(), rid), group, rid, who, verdict, red, orange, first, history,
+                      officer))
     keyed.sort(key=lambda item: item[0])
     rows = []
-    for rank, (_, group, rid, who, verdict, red, orange, first, history) in enumerate(keyed, start=1):
+    for rank, (_, group, rid, who, verdict, red, orange, first, history, officer) in enumerate(keyed, start=1):
         rows.append(
-            CallRow(rank, rid, GROUPS[group][1], who, verdict, red, orange, first, rule_trend(history), files.get(rid, ""))
+            CallRow(rank, rid, GROUPS[group][1], who, verdict, red, orange, first, rule_trend(history), files.get(rid, ""),
+                    *escalation_cells(officer))
         )
     return rows
+
+
+def escalation_cells(officer: Any) -> tuple[int | None, str, str]:
+    """(years rood, step, why) of a provider's OfficerHistory; (None, '', '') without --dossier."""
+    if officer is None:
+        return None, "", ""
+    top = officer.top
+    if top is None:
+        return officer.red_years, "", ""
+    why = "; ".join(f"{m.rule_id}: {m.reason}" for m in officer.escalations if m.step.step == top.step.step)
+    return officer.red_years, f"{top.step.step} {top.step.name}", why
 
 
 def rule_trend(history: Any) -> str:
@@ -97,21 +116,23 @@ def rule_trend(history: Any) -> str:
 
 COLUMNS = (
     ("Rang", 5),
-    ("Actie", 20),
-    ("Aanbieder", 26),
-    ("Sector", 13),
-    ("Meldcode-plicht", 11),
+    ("Actie", 18),
+    ("Aanbieder", 22),
+    ("Sector", 12),
+    ("Meldcode-plicht", 10),
     ("Eind-oordeel", 9),
     ("Inhoud", 9),
     ("Aan-levering", 9),
     ("Rood", 5),
     ("Oranje", 6),
-    ("Eerste agendapunt", 30),
-    ("Contactpersoon", 16),
-    ("E-mailadres", 24),
+    ("Eerste agendapunt", 24),
+    ("Contactpersoon", 14),
+    ("E-mailadres", 28),
     ("Werkboek", 9),
 )
 TREND_COLUMN = ("Ten opzichte van vorig jaar", 22)
+#: With --dossier, after Aan-levering: consecutive years Inhoud rood, the escalation step and why.
+DOSSIER_COLUMNS = (("Jaren rood op rij", 8), ("Escalatie-trede", 12), ("Waarom deze trede", 26))
 #: The text of every workbook link (the file name is the link's tooltip).
 LINK_TEXT = "openen"
 
@@ -123,6 +144,9 @@ def write_call_list_sheet(workbook: Any, styles: Styles, result: AuditResult, fi
     columns = list(COLUMNS)
     if result.trends is not None:
         columns.insert([name for name, _ in columns].index("Eerste agendapunt"), TREND_COLUMN)
+    if result.dossier is not None:
+        at_rood = [name for name, _ in columns].index("Rood")
+        columns[at_rood:at_rood] = DOSSIER_COLUMNS
     at = {name: n for n, (name, _) in enumerate(columns)}
     widths = [w for _, w in columns]
     set_widths(sheet, widths)
@@ -133,6 +157,10 @@ def write_call_list_sheet(workbook: Any, styles: Styles, result: AuditResult, fi
         2, 0, "Op volgorde van wie u eerst belt. Sorteren op Rang zet de volgorde terug; klik op een werkboek om het te openen.",
         styles.get("subtitle"),
     )
+    if result.dossier is not None:
+        ladder = " · ".join(f"{step.step} {step.name}" for step in result.dossier.ladder)
+        sheet.write_string(3, 0, f"Escalatie bij herhaling (uit het dossier; treden volgens het regelbestand: {ladder})."
+                           " De lijst toont de bereikte trede en waarom; u beslist wat de gemeente doet.", styles.get("subtitle"))
     header = 4
     for col, (name, _) in enumerate(columns):
         sheet.write_string(header, col, name, styles.get("header"))
@@ -152,20 +180,28 @@ def write_call_list_sheet(workbook: Any, styles: Styles, result: AuditResult, fi
         styles.status_cell(sheet, row, at["Eind-oordeel"], entry.verdict.overall)
         styles.status_cell(sheet, row, at["Inhoud"], entry.verdict.content)
         styles.status_cell(sheet, row, at["Aan-levering"], entry.verdict.delivery)
+        if result.dossier is not None:
+            years, step, why = (name for name, _ in DOSSIER_COLUMNS)
+            sheet.write_number(row, at[years], entry.red_years or 0, number)
+            sheet.write_string(row, at[step], entry.escalation, styles.get("text", Status.ROOD) if entry.escalation else text)
+            sheet.write_string(row, at[why], entry.escalation_reason, text)
         sheet.write_number(row, at["Rood"], entry.red, number)
         sheet.write_number(row, at["Oranje"], entry.orange, number)
         if TREND_COLUMN[0] in at:
             sheet.write_string(row, at[TREND_COLUMN[0]], entry.trend, text)
         sheet.write_string(row, at["Eerste agendapunt"], entry.first_point, text)
         sheet.write_string(row, at["Contactpersoon"], who.contact_name, text)
-        sheet.write_string(row, at["E-mailadres"], who.contact_email, text)
+        sheet.write_string(row, at["E-mailadres"], who.contact_email, styles.get("text_nowrap"))
         if entry.workbook:
             sheet.write_url(row, at["Werkboek"], f"external:{PROVIDER_DIR}/{entry.workbook}", styles.get("link"), LINK_TEXT,
                             entry.workbook)
         else:
             sheet.write_blank(row, at["Werkboek"], None, text)
-        fit_row(sheet, row, [(entry.first_point, widths[at["Eerste agendapunt"]]), (who.name, widths[at["Aanbieder"]]),
-                             (entry.action, widths[at["Actie"]])])
+        cells = [(entry.first_point, widths[at["Eerste agendapunt"]]), (who.name, widths[at["Aanbieder"]]),
+                 (entry.action, widths[at["Actie"]])]
+        if entry.escalation_reason:
+            cells.append((entry.escalation_reason, widths[at[DOSSIER_COLUMNS[2][0]]]))
+        fit_row(sheet, row, cells)
     sheet.autofilter(header, 0, max(row, header), len(columns) - 1)
     sheet.freeze_panes(header + 1, 3)
     setup_print(sheet, landscape=True, header_left=title, header_right="Bellijst", footer_left=footer, repeat_rows=(header, header))

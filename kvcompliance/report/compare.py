@@ -19,7 +19,7 @@ result import what they need when called.
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from kvcompliance.catalogue import Catalogue, Status
@@ -124,6 +124,7 @@ class AgendaItem:
     question: str
     worsened: bool = False  # marked WORSENED_MARK
     field: str = ""  # the field key, for a point about a missing or unreadable answer
+    agreed: bool = False  # the question opens with an agreement of last year not (yet) realised
 
 
 def agenda(
@@ -131,11 +132,17 @@ def agenda(
     catalogue: Catalogue,
     worsened: set[str] | frozenset[str] = frozenset(),
     issues: Sequence[FieldIssue] = (),
+    agreements: Sequence[Any] = (),
 ) -> tuple[AgendaItem, ...]:
     """The points to discuss: rood, then oranje, then grijs; within a status the rules that
     worsened since last year first, then catalogue order. A rule that worsened is on the
     agenda whatever its status. Answers that are missing or cannot be read are one point
-    per field, after the rules, however many rules need them (DOMAIN §5, texts)."""
+    per field, after the rules, however many rules need them (DOMAIN §5, texts).
+
+    ``agreements`` (:class:`kvcompliance.dossier.model.AgreementCheck`, from the dossier):
+    each agreement of last year that is not realised opens the question of its rule's or
+    field's point ("Afgesproken op …: … — nog niet gerealiseerd."), or becomes a point of
+    its own after the rules when its rule has none."""
     titles = {rule.id: rule.title for rule in catalogue.rules}
     rank = {status: n for n, status in enumerate(AGENDA_STATUSES)}
     chosen = [
@@ -174,7 +181,51 @@ def agenda(
         rules = ", ".join(dict.fromkeys(needed[fld.key]))
         items.append(AgendaItem(rule_id=rules, topic=f"‘{fld.label}’ (nodig voor {rules})", status=Status.GRIJS,
                                 question=question, field=fld.key))
-    return tuple(items)
+    return _with_agreements(items, agreements, titles) if agreements else tuple(items)
+
+
+def agreement_line(check: Any) -> str:
+    """'Afgesproken op 14 mei 2025: alle medewerkers getraind (wie: P. Jansen; termijn: 1 december
+    2025) — nog niet gerealiseerd.'"""
+    from kvcompliance.dossier.model import NOT_REALISED
+    from kvcompliance.settings import date_in_words
+
+    when = f"op {date_in_words(check.agreed_on)}" if check.agreed_on else f"in het gesprek over {check.year}"
+    extra = "; ".join(part for part in (f"wie: {check.who}" if check.who else "",
+                                        f"termijn: {deadline_text(check.deadline)}" if check.deadline else "") if part)
+    state = NOT_REALISED if check.state == NOT_REALISED else "niet vast te stellen of dit is gerealiseerd"
+    return f"Afgesproken {when}: {check.agreement}{f' ({extra})' if extra else ''} — {state}."
+
+
+def deadline_text(deadline: str) -> str:
+    """A deadline as stored (an ISO date, or text as typed) in Dutch words."""
+    from datetime import date
+
+    from kvcompliance.settings import date_in_words
+
+    try:
+        return date_in_words(date.fromisoformat(deadline))
+    except ValueError:
+        return deadline
+
+
+def _with_agreements(items: list[AgendaItem], agreements: Sequence[Any], titles: Mapping[str, str]) -> tuple[AgendaItem, ...]:
+    first_field = next((n for n, item in enumerate(items) if item.field), len(items))
+    extra = []
+    for check in agreements:
+        if not check.on_agenda or not (check.rule_id or check.field):
+            continue
+        line = agreement_line(check)
+        at = next((n for n, item in enumerate(items)
+                   if (check.field and item.field == check.field) or (check.rule_id and not item.field and item.rule_id == check.rule_id)), None)
+        if at is not None:
+            item = items[at]
+            items[at] = replace(item, question=f"{line} {item.question}", agreed=True)
+        elif check.rule_id:
+            title = titles.get(check.rule_id, "")
+            extra.append(AgendaItem(check.rule_id, f"{check.rule_id} {title}".strip(), Status(check.now or Status.GRIJS),
+                                    f"{line} Hoe staat het ermee?", agreed=True))
+    return tuple(items[:first_field] + extra + items[first_field:])
 
 
 # ------------------------------------------------------------------ sector comparison

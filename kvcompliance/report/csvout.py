@@ -42,6 +42,12 @@ def guard_formula(text: str) -> str:
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
+def unguard_formula(field: str) -> str:
+    """The text :func:`guard_formula` was given: the ``'`` it added is removed (a text
+    that itself starts with ``'``, like "'t Erf", is left as it is)."""
+    return field[1:] if field.startswith("'") and field[1:].startswith(FORMULA_STARTS) else field
+
+
 class _Fields(dict):
     """Text -> the CSV field showing it: guarded, quoted when needed, each text done once
     (names, titles, norms and standard messages recur on many rows)."""

@@ -2,8 +2,9 @@
 
 ``verwerking.jsonl`` has one JSON object per input file (path, size, SHA-256, outcome,
 reason, the return it became and its workbook), so an officer can show exactly what
-was received and what was done with it. ``verzendlijst.csv`` lists per return the
-provider, its e-mail address, its workbook and its overall status, for a mail merge.
+was received and what was done with it. ``verzendlijst.csv`` lists per return who gets
+which workbook (and, with the contract register, every contract without a return): the
+source of ``kvcompliance verzend`` and usable for a mail merge.
 """
 
 from __future__ import annotations
@@ -19,10 +20,17 @@ from kvcompliance.report.xlsx import atomic_path
 AUDITED = "gecontroleerd"
 NOT_PROCESSED = "niet verwerkt"
 REPLACED = "vervangen"
+SKIPPED = "overgeslagen"
 #: Kinds of a file that was not audited because another return for the same contract was.
 REPLACED_KINDS = ("vervangen", "dubbel")
 
-MAILING_COLUMNS = ("aanbieder", "contact_email", "bestand", "eindoordeel")
+#: The columns of verzendlijst.csv (``kvcompliance.mail.mailinglist`` reads them back).
+MAILING_COLUMNS = (
+    "aanbieder", "contactpersoon", "contractnummer", "kvk_nummer", "contact_email", "adrescontrole", "werkboek",
+    "controlejaar", "eindoordeel", "inhoud", "aanlevering", "aan_te_vullen",
+)
+#: ``aan_te_vullen`` of a contract without a return.
+NO_RETURN = "er is geen opgave ontvangen"
 
 
 def _column(result: AuditResult, key: str) -> dict[str, object]:
@@ -53,15 +61,17 @@ def log_entries(result: AuditResult, files: dict[str, str], provider_dir: str) -
                 "werkboek": f"{provider_dir}/{files[record.return_id]}",
             }
         )
-    for rejected in result.rejected:
+    skipped = {id(entry) for entry in result.skipped}
+    for rejected in (*result.rejected, *result.skipped):
         source = rejected.source
+        outcome = SKIPPED if id(rejected) in skipped else REPLACED if rejected.kind in REPLACED_KINDS else NOT_PROCESSED
         entries.append(
             {
                 "bestand": source.path,
                 "grootte_bytes": source.size,
                 "gewijzigd": datetime.fromtimestamp(source.modified).isoformat(timespec="seconds") if source.modified else None,
                 "sha256": source.sha256 or None,
-                "uitkomst": REPLACED if rejected.kind in REPLACED_KINDS else NOT_PROCESSED,
+                "uitkomst": outcome,
                 "soort": rejected.kind,
                 "reden": rejected.reason,
                 "opgave": None,
@@ -79,19 +89,45 @@ def write_processing_log(result: AuditResult, path: Path, files: dict[str, str],
 
 
 def write_mailing_list(result: AuditResult, path: Path, files: dict[str, str], provider_dir: str) -> None:
-    """``verzendlijst.csv``: per return the provider, its e-mail, its workbook and status.
+    """``verzendlijst.csv``: per return the provider, its contact and address (the
+    register's first, then the form's), the address check, its workbook and verdicts, and
+    for Aanlevering grijs what is missing or could not be read; with the contract register
+    also one row per contract without a return (no workbook)."""
+    from kvcompliance.mail.addresses import Recipient, address_pattern, check_addresses
 
-    The e-mail address comes from the return; when it is empty and the contract register
-    has one for the contract, the register's address is used.
-    """
-    register = result.register
-    names, emails = _column(result, "aanbieder_naam"), _column(result, "contact_email")
-    rows = []
+    catalogue = result.catalogue
+    label = lambda status: catalogue.status_info(status).label  # noqa: E731
+    year = str(result.audit_year)
+    rows, recipients = [], []
     for record in result.returns:
         rid = record.return_id
-        email = emails[rid]
-        if not email and register is not None and rid in register.matched:
-            email = register.matched[rid].contact_email
-        status = result.catalogue.status_info(result.overall[rid]).label
-        rows.append((str(names[rid] or ""), str(email or ""), f"{provider_dir}/{files[rid]}", status))
-    write_csv(path, MAILING_COLUMNS, rows)
+        who, verdict = result.identities[rid], result.verdicts[rid]
+        rows.append([who.name, who.contact_name, who.contract, who.kvk, who.contact_email, "", f"{provider_dir}/{files[rid]}",
+                     year, label(verdict.overall), label(verdict.content), label(verdict.delivery),
+                     "\n".join(to_complete(result, rid))])
+        recipients.append(Recipient(who.contact_email, who.kvk, who.name))
+    for contract in result.register.missing if result.register is not None else ():
+        rows.append([contract.aanbieder_naam, "", contract.contractnummer, contract.kvk_nummer, contract.contact_email, "", "",
+                     year, "", "", "", NO_RETURN])
+        recipients.append(Recipient(contract.contact_email, contract.kvk_nummer, contract.aanbieder_naam))
+    for row, check in zip(rows, check_addresses(recipients, address_pattern(catalogue))):
+        row[MAILING_COLUMNS.index("adrescontrole")] = check.text
+    write_csv(path, MAILING_COLUMNS, [[str(cell or "") for cell in row] for row in rows])
+
+
+def to_complete(result: AuditResult, return_id: str) -> list[str]:
+    """What a provider must add or correct before its return can be judged (its grijs
+    Aanlevering), one Dutch phrase per field or finding; empty when nothing is."""
+    from kvcompliance.catalogue import GROUP_DELIVERY, Status
+    from kvcompliance.wording import missing_phrase
+
+    catalogue = result.catalogue
+    delivery = {rule.id for rule in catalogue.active_rules if rule.group == GROUP_DELIVERY}
+    issues = {issue.field: issue for issue in result.issues_for(return_id)}
+    items: list[str] = []
+    for finding in result.findings_for(return_id):
+        if finding.rule_id not in delivery or finding.status != Status.GRIJS:
+            continue
+        phrases = [missing_phrase(catalogue, key, issues.get(key)) for key in finding.missing] or [finding.message]
+        items += [p for p in phrases if p not in items]
+    return items

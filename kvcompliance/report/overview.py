@@ -38,7 +38,7 @@ from kvcompliance.report.supervision import write_supervision_sheet
 from kvcompliance.settings import Letterhead
 from kvcompliance.report.tables import FINDINGS_COLUMNS
 
-RULE_WIDTH = 8
+RULE_WIDTH = 7
 #: From this many findings (about 3,000 returns) the overview is streamed to disk row by
 #: row: held in memory, its cells would take about 40 MB per 1,000 returns (400 MB for
 #: 10,000), at the price of a slower write. Every sheet here is written top to bottom.
@@ -128,26 +128,31 @@ def _overview_sheet(workbook: Any, styles: Styles, result: AuditResult, files: d
     rules = catalogue.active_rules
     sheet = workbook.add_worksheet("Overzicht")
     sheet.hide_gridlines(2)
+    # What the officer reads first is on the first printed page; the file names, which
+    # only matter when looking a return up, come after the rule columns.
     columns = [
-        ("Aanbieder", 34),
-        ("KvK-nummer", 11),
+        ("Aanbieder", 30),
+        ("KvK-nummer", 10),
         ("Sector", 18),
         ("Contractnummer", 16),
         ("Verslagjaar", 10),
-        ("Bestand", 30),
-        ("Werkboek", 42),
-        ("Eindoordeel", 12),
-        ("Inhoud", 10),
-        ("Aanlevering", 12),
+        ("Eindoordeel", 11),
+        ("Inhoud", 9),
+        ("Aanlevering", 11),
     ]
     if result.trends is not None:
-        columns += [("Vorig jaar", 12), ("Trend", 18), ("Per regel", 30)]
+        columns += [("Vorig jaar", 10), ("Trend", 14), ("Per regel", 26)]
     if result.register is not None:
-        columns += [("Contract", 16)]
-    at = {name: n for n, (name, _) in enumerate(columns)}
-    set_widths(sheet, [w for _, w in columns])
+        columns += [("Contract", 15)]
     first_rule_col = len(columns)
-    sheet.set_column(first_rule_col, first_rule_col + max(len(rules), 1) - 1, RULE_WIDTH)
+    tail = [("Bestand", 30), ("Werkboek", 42)]
+    at = {name: n for n, (name, _) in enumerate(columns)}
+    at.update({name: first_rule_col + len(rules) + n for n, (name, _) in enumerate(tail)})
+    set_widths(sheet, [w for _, w in columns])
+    if rules:
+        sheet.set_column(first_rule_col, first_rule_col + len(rules) - 1, RULE_WIDTH)
+    for name, width in tail:
+        sheet.set_column(at[name], at[name], width)
 
     sheet.set_row(0, 28)
     sheet.write_string(0, 0, title, styles.get("title"))
@@ -166,13 +171,13 @@ def _overview_sheet(workbook: Any, styles: Styles, result: AuditResult, files: d
         sheet, styles, 3 + len(extra), 1, title="Legenda", counts=overall_counts, count_label="opgaven"
     ) + 1
 
-    for col, (name, _) in enumerate(columns):
-        sheet.write_string(header_row, col, name, styles.get("header"))
+    for name, _ in columns + tail:
+        sheet.write_string(header_row, at[name], name, styles.get("header"))
     for offset, rule in enumerate(rules):
         col = first_rule_col + offset
         sheet.write_string(header_row, col, rule.id, styles.get("header"))
         sheet.write_comment(header_row, col, f"{rule.id}: {rule.title}", {"x_scale": 1.6, "y_scale": 0.7, "author": "kvcompliance"})
-    last_col = first_rule_col + len(rules) - 1 if rules else first_rule_col - 1
+    last_col = at["Werkboek"]
 
     row = header_row
     text = styles.get("text_nowrap")
@@ -191,8 +196,8 @@ def _overview_sheet(workbook: Any, styles: Styles, result: AuditResult, files: d
             sheet.write_number(row, 4, who.year, styles.get("number"))
         else:
             write(row, 4, who.year or "", text)
-        write(row, 5, who.source, text)
-        write(row, 6, files.get(record.return_id, ""), text)
+        write(row, at["Bestand"], who.source, text)
+        write(row, at["Werkboek"], files.get(record.return_id, ""), text)
         overall = result.overall.get(record.return_id)
         styles.status_cell(sheet, row, at["Eindoordeel"], Status(overall) if overall is not None else None)
         verdict = result.verdicts.get(record.return_id)
@@ -213,6 +218,7 @@ def _overview_sheet(workbook: Any, styles: Styles, result: AuditResult, files: d
     sheet.autofilter(header_row, 0, row, last_col)
     sheet.freeze_panes(header_row + 1, 1)
     setup_print(sheet, landscape=True, header_left=title, header_right="Overzicht", footer_left=footer, repeat_rows=(header_row, header_row))
+    sheet.print_area(0, 0, row, at["Bestand"] - 1)  # the file names are for the screen
 
 
 def _chart_sheet(workbook: Any, styles: Styles, result: AuditResult, title: str, footer: str) -> None:
@@ -291,21 +297,21 @@ def _nice_unit(total: int) -> int:
         scale *= 10
 
 
-#: Bevindingen sheet layout: (width, wrap). The norm is the same for every row of a rule
-#: (the Normen sheet has it in full), so it stays on one line to keep rows short.
+#: Bevindingen sheet layout: (width, wrap). Narrow enough to print landscape at a
+#: readable size; the file name (last) overflows to the right and is left out of print.
 FINDINGS_LAYOUT = {
-    "aanbieder": (30, True),
+    "aanbieder": (20, True),
     "kvk_nummer": (11, False),
     "contractnummer": (16, False),
-    "regel": (7, False),
-    "omschrijving": (26, True),
-    "status": (10, False),
-    "waarde": (24, True),
-    "norm": (34, False),
-    "toelichting": (70, True),
-    "grondslag": (36, False),
-    "herkomst": (30, False),
-    "bestand": (30, False),
+    "regel": (6, False),
+    "omschrijving": (18, True),
+    "status": (8, False),
+    "waarde": (15, True),
+    "norm": (28, True),
+    "toelichting": (40, True),
+    "grondslag": (22, True),
+    "herkomst": (18, True),
+    "bestand": (24, False),
 }
 
 
@@ -352,6 +358,7 @@ def _findings_sheet(workbook: Any, styles: Styles, table: FindingsTable, title: 
     sheet.filter_column_list(status_col, [styles.labels[s] for s in FINDINGS_SHOWN])
     sheet.freeze_panes(1, 0)
     setup_print(sheet, landscape=True, header_left=title, header_right="Bevindingen", footer_left=footer, repeat_rows=(0, 0))
+    sheet.print_area(0, 0, row, FINDINGS_COLUMNS.index("bestand") - 1)
 
 
 def _rejected_sheet(workbook: Any, styles: Styles, result: AuditResult, title: str, footer: str) -> None:
@@ -360,13 +367,13 @@ def _rejected_sheet(workbook: Any, styles: Styles, result: AuditResult, title: s
     for col, name in enumerate(("Bestand", "Soort", "Reden")):
         sheet.write_string(0, col, name, styles.get("header"))
     row = 0
-    for rejected in result.rejected:
+    for rejected in (*result.rejected, *result.skipped):
         row += 1
         sheet.write_string(row, 0, rejected.source.path, styles.get("text"))
         sheet.write_string(row, 1, rejected.kind, styles.get("text"))
         sheet.write_string(row, 2, rejected.reason, styles.get("text"))
         fit_row(sheet, row, [(rejected.source.path, 44), (rejected.reason, 90)])
-    if not result.rejected:
+    if not result.rejected and not result.skipped:
         row += 1
         sheet.write_string(row, 0, "Alle bestanden zijn verwerkt.", styles.get("plain_nowrap"))
     else:

@@ -67,6 +67,8 @@ class ProviderView:
     agenda: tuple[AgendaItem, ...]  # the points for the accountgesprek, in order
     sector: tuple[SectorFigure, ...]  # own figures beside the sector median (never others' values)
     history: YearOnYear | None = None  # None without --vorige
+    #: earlier years from the dossier (kvcompliance.dossier.model.ProviderHistory); None without --dossier
+    dossier: Any = None
     letterhead: Letterhead = field(default_factory=Letterhead)  # who sends it, when the conversation is
     tool_version: str = field(default=kvcompliance.__version__)
 
@@ -88,6 +90,7 @@ def provider_view(
         comparisons = sector_comparisons(result)
     findings = tuple(result.findings_for(return_id))
     history = year_on_year(result, return_id)
+    past = result.dossier.providers.get(return_id) if result.dossier is not None else None
     return ProviderView(
         return_id=return_id,
         name=who.name,
@@ -106,9 +109,11 @@ def provider_view(
         verdict=result.verdicts[return_id],
         audit_year=result.audit_year,
         run_date=result.run_date,
-        agenda=agenda(findings, result.catalogue, history.worsened() if history else frozenset(), result.issues_for(return_id)),
+        agenda=agenda(findings, result.catalogue, history.worsened() if history else frozenset(), result.issues_for(return_id),
+                      past.agreements if past is not None else ()),
         sector=comparisons[return_id],
         history=history,
+        dossier=past,
         letterhead=letterhead or Letterhead(),
     )
 
@@ -117,7 +122,8 @@ def render_provider(view: ProviderView, catalogue: Catalogue, path: Path) -> Non
     """Write the accountgesprek workbook of ``view`` to ``path`` (whole or not at all)."""
     name = view.name or "onbekende aanbieder"
     title = f"Accountgesprek kindermishandeling — {name}"
-    footer = f"{view.letterhead.sender} · verslagjaar {view.audit_year} · opgesteld op {format_date(view.run_date.date())}"
+    # Short enough for a third of the page (LibreOffice cuts a longer footer off).
+    footer = f"{view.letterhead.name or view.letterhead.sender} · verslagjaar {view.audit_year} · {format_date(view.run_date.date())}"
     with new_workbook(path) as workbook:
         workbook.set_properties(
             {
@@ -144,6 +150,10 @@ def render_provider(view: ProviderView, catalogue: Catalogue, path: Path) -> Non
         ]
         _summary_sheet(summary, workbook, styles, view, title, footer)
         write_answers_sheet(answers, styles, view, title, footer)
+        if view.dossier is not None:
+            from kvcompliance.report.history_sheet import write_history_sheet
+
+            write_history_sheet(workbook, styles, view, title, footer)
         write_norms_sheet(workbook, styles, meta, header_left=title, footer_left=footer)
 
 
@@ -251,7 +261,7 @@ def _summary_sheet(sheet: Any, workbook: Any, styles: Styles, view: ProviderView
             sheet.write_string(row, 0, label, styles.get("label"))
             kind = "letterhead" if block is not identity and n == 0 else "plain"
             styles.merged(sheet, row, 2, value_end, value or "onbekend", kind)
-            fit_row(sheet, row, [(value, value_width)])
+            fit_row(sheet, row, [(value, value_width * (0.85 if kind == "letterhead" else 1))])
             row += 1
         row += 1  # a blank line after each block
     row -= 1

@@ -61,7 +61,7 @@ _KINDS: dict[str, dict[str, Any]] = {
     "text": {**_CELL, "text_wrap": True},
     "input": {**_CELL, "text_wrap": True, "bg_color": INPUT_FILL, "locked": False},
     "remark": {**_CELL, "text_wrap": True, "italic": True, "bg_color": REMARK_FILL},
-    "letterhead": {"bold": True, "font_size": 11, "font_color": INK, "text_wrap": True},
+    "letterhead": {"bold": True, "font_color": INK, "text_wrap": True},
     "link": {**_CELL, "font_color": "#0563C1", "underline": 1},
     "text_nowrap": {**_CELL},
     "id": {**_CELL, "bold": True},

@@ -23,7 +23,7 @@ import secrets
 from pathlib import Path
 from typing import Any, Iterator
 
-from kvcompliance.errors import OutputError
+from kvcompliance.errors import OutputError, os_reason  # os_reason lived here once; importing it from here still works
 
 #: Options for every workbook: provider text is never turned into a formula, link or number.
 WORKBOOK_OPTIONS = {
@@ -96,25 +96,6 @@ class SafeWorkbook:
         return SafeSheet(self.book.add_worksheet(name))
 
 
-def os_reason(exc: OSError) -> str:
-    """A Dutch phrase for an OS error, for messages to the officer."""
-    import errno
-
-    reasons = {
-        errno.EACCES: "geen schrijfrechten",
-        errno.EPERM: "geen toestemming",
-        errno.ENOSPC: "de schijf is vol",
-        errno.EROFS: "de schijf is alleen-lezen",
-        errno.ENOENT: "de map bestaat niet",
-        errno.ENOTDIR: "een deel van het pad is geen map",
-        errno.EISDIR: "er staat een map met die naam",
-        errno.ENAMETOOLONG: "de naam is te lang",
-        errno.EDQUOT: "de schijfruimte (quotum) is op",
-        errno.EBUSY: "het bestand is in gebruik",
-    }
-    return reasons.get(exc.errno or -1, "het besturingssysteem weigerde")
-
-
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; move it onto ``path`` when the block succeeds.
@@ -164,4 +145,6 @@ def new_workbook(path: Path, *, streamed: bool = False) -> Iterator[SafeWorkbook
         try:
             book.close()
         except XlsxWriterException as exc:
-            raise OutputError(f"Kan {Path(path).name} niet schrijven ({exc.__class__.__name__}).") from None
+            cause = next((e for e in (*exc.args, exc.__context__) if isinstance(e, OSError)), None)  # FileCreateError wraps it
+            why = os_reason(cause) if cause is not None else exc.__class__.__name__
+            raise OutputError(f"Kan {Path(path).name} niet schrijven: {why}.") from None

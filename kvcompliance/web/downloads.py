@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from kvcompliance.outputs import FINDINGS_FILE, LOG_FILE, MAILING_FILE, OVERVIEW_FILE, PROVIDER_DIR
 from kvcompliance.web import extras
-from kvcompliance.web.state import NotFound, audit_or_404, web
+from kvcompliance.web.state import NotFound, audit_or_404, dossier_path, web
 
 OUTPUT_FILES = (OVERVIEW_FILE, FINDINGS_FILE, MAILING_FILE, LOG_FILE)
 MEDIA = {
@@ -95,10 +95,10 @@ async def output_file(request: Request) -> Response:
         if not drafts:
             raise NotFound("Er zijn (nog) geen e-mailconcepten.")
         target = audit.downloads / DRAFTS_ZIP
-        await run_in_threadpool(make_zip, [(p, f"{extras.DRAFTS_DIR}/{p.name}") for p in drafts], target)
+        await run_in_threadpool(make_zip, [(p, f"{p.parent.name}/{p.name}") for p in drafts], target)
         return send_file(target, f"e-mailconcepten-{audit.id}.zip")
     if name == "dossier":
-        path = audit.input_path("dossier") if web(request).features.dossier else None
+        path = dossier_path(web(request), audit)
         if path is None or not path.is_file():
             raise NotFound("Er is geen dossier bij deze controle.")
         return send_file(path)
@@ -121,19 +121,19 @@ async def make_drafts(request: Request) -> Response:
     state = web(request)
     audit = audit_or_404(request)
     if not state.features.drafts:
-        return JSONResponse({"fout": "E-mailconcepten maken kan in deze versie van kvcompliance nog niet."}, status_code=404)
+        return JSONResponse({"fout": "E-mailconcepten maken kan in deze versie van kvcompliance niet."}, status_code=404)
     if not audit.has_output():
         return JSONResponse({"fout": "Controleer eerst de opgaven."}, status_code=400)
     from kvcompliance.settings import Settings, load_settings
 
     path = audit.input_path("instellingen")
     settings = await run_in_threadpool(load_settings, path) if path else Settings()
-    outcome = await run_in_threadpool(extras.call, state.features.drafts, audit.output, settings)
-    drafts = extras.draft_files(audit.output)
+    rules = audit.input_path("regels")
+    made = await run_in_threadpool(extras.make_drafts, audit.output, settings, str(rules) if rules else None)
     return JSONResponse({
-        "aantal": len(drafts),
+        "aantal": len(made.written),
         "adres": f"/controles/{audit.id}/download/{DRAFTS_ZIP}",
-        "overgeslagen": [{"wie": who, "reden": why} for who, why in extras.skipped(outcome)],
+        "overgeslagen": [{"wie": who, "reden": why} for who, why in made.left],
     })
 
 
@@ -146,10 +146,11 @@ def _letterhead(audit: Any):
 
 
 def _catalogue(audit: Any):
+    """The catalogue the forms are made from: the standard one, as ``kvcompliance template``
+    uses (a rules file changes norms, not the questions)."""
     from kvcompliance.catalogue import load_catalogue
 
-    rules = audit.input_path("regels")
-    return load_catalogue(str(rules) if rules else None)
+    return load_catalogue()
 
 
 def blank_form(audit: Any) -> Path:
@@ -164,8 +165,8 @@ def blank_form(audit: Any) -> Path:
 def prefilled_forms(audit: Any) -> Path:
     import shutil
 
+    from kvcompliance.prefill import write_prefilled_forms
     from kvcompliance.register import load_register
-    from kvcompliance.template import write_prefilled_forms
 
     register_file = audit.input_path("contracten")
     catalogue = _catalogue(audit)
@@ -173,7 +174,8 @@ def prefilled_forms(audit: Any) -> Path:
     folder = audit.forms / "per-contract"
     if folder.exists():
         shutil.rmtree(folder)
-    written = write_prefilled_forms(register, catalogue, folder, letterhead=_letterhead(audit))
+    # in this process (jobs=1): a server thread does not fork worker processes
+    written = write_prefilled_forms(register, catalogue, folder, _letterhead(audit), jobs=1)
     return make_zip([(p, p.name) for p in written], audit.downloads / FORMS_ZIP)
 
 

@@ -1,80 +1,76 @@
-"""The features other parts of kvcompliance add, found at run time: e-mail drafts and the dossier.
+"""The e-mail drafts (``kvcompliance verzend``) and the dossier (``--dossier``) in the web app.
 
-The pages have a place for both (the dossier on the start page and in the downloads, the
-e-mail drafts in the downloads) and show it only when the feature is installed. This
-module is the whole interface between the web app and those features; each is named by
-a reference 'package.module:function', so it can cross into the audit's process.
+The pages keep a place for both: the dossier is chosen on the start page and offered in
+the downloads, the e-mail drafts are made and downloaded from the results page. Each is
+shown only when its package is installed (:meth:`Features.detect`), and called exactly as
+the CLI calls it:
 
-What the web app calls (and so what it expects of them):
-
-``kvcompliance.mail:write_drafts(out_dir: Path, settings: Settings) -> Any``
-    Writes one e-mail draft per provider workbook as ``out_dir/verzending/*.eml`` (as
-    ``kvcompliance verzend UITVOER`` does). Called in the web server when the officer asks
-    for the drafts; the page offers ``verzending/*.eml`` as one zip. What it returns is
-    shown when it has ``.skipped`` (a list of (workbook or provider, Dutch reason)).
-
-``kvcompliance.dossier:record_audit(path: Path, result: AuditResult, reports: WrittenReports) -> None``
-    Keeps the audit in the dossier ``path`` (one transaction), as ``kvcompliance audit
-    --dossier FILE`` does. Called in the audit's process right after ``write_reports``.
-    The dossier file itself can be downloaded from the results page.
+- drafts: :func:`kvcompliance.mail.plan.make_plan` and
+  :func:`kvcompliance.mail.messages.write_drafts` into ``UITVOER/verzending/``, as
+  ``kvcompliance verzend UITVOER`` does (drafts only; sending stays a CLI step);
+- dossier: :func:`kvcompliance.dossier.open_dossier`,
+  :func:`kvcompliance.dossier.history.attach_history` before the workbooks and
+  :func:`kvcompliance.dossier.store.store_audit` after them, inside the audit's process,
+  as ``kvcompliance audit --dossier`` does (see :mod:`kvcompliance.web.runner`).
 """
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-MAIL = "kvcompliance.mail:write_drafts"
-DOSSIER = "kvcompliance.dossier:record_audit"
-#: Where the e-mail drafts are, inside an output folder.
-DRAFTS_DIR = "verzending"
 
-
-def _present(reference: str) -> str | None:
-    """``reference`` when its module can be imported and has the function, else None."""
-    module_name, _, name = reference.partition(":")
+def _installed(module: str) -> bool:
     try:
-        if importlib.util.find_spec(module_name) is None:
-            return None
-        module = importlib.import_module(module_name)
-    except Exception:  # noqa: BLE001 - a feature that cannot load is a feature that is not there
-        return None
-    return reference if callable(getattr(module, name, None)) else None
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 @dataclass(frozen=True)
 class Features:
-    """The optional features the web app offers (each a 'module:function' or None)."""
+    """The optional features the web app offers."""
 
-    drafts: str | None = None
-    dossier: str | None = None
+    drafts: bool = False
+    dossier: bool = False
 
     @classmethod
     def detect(cls) -> "Features":
-        return cls(drafts=_present(MAIL), dossier=_present(DOSSIER))
+        return cls(drafts=_installed("kvcompliance.mail"), dossier=_installed("kvcompliance.dossier"))
 
 
-def call(reference: str, *args: Any) -> Any:
-    module_name, _, name = reference.partition(":")
-    return getattr(importlib.import_module(module_name), name)(*args)
+def drafts_dir(out_dir: Path) -> Path:
+    from kvcompliance.mail.messages import MAIL_DIR
+
+    return Path(out_dir) / MAIL_DIR
 
 
 def draft_files(out_dir: Path) -> list[Path]:
     """The e-mail drafts in an output folder, by name."""
-    folder = Path(out_dir) / DRAFTS_DIR
+    folder = drafts_dir(out_dir)
     if not folder.is_dir():
         return []
     return sorted((p for p in folder.iterdir() if p.suffix.lower() == ".eml" and p.is_file()), key=lambda p: p.name.casefold())
 
 
-def skipped(outcome: Any) -> list[tuple[str, str]]:
-    """What the drafts function says it did not write, when it says so."""
-    found = getattr(outcome, "skipped", None) or []
-    rows = []
-    for item in found:
-        if isinstance(item, (tuple, list)) and len(item) == 2:
-            rows.append((str(item[0]), str(item[1])))
-    return rows
+@dataclass
+class DraftsMade:
+    """What making the drafts did: the drafts written, and who got none and why (Dutch)."""
+
+    written: list[Path] = field(default_factory=list)
+    left: list[tuple[str, str]] = field(default_factory=list)
+
+
+def make_drafts(out_dir: Path, settings: Any, rules_file: str | None = None) -> DraftsMade:
+    """One e-mail draft per provider workbook, as ``kvcompliance verzend UITVOER`` writes them."""
+    from kvcompliance.catalogue import load_catalogue
+    from kvcompliance.mail.messages import write_drafts
+    from kvcompliance.mail.plan import make_plan
+
+    plan = make_plan(Path(out_dir), settings, catalogue=load_catalogue(rules_file))
+    drafts = write_drafts(Path(out_dir), plan.mailing, plan.outgoing, settings.letterhead())
+    left = [(f"{item.who} ({item.address})" if item.address else item.who, item.reason) for item in plan.left]
+    left += [(name, reason) for name, reason in drafts.kept]
+    return DraftsMade([drafts.folder / name for name in drafts.written], left)

@@ -28,6 +28,10 @@ def check_input(audit: Audit, key: str, path: Path) -> str | None:
             load_settings(path)
         elif key == "regels":
             load_catalogue(str(path))
+        elif key == "dossier":
+            from kvcompliance.dossier import open_dossier
+
+            open_dossier(path, create=False, write=False)
         elif key in ("contracten", "vorige"):
             rules = audit.input_path("regels")
             try:
@@ -48,7 +52,8 @@ def check_input(audit: Audit, key: str, path: Path) -> str | None:
 
 
 async def record_choice(state: WebState, audit: Audit, key: str, path: Path | None, name: str) -> str | None:
-    error = None if path is None or key == "dossier" else await run_in_threadpool(check_input, audit, key, path)
+    new_dossier = key == "dossier" and path is not None and not path.exists()  # the first audit makes it
+    error = None if path is None or new_dossier else await run_in_threadpool(check_input, audit, key, path)
     state.workspace.set_input(audit.id, key, path, name, error)
     if key == "regels":  # the register and the previous findings are checked against the rules
         fresh = state.workspace.audit(audit.id)

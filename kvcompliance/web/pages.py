@@ -18,7 +18,7 @@ from starlette.routing import Route
 from kvcompliance.catalogue import Status
 from kvcompliance.outputs import FINDINGS_FILE, LOG_FILE, MAILING_FILE, OVERVIEW_FILE
 from kvcompliance.web import extras
-from kvcompliance.web.state import NotFound, audit_or_404, run_request, web
+from kvcompliance.web.state import NotFound, audit_or_404, dossier_path, run_request, web
 
 #: The statuses the call list can be filtered on, in the order a user sees them.
 FILTER_STATUSES = (Status.ROOD, Status.ORANJE, Status.GRIJS, Status.GROEN)
@@ -146,7 +146,7 @@ def results_view(state: Any, audit: Any, shown: Any) -> dict[str, Any]:
         "trends": trend_counts(result) if result.trends is not None else None,
         "downloads": _downloads(state, audit),
         "drafts": drafts,
-        "dossier": audit.input("dossier") if state.features.dossier and audit.input_path("dossier") else None,
+        "dossier": dossier if (dossier := dossier_path(state, audit)) is not None and dossier.is_file() else None,
         "run_date": result.run_date,
         "written": shown.written,
         "changed": audit.changed_since_run(),

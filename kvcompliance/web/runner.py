@@ -43,8 +43,8 @@ class RunRequest:
     register_file: str | None = None
     previous_dir: str | None = None
     settings_file: str | None = None
-    dossier: str | None = None  # the dossier file, when the feature is there (see extras)
-    dossier_hook: str | None = None  # 'module:function' that records the audit in it
+    dossier: str | None = None  # the dossier file chosen (see extras)
+    settings_dossier: bool = False  # without one chosen, the settings' [dossier] pad, as the CLI does
     jobs: int = 1
     write: bool = True
 
@@ -81,10 +81,42 @@ class PipeProgress:
             self._pending = 0
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM stops the run as Ctrl+C does: the ``with`` blocks clean up (staging, lock)."""
+    import signal
+
+    from kvcompliance.errors import Interrupted
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
+def files_from_log(out_dir: Path) -> dict[str, str]:
+    """Return id -> workbook name, as the processing log of the last run wrote them."""
+    import json
+
+    from kvcompliance.outputs import LOG_FILE, PROVIDER_DIR
+
+    path = Path(out_dir) / LOG_FILE
+    files = {}
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                entry = json.loads(line)
+                if entry.get("opgave") and str(entry.get("werkboek", "")).startswith(f"{PROVIDER_DIR}/"):
+                    files[entry["opgave"]] = entry["werkboek"].split("/", 1)[1]
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return files
+
+
 def _run(conn: Any, request: RunRequest) -> None:
     """The run's process: the same calls as ``kvcompliance audit``, results down ``conn``."""
+    import signal
+
     from kvcompliance.errors import KvError
 
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         conn.send(("fase", PREPARING, 0))
         from kvcompliance.audit import run_audit, write_reports
@@ -92,33 +124,51 @@ def _run(conn: Any, request: RunRequest) -> None:
 
         # no settings chosen: none (the CLI would look in its working folder; the web app has none)
         settings = load_settings(Path(request.settings_file)) if request.settings_file else Settings()
+        dossier = None
+        dossier_file = request.dossier or (settings.get("dossier", "pad") if request.settings_dossier else None)
+        if dossier_file:  # checked before any return is read, as the CLI does
+            from kvcompliance.dossier import open_dossier
+
+            dossier = open_dossier(Path(dossier_file), create=request.write, write=request.write)
         progress = PipeProgress(conn)
         year, year_given = request.year, request.year_given
         if year is None and settings.get("uitvraag", "verslagjaar") is not None:
             year = settings.get("uitvraag", "verslagjaar")
             year_given = f"uit de instellingen ({Path(settings.path).name})"
-        result = run_audit(
-            Path(request.inbox),
-            year=year,
-            rules_file=request.rules_file,
-            register_file=Path(request.register_file) if request.register_file else None,
-            previous_dir=Path(request.previous_dir) if request.previous_dir else None,
-            progress=progress,
-            jobs=request.jobs,
-            year_given=year_given,
-        )
-        if request.write:
-            reports = write_reports(result, Path(request.out_dir), progress=progress, jobs=request.jobs,
-                                    letterhead=settings.letterhead())
-            if request.dossier and request.dossier_hook:
-                from kvcompliance.web.extras import call
 
-                call(request.dossier_hook, Path(request.dossier), result, reports)
+        def audited():
+            result = run_audit(
+                Path(request.inbox),
+                year=year,
+                rules_file=request.rules_file,
+                register_file=Path(request.register_file) if request.register_file else None,
+                previous_dir=Path(request.previous_dir) if request.previous_dir else None,
+                progress=progress,
+                jobs=request.jobs,
+                dossier=dossier.path if dossier is not None else None,
+                year_given=year_given,
+            )
+            if dossier is not None:  # the Historie sheets need the earlier years before the workbooks are written
+                from kvcompliance.dossier.history import attach_history
+
+                result = attach_history(result, dossier)
+            return result
+
+        if request.write:
+            from kvcompliance.outputs import OutputFolder
+
+            # opened before anything is read: another run writing into this folder is refused at once
+            with OutputFolder(Path(request.out_dir), inbox=Path(request.inbox)) as folder:
+                result = audited()
+                reports = write_reports(result, folder, progress=progress, jobs=request.jobs, letterhead=settings.letterhead())
+                if dossier is not None:  # once every report is written and swapped in; one transaction
+                    from kvcompliance.dossier.store import store_audit
+
+                    store_audit(dossier, result, sender=settings.letterhead().sender, progress=progress)
             files = dict(reports.provider_files)
         else:
-            from kvcompliance.audit import _provider_files  # the names write_reports gave
-
-            files = _provider_files(result)
+            result = audited()
+            files = files_from_log(Path(request.out_dir))
         conn.send(("klaar", result, files))
     except KvError as exc:
         conn.send(("fout", str(exc)))

@@ -139,7 +139,27 @@ def run_request(state: WebState, audit: Audit, write: bool = True) -> RunRequest
         previous_dir=path("vorige"),
         settings_file=path("instellingen"),
         dossier=path("dossier") if state.features.dossier else None,
-        dossier_hook=state.features.dossier,
+        settings_dossier=state.features.dossier,
         jobs=state.jobs,
         write=write,
     )
+
+
+def dossier_path(state: WebState, audit: Audit) -> Path | None:
+    """The audit's dossier: the one chosen, else the one its settings name ([dossier] pad),
+    as ``kvcompliance audit`` without ``--dossier`` takes it; None without the feature."""
+    if not state.features.dossier:
+        return None
+    chosen = audit.input_path("dossier")
+    if chosen is not None:
+        return chosen
+    settings_file = audit.input_path("instellingen")
+    if settings_file is None:
+        return None
+    from kvcompliance.settings import load_settings
+
+    try:
+        named = load_settings(settings_file).get("dossier", "pad")
+    except KvError:
+        return None
+    return Path(named) if named else None

@@ -71,7 +71,8 @@ INPUT_KINDS = (
     InputKind("vorige", "Vergelijken met vorig jaar", (".csv",), "vorige/" + FINDINGS_FILE, "niet vergelijken",
               "Een eerdere controle in de werkmap, of het bestand bevindingen.csv uit de uitvoermap van vorig jaar."),
     InputKind("dossier", "Dossier", (".sqlite", ".sqlite3", ".db"), "dossier", "geen dossier",
-              "Het dossier (SQLite) dat elke controle bewaart, voor de historie per aanbieder."),
+              "Het dossier (SQLite) dat elke controle bewaart, voor de historie per aanbieder. Zonder keuze: het"
+              " dossier dat de instellingen noemen ([dossier] pad), als ze er een noemen."),
 )
 KINDS = {kind.key: kind for kind in INPUT_KINDS}
 

@@ -362,8 +362,30 @@ function initConcepten() {
     const melding = document.getElementById("melding-concepten");
     toon(melding, "E-mailconcepten maken…", "melding");
     const antwoord = await vraag(`/controles/${vak.dataset.controle}/e-mailconcepten`, { method: "POST" });
-    if (!antwoord.ok) { toon(melding, antwoord.data.fout || "Het maken is mislukt.", "melding fout"); knop.disabled = false; return; }
-    window.location.reload();
+    knop.disabled = false;
+    if (!antwoord.ok) { toon(melding, antwoord.data.fout || "Het maken is mislukt.", "melding fout"); return; }
+    const data = antwoord.data;
+    const delen = [document.createTextNode(`${aantal(data.aantal, "concept", "concepten")} gemaakt. `)];
+    if (data.aantal) {
+      const link = document.createElement("a");
+      link.href = data.adres;
+      link.download = "";
+      link.textContent = "Downloaden";
+      delen.push(link);
+    }
+    if (data.overgeslagen.length) {
+      delen.push(document.createTextNode(` ${aantal(data.overgeslagen.length, "aanbieder krijgt", "aanbieders krijgen")} geen e-mail:`));
+      const lijst = document.createElement("ul");
+      for (const item of data.overgeslagen) {
+        const regel = document.createElement("li");
+        regel.textContent = `${item.wie}: ${item.reden}`;
+        lijst.appendChild(regel);
+      }
+      delen.push(lijst);
+    }
+    melding.replaceChildren(...delen);
+    melding.className = data.overgeslagen.length ? "melding let-op" : "melding goed";
+    melding.hidden = false;
   });
 }
 

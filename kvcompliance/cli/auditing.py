@@ -1,0 +1,156 @@
+"""``kvcompliance audit``: audit every return in a folder and write the reports."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from kvcompliance.cli.common import (COMMAND, EXIT_OK, EXIT_NOT_ALL_PROCESSED, ClickProgress, guarded, rules_option, settings_option, contracts_option, dossier_option, load_settings_for, open_dossier_for, year_type)
+from kvcompliance.clinl import Folder, Number
+from kvcompliance.text import printable
+
+
+@click.command(**COMMAND)
+@click.argument("inbox", type=Folder(exists=True), metavar="MAP")
+@click.option(
+    "-o",
+    "--uitvoer",
+    "out_dir",
+    type=Folder(),
+    default=Path("uitvoer"),
+    help="Map voor het overzicht, de bevindingen en de werkboeken per aanbieder (standaard: uitvoer).",
+)
+@click.option("--jaar", type=year_type(), metavar="JAAR", help="Het controlejaar. Standaard: het verslagjaar dat de meeste opgaven noemen.")
+@rules_option
+@contracts_option
+@click.option(
+    "--vorige",
+    "previous_dir",
+    type=Folder(exists=True),
+    help="Uitvoermap van de controle van vorig jaar: toon per aanbieder verbetering of verslechtering.",
+)
+@click.option(
+    "--jobs",
+    type=Number(1, 64, "aantal"),
+    metavar="N",
+    help="Aantal processen voor lezen en schrijven. Standaard: het aantal processorkernen.",
+)
+@click.option("--stil", is_flag=True, help="Geen voortgangsbalk tonen.")
+@dossier_option
+@settings_option
+@guarded
+def audit(
+    inbox: Path,
+    out_dir: Path,
+    jaar: int | None,
+    rules_file: Path | None,
+    register_file: Path | None,
+    previous_dir: Path | None,
+    jobs: int | None,
+    stil: bool,
+    dossier_file: Path | None,
+    settings_file: Path | None,
+) -> None:
+    """Controleer alle opgaven in MAP en schrijf de werkboeken.
+
+    Leest elk bestand in MAP, toetst alle opgaven aan de regels en schrijft in de
+    uitvoermap: overzicht.xlsx (voor u), bevindingen.csv en per aanbieder een
+    werkboek voor het accountgesprek in accountgesprek/.
+
+    Met --dossier komen er de eerdere jaren bij (tabblad Historie, escalatie in de
+    bellijst) en wordt deze controle in het dossier bewaard; een dossier dat nog niet
+    bestaat, wordt gemaakt.
+
+    \b
+    Voorbeeld:
+      kvcompliance audit opgaven/ -o uitvoer/ --jaar 2025
+      kvcompliance audit opgaven/ -o uitvoer-2025/ --dossier dossier.sqlite
+    """
+    from kvcompliance.audit import run_audit, status_counts, write_reports
+    from kvcompliance.outputs import OutputFolder
+    from kvcompliance.parallel import default_jobs
+
+    settings = load_settings_for(settings_file)
+    dossier = open_dossier_for(dossier_file, settings)  # checked before any return is read
+    if jaar is None and settings.get("uitvraag", "verslagjaar") is not None:
+        jaar = settings.get("uitvraag", "verslagjaar")
+        year_given = f"uit de instellingen ({Path(settings.path).name})"
+    else:
+        year_given = "opgegeven met --jaar"
+    jobs = jobs or default_jobs()
+    progress = ClickProgress(enabled=not stil)
+    # Opened before anything is read: an output folder that would touch the inbox, or
+    # one another run is writing into, is refused at once.
+    with OutputFolder(out_dir, inbox=inbox) as folder:
+        result = run_audit(
+            inbox,
+            year=jaar,
+            rules_file=str(rules_file) if rules_file else None,
+            register_file=register_file,
+            previous_dir=previous_dir,
+            progress=progress,
+            jobs=jobs,
+            exclude=out_dir,
+            dossier=dossier.path if dossier is not None else None,
+            year_given=year_given,
+        )
+        if dossier is not None:  # the Historie sheets need the earlier years before the workbooks are written
+            from kvcompliance.dossier.history import attach_history
+
+            result = attach_history(result, dossier)
+        reports = write_reports(result, folder, progress=progress, jobs=jobs, letterhead=settings.letterhead())
+        stored = None
+        if dossier is not None:  # only once every report is written and swapped in; one transaction
+            from kvcompliance.dossier.store import store_audit
+
+            stored = store_audit(dossier, result, sender=settings.letterhead().sender, progress=progress)
+
+    catalogue = result.catalogue
+    if not result.returns and not result.rejected and not result.skipped:
+        click.secho(f"Let op: in {printable(inbox)} staan geen bestanden om te controleren.", fg="yellow", err=True)
+    for warning in catalogue.warnings:
+        click.secho(f"Let op: {printable(warning)}", fg="yellow", err=True)
+    click.echo(f"Controlejaar {result.audit_year}: {printable(result.audit_year_source)}.")
+    if result.audit_year_warning:
+        click.secho(result.audit_year_warning, fg="yellow", bold=True, err=True)
+    n_returns, n_rejected, n_skipped = len(result.returns), len(result.rejected), len(result.skipped)
+    click.echo(
+        f"{n_returns} {'opgave' if n_returns == 1 else 'opgaven'} gecontroleerd, "
+        f"{n_rejected} {'bestand' if n_rejected == 1 else 'bestanden'} niet verwerkt"
+        + (f", {n_skipped} {'item' if n_skipped == 1 else 'items'} bewust overgeslagen" if n_skipped else "")
+        + "."
+    )
+    if n_returns:
+        counts = status_counts(result)
+        parts = [f"{catalogue.status_info(s).label.lower()} {n}" for s, n in counts.items()]
+        click.echo("Eindoordeel per opgave: " + " · ".join(parts))
+    if result.register is not None:
+        match = result.register
+        click.echo(
+            f"Contractregister: {len(match.matched)} opgaven bij een contract, {len(match.unmatched)} zonder contract, "
+            f"{len(match.missing)} {'contract' if len(match.missing) == 1 else 'contracten'} zonder opgave."
+        )
+    if result.trends is not None:
+        from collections import Counter
+
+        from kvcompliance import history
+
+        trend = Counter(t.overall for t in result.trends.values())
+        click.echo(
+            f"Ten opzichte van vorig jaar: {trend[history.IMPROVED]} verbeterd, {trend[history.WORSENED]} verslechterd, "
+            f"{trend[history.SAME]} gelijk, {trend[history.NEW]} nieuw, {trend[history.NOT_COMPARABLE]} niet te vergelijken."
+        )
+    for rejected in result.rejected:
+        click.echo(f"  niet verwerkt: {printable(rejected.source.path)} — {printable(rejected.reason)}")
+    for skipped in result.skipped:
+        click.echo(f"  overgeslagen: {printable(skipped.source.path)} — {printable(skipped.reason)}")
+    out = reports.out_dir
+    click.echo(f"Overzicht:   {printable(reports.overview)}")
+    click.echo(f"Bevindingen: {printable(reports.findings_csv)}")
+    click.echo(f"Werkboeken:  {printable(out / 'accountgesprek')} ({len(reports.provider_files)})")
+    click.echo(f"Verzendlijst en verwerkingslog: {printable(out / 'verzendlijst.csv')}, {printable(out / 'verwerking.jsonl')}")
+    for line in stored.summary(result.dossier) if stored is not None else ():
+        click.echo(printable(line))
+    sys.exit(EXIT_NOT_ALL_PROCESSED if result.rejected else EXIT_OK)

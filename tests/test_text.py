@@ -1,0 +1,48 @@
+"""Text for the terminal: file and provider names cannot steer the officer's screen."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kvcompliance.cli import main
+from kvcompliance.text import REPLACEMENT, printable
+
+SAMPLES = Path(__file__).parent.parent / "sample_workbooks"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("Stichting Café & Zoon 😀", "Stichting Café & Zoon 😀"),
+        ("a\x1b[2Jb", "a?[2Jb"),  # ESC: clear the screen
+        ("a\x9b2Jb", "a?2Jb"),  # C1 CSI: the same in one character
+        ("x\nFout: alles kwijt", "x?Fout: alles kwijt"),  # a faked output line
+        ("x\r\x07\x00\x7f", "x????"),
+        ("factuur\u202egpj.xlsx", "factuur?gpj.xlsx"),  # right-to-left override
+        ("a\u2066b\u2069\u200b\ufeff", "a?b???"),  # isolates, zero width space, BOM
+        ("a\u2028b\u2029c\x85d", "a?b?c?d"),
+        ("caf\udce9.xlsx", "caf?.xlsx"),  # a name that is not valid UTF-8, as Python sees it
+    ],
+)
+def test_printable_replaces_every_character_a_terminal_acts_on(text, shown):
+    assert printable(text) == shown.replace("?", REPLACEMENT)
+    printable(text).encode("utf-8")  # always printable, also a broken name
+
+
+def test_file_names_reach_the_terminal_without_control_characters(tmp_path):
+    inbox = tmp_path / "opgaven"
+    inbox.mkdir()
+    shutil.copy(SAMPLES / "01_stichting-jeugdhulp-de-kern.xlsx", inbox / "goed.xlsx")
+    hostile = "x\x1b[2J\x1b[H\nFout: alle opgaven zijn verwijderd\u202e.txt"
+    (inbox / hostile).write_text("geen opgave")
+    result = CliRunner().invoke(main, ["audit", str(inbox), "-o", str(tmp_path / "uit"), "--stil"])
+    assert result.exit_code == 1, result.output
+    everything = result.output  # stdout and stderr
+    assert "\x1b" not in everything and "\u202e" not in everything
+    (line,) = [line for line in everything.splitlines() if "niet verwerkt:" in line]
+    assert line.startswith(f"  niet verwerkt: x{REPLACEMENT}[2J{REPLACEMENT}[H{REPLACEMENT}Fout: alle opgaven")
+    assert not any(line.startswith("Fout:") for line in everything.splitlines())
