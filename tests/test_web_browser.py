@@ -188,6 +188,12 @@ def test_the_whole_year_in_the_browser_gives_what_the_cli_writes(chromium, tmp_p
         expect(page.locator("#niet-verwerkt")).to_contain_text("begroting_2026.xlsx")
         expect(page.locator("#ontbrekend")).to_contain_text("Aanbieder Zonder Opgave")
         page.locator("#filter-zoek").blur()
+        # the e-mail drafts, made as kvcompliance verzend makes them; who gets none is listed
+        page.click("#maak-concepten")
+        expect(page.locator("#melding-concepten")).to_contain_text("concepten gemaakt")
+        drafts = _download(page, lambda: page.click("#melding-concepten a"))
+        with zipfile.ZipFile(__import__("io").BytesIO(drafts)) as archive:
+            assert archive.namelist() and all(n.startswith("verzending/") and n.endswith(".eml") for n in archive.namelist())
         screenshot(page, tmp_path, "resultaten")
 
         # --- everything downloaded equals what kvcompliance audit writes for the same files

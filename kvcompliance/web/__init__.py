@@ -6,8 +6,8 @@
   unpacking zip files with the reader's container guards;
 - :mod:`~.runner` — the audit in a separate process (``run_audit`` + ``write_reports``,
   exactly as ``kvcompliance audit``), its progress, its result;
-- :mod:`~.extras` — the features other issues add (e-mail drafts, the dossier), found at
-  run time;
+- :mod:`~.extras` — the e-mail drafts (as ``kvcompliance verzend``) and whether the
+  dossier is there;
 - :mod:`~.security` — token, Host and Origin checks and the security headers on every
   response;
 - :mod:`~.state` — what the routes share (work folder, runs, results, templates);

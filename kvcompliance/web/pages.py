@@ -115,6 +115,8 @@ def call_rows(shown: Any) -> list[dict[str, Any]]:
             "orange": row.orange,
             "first": row.first_point,
             "trend": row.trend,
+            "escalation": row.escalation,
+            "escalation_reason": row.escalation_reason,
             "workbook": row.workbook,
             "search": " ".join((who.name, who.kvk, who.contract, who.source_name)).casefold(),
         })
@@ -144,6 +146,7 @@ def results_view(state: Any, audit: Any, shown: Any) -> dict[str, Any]:
         "register": register,
         "missing": list(register.missing) if register is not None else [],
         "trends": trend_counts(result) if result.trends is not None else None,
+        "escalations": any(row["escalation"] for row in rows),
         "downloads": _downloads(state, audit),
         "drafts": drafts,
         "dossier": dossier if (dossier := dossier_path(state, audit)) is not None and dossier.is_file() else None,

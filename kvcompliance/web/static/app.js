@@ -365,16 +365,18 @@ function initConcepten() {
     knop.disabled = false;
     if (!antwoord.ok) { toon(melding, antwoord.data.fout || "Het maken is mislukt.", "melding fout"); return; }
     const data = antwoord.data;
-    const delen = [document.createTextNode(`${aantal(data.aantal, "concept", "concepten")} gemaakt. `)];
+    const zin = document.createElement("p");
+    zin.append(`${aantal(data.aantal, "concept", "concepten")} gemaakt. `);
     if (data.aantal) {
       const link = document.createElement("a");
       link.href = data.adres;
       link.download = "";
       link.textContent = "Downloaden";
-      delen.push(link);
+      zin.append(link);
     }
+    const delen = [zin];
     if (data.overgeslagen.length) {
-      delen.push(document.createTextNode(` ${aantal(data.overgeslagen.length, "aanbieder krijgt", "aanbieders krijgen")} geen e-mail:`));
+      zin.append(` ${aantal(data.overgeslagen.length, "aanbieder krijgt", "aanbieders krijgen")} geen e-mail:`);
       const lijst = document.createElement("ul");
       for (const item of data.overgeslagen) {
         const regel = document.createElement("li");
