@@ -300,3 +300,18 @@ def test_the_command_serves_the_app_on_the_port_it_prints(tmp_path):
     finally:
         process.terminate()
         process.wait(30)
+
+
+def test_an_unexpected_error_is_a_dutch_page_without_a_traceback(server, monkeypatch):
+    from kvcompliance.web import state as web_state
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("geheim detail")
+
+    monkeypatch.setattr(web_state.Workspace, "audit", broken)  # our own code, made to fail on purpose
+    status, _, body = server.request("GET", "/controles/controle-2025", headers={"Accept": "text/html"})
+    assert status == 500
+    page = body.decode()
+    assert "Er ging iets onverwachts mis" in page and "geheim detail" not in page and "Traceback" not in page
+    status, _, body = server.request("GET", "/controles/controle-2025/voortgang")
+    assert status == 500 and "Er ging iets onverwachts mis" in json.loads(body)["fout"]

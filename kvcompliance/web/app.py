@@ -127,6 +127,15 @@ async def kv_error(request: Request, exc: Exception) -> Response:
     return web(request).render("fout.html", status=status, title=title, message=str(exc))
 
 
+async def unexpected(request: Request, exc: Exception) -> Response:
+    """An error in a route: a Dutch page (the details go to the log, see :mod:`~.security`)."""
+    from kvcompliance.web.security import UNEXPECTED
+
+    if request.method != "GET" or "text/html" not in request.headers.get("accept", ""):
+        return JSONResponse({"fout": UNEXPECTED}, status_code=500)
+    return web(request).render("fout.html", status=500, title="Er ging iets mis", message=UNEXPECTED)
+
+
 async def page_missing(request: Request, exc: Exception) -> Response:
     return web(request).render("fout.html", status=404, title="Niet gevonden", message="Deze pagina bestaat niet.")
 
@@ -153,6 +162,6 @@ def create_app(workspace: Workspace, token: str, port: int, *, features: Feature
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         Route("/favicon.ico", lambda request: RedirectResponse("/static/favicon.svg", status_code=301)),
     ]
-    app = Starlette(routes=routes, exception_handlers={KvError: kv_error, 404: page_missing})
+    app = Starlette(routes=routes, exception_handlers={KvError: kv_error, 404: page_missing, Exception: unexpected})
     app.state.web = state
     return Guard(app, token, port)
