@@ -255,6 +255,7 @@ class Runner:
                     job.done += message[1]
                 elif kind == "klaar":
                     result, files = message[1], message[2]
+                    job.stages.append(("uitkomst ontvangen", round(time.monotonic() - job.started, 2)))
                 elif kind == "fout":
                     job.error = message[1]
         finally:
@@ -264,6 +265,7 @@ class Runner:
         if result is not None:
             try:
                 self._on_result(job.audit_id, job, result, files or {})
+                job.stages.append(("uitkomst bewaard", round(time.monotonic() - job.started, 2)))
             except Exception:  # noqa: BLE001
                 log.exception("keeping the result failed")
                 job.error = "De uitkomst kon niet worden bewaard."

@@ -350,7 +350,7 @@ function initBellijst() {
   status.addEventListener("change", filter);
   sector.addEventListener("change", filter);
   zoek.addEventListener("input", filter);
-  filter();
+  if (status.value || sector.value || zoek.value) filter(); // kept by the browser on "back"
 }
 
 function initConcepten() {
