@@ -177,7 +177,7 @@ def test_an_audit_over_http_escapes_provider_text_and_serves_the_files_it_wrote(
     assert "<script>alert" not in page
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; =HYPERLINK" in page
     assert "begroting_2026.xlsx" in page and "Niet verwerkt" in page
-    return_id = re.search(r'/opgave/(R\d+)">&lt;script', page).group(1)
+    return_id = re.search(r'"opgave/(R\d+)">&lt;script', page).group(1)
     provider = server.request("GET", f"/controles/{audit_id}/opgave/{return_id}")[2].decode()
     assert "<script>alert" not in provider and "&lt;script&gt;" in provider
     output = server.state.workspace.audit(audit_id).output
