@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -180,6 +181,10 @@ def _run(conn: Any, request: RunRequest) -> None:
                            " --debug en stuur wat in het venster verschijnt naar de beheerder."))
     finally:
         conn.close()
+    # Everything is written and sent: end without freeing the audit object by object (as the
+    # CLI ends, kvcompliance.cli.common.leave), which would keep the page waiting.
+    logging.shutdown()
+    os._exit(0)
 
 
 @dataclass
@@ -256,11 +261,12 @@ class Runner:
                 elif kind == "klaar":
                     result, files = message[1], message[2]
                     job.stages.append(("uitkomst ontvangen", round(time.monotonic() - job.started, 2)))
+                    break
                 elif kind == "fout":
                     job.error = message[1]
+                    break
         finally:
             conn.close()
-            process.join()
         job.finished = time.monotonic()
         if result is not None:
             try:
@@ -272,3 +278,4 @@ class Runner:
         elif not job.error:
             job.error = "De controle is onverwacht gestopt (het proces is beëindigd). Probeer het opnieuw."
         job.state = "fout" if job.error else "klaar"
+        process.join()  # it ends at once (os._exit); joined so that no process is left behind
