@@ -1,7 +1,7 @@
 """The ``kvcompliance`` command: a thin Dutch skin over the library.
 
 Only this package prints, talks to click or chooses exit codes; one module per command
-(:mod:`.auditing`, :mod:`.forms`, :mod:`.sending`, :mod:`.dossiers`), what they share in
+(:mod:`.auditing`, :mod:`.forms`, :mod:`.sending`, :mod:`.dossiers`, :mod:`.browser`), what they share in
 :mod:`.common`. Heavy imports (pandas, pandera, xlsxwriter) happen inside the commands
 so that ``--help`` stays fast.
 
@@ -21,6 +21,7 @@ import click
 
 from kvcompliance import __version__
 from kvcompliance.cli.auditing import audit
+from kvcompliance.cli.browser import web
 from kvcompliance.cli.common import EXIT_OK, GROUP, leave, on_signal
 from kvcompliance.cli.dossiers import afspraken, dossier
 from kvcompliance.cli.forms import init, regels, template
@@ -47,7 +48,7 @@ def main() -> None:
     """
 
 
-for command in (init, template, audit, verzend, afspraken, dossier, regels):
+for command in (init, template, audit, verzend, afspraken, dossier, regels, web):
     main.add_command(command)
 
 

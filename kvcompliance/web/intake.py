@@ -1,0 +1,117 @@
+"""Adding returns to an audit: one file (or a zip) per request, or many small files in a bundle.
+Names, limits and zip guards are :mod:`kvcompliance.web.uploads`'."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from kvcompliance.web.state import WebState, audit_or_404, web
+from kvcompliance.web.uploads import (
+    Outcome,
+    UploadRefused,
+    megabytes,
+    place,
+    receive,
+    receive_bundle,
+    recount,
+    skip_reason,
+    temp_path,
+    too_big,
+    unpack_zip,
+)
+from kvcompliance.web.workspace import Audit
+
+
+def _modified(request: Request) -> float | None:
+    """The file's last change as the browser told it (milliseconds since 1970), in seconds."""
+    try:
+        value = float(request.headers.get("x-gewijzigd", ""))
+    except ValueError:
+        return None
+    return value / 1000 if 0 < value < 10**14 else None
+
+
+async def _store_return(state: WebState, audit: Audit, tmp: Path, sent: str, digest: str, modified: float | None,
+                        outcome: Outcome) -> None:
+    """Put one received file among the audit's returns (a zip file: what is in it)."""
+    reason = skip_reason(sent)
+    if reason is not None:
+        tmp.unlink(missing_ok=True)
+        outcome.refused.append((sent, reason))
+    elif sent.lower().endswith(".zip"):
+        try:
+            unpacked = await run_in_threadpool(unpack_zip, tmp, sent, audit.inbox, state.limits)
+        finally:
+            tmp.unlink(missing_ok=True)
+        outcome.added += unpacked.added
+        outcome.present += unpacked.present
+        outcome.refused += unpacked.refused
+    else:
+        await run_in_threadpool(place, tmp, audit.inbox, sent, digest, modified, state.limits.files, outcome)
+
+
+def _receiving(request: Request) -> tuple[WebState, Audit, Response | None]:
+    state = web(request)
+    audit = audit_or_404(request)
+    if state.runner.busy(audit.id):
+        return state, audit, JSONResponse({"fout": "Er loopt een controle; voeg de bestanden toe als die klaar is."},
+                                          status_code=409)
+    audit.inbox.mkdir(parents=True, exist_ok=True, mode=0o700)
+    recount(audit.inbox)
+    return state, audit, None
+
+
+async def upload_return(request: Request) -> Response:
+    """One file (or a zip of files) for the audit's returns, as the raw request body."""
+    state, audit, busy = _receiving(request)
+    if busy is not None:
+        return busy
+    sent = request.query_params.get("naam", "")[:255] or "bestand"
+    outcome = Outcome()
+    is_zip = sent.lower().endswith(".zip")
+    limit = state.limits.zip_bytes if is_zip else state.limits.file_bytes
+    what = "zip-bestand" if is_zip else "bestand"
+    if int(request.headers.get("content-length") or 0) > limit:
+        outcome.refused.append((sent, str(too_big(sent, limit, what))))
+        return JSONResponse(outcome.as_json(), status_code=413)
+    tmp = temp_path(audit.inbox)
+    try:
+        digest = await receive(request.stream(), tmp, limit, sent, what)
+    except UploadRefused as exc:
+        outcome.refused.append((sent, str(exc)))
+        return JSONResponse(outcome.as_json(), status_code=413)
+    await _store_return(state, audit, tmp, sent, digest, _modified(request), outcome)
+    return JSONResponse(outcome.as_json())
+
+
+async def upload_bundle(request: Request) -> Response:
+    """Many small returns in one request (see :func:`kvcompliance.web.uploads.receive_bundle`)."""
+    state, audit, busy = _receiving(request)
+    if busy is not None:
+        return busy
+    outcome = Outcome()
+    if int(request.headers.get("content-length") or 0) > state.limits.zip_bytes:
+        outcome.refused.append(("", f"Te veel in één keer: stuur hoogstens {megabytes(state.limits.zip_bytes)} tegelijk."))
+        return JSONResponse(outcome.as_json(), status_code=413)
+
+    async def store(tmp: Path, sent: str, digest: str, modified: float | None) -> None:
+        await _store_return(state, audit, tmp, sent, digest, modified, outcome)
+
+    try:
+        await receive_bundle(request.stream(), audit.inbox, state.limits, store)
+    except UploadRefused as exc:
+        outcome.refused.append(("", str(exc)))
+        return JSONResponse(outcome.as_json(), status_code=413)
+    return JSONResponse(outcome.as_json())
+
+
+def routes(audit: str) -> list[Route]:
+    return [
+        Route(audit + "/opgaven", upload_return, methods=["POST"]),
+        Route(audit + "/opgaven/bundel", upload_bundle, methods=["POST"]),
+    ]
