@@ -115,6 +115,14 @@ class Settings:
     def get(self, section: str, key: str, default: Any = None) -> Any:
         return self.values.get(section, {}).get(key, default)
 
+    def audit_year(self, given: int | None, given_how: str) -> tuple[int | None, str]:
+        """The audit year and where it came from: ``given`` (said as ``given_how``), else
+        [uitvraag] verslagjaar of these settings, else None (the returns decide)."""
+        year = self.get("uitvraag", "verslagjaar")
+        if given is None and year is not None:
+            return year, f"uit de instellingen ({Path(self.path).name})"
+        return given, given_how
+
     def letterhead(self) -> "Letterhead":
         """What a provider sees about who sends and when (plain and picklable)."""
         get = self.get

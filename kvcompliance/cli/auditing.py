@@ -74,11 +74,7 @@ def audit(
 
     settings = load_settings_for(settings_file)
     dossier = open_dossier_for(dossier_file, settings)  # checked before any return is read
-    if jaar is None and settings.get("uitvraag", "verslagjaar") is not None:
-        jaar = settings.get("uitvraag", "verslagjaar")
-        year_given = f"uit de instellingen ({Path(settings.path).name})"
-    else:
-        year_given = "opgegeven met --jaar"
+    jaar, year_given = settings.audit_year(jaar, "opgegeven met --jaar")
     jobs = jobs or default_jobs()
     progress = ClickProgress(enabled=not stil)
     # Opened before anything is read: an output folder that would touch the inbox, or

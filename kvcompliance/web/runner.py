@@ -132,10 +132,7 @@ def _run(conn: Any, request: RunRequest) -> None:
 
             dossier = open_dossier(Path(dossier_file), create=request.write, write=request.write)
         progress = PipeProgress(conn)
-        year, year_given = request.year, request.year_given
-        if year is None and settings.get("uitvraag", "verslagjaar") is not None:
-            year = settings.get("uitvraag", "verslagjaar")
-            year_given = f"uit de instellingen ({Path(settings.path).name})"
+        year, year_given = settings.audit_year(request.year, request.year_given)
 
         def audited():
             result = run_audit(
