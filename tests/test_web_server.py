@@ -164,6 +164,8 @@ def test_an_audit_over_http_escapes_provider_text_and_serves_the_files_it_wrote(
     plain = fill(blank_form, tmp_path / "gewoon.xlsx", {**BASE, "contractnummer": "JH-2025-002", "medewerkers_getraind": 10})
     for path in (hostile, plain, SAMPLES / "begroting_2026.xlsx"):
         assert upload(server, audit_id, path)["toegevoegd"] == [path.name]
+    # the page refuses hidden names; one put in the folder by other means is listed, not lost
+    (server.state.workspace.audit(audit_id).inbox / ".verborgen.xlsx").write_bytes(b"x")
     assert server.post(f"/controles/{audit_id}/start")[0] == 200
     slowest = 0.0
     while server.state.runner.busy(audit_id):  # the audit runs in its own process: the pages stay quick
@@ -177,6 +179,11 @@ def test_an_audit_over_http_escapes_provider_text_and_serves_the_files_it_wrote(
     assert "<script>alert" not in page
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; =HYPERLINK" in page
     assert "begroting_2026.xlsx" in page and "Niet verwerkt" in page
+    def table(key: str) -> str:
+        start = page.index(f'id="{key}"')
+        return page[start:page.index("</table>", start)]
+    assert ".verborgen.xlsx" in table("overgeslagen") and ".verborgen.xlsx" not in table("afgewezen")
+    assert "begroting_2026.xlsx" in table("afgewezen")
     return_id = re.search(r'"opgave/(R\d+)">&lt;script', page).group(1)
     provider = server.request("GET", f"/controles/{audit_id}/opgave/{return_id}")[2].decode()
     assert "<script>alert" not in provider and "&lt;script&gt;" in provider

@@ -143,8 +143,9 @@ def results_view(state: Any, audit: Any, shown: Any) -> dict[str, Any]:
         "statuses": [badge(s) for s in FILTER_STATUSES],
         "counts": [(badge(s), n) for s, n in counts.items()],
         "rejected": [{"path": r.source.path, "kind": r.kind, "reason": r.reason} for r in result.rejected],
+        "skipped": [{"path": r.source.path, "kind": r.kind, "reason": r.reason} for r in result.skipped],
         "register": register,
-        "missing": list(register.missing) if register is not None else [],
+        "missing": [_missing_row(result.catalogue, c) for c in register.missing] if register is not None else [],
         "trends": trend_counts(result) if result.trends is not None else None,
         "escalations": any(row["escalation"] for row in rows),
         "downloads": _downloads(state, audit),
@@ -241,3 +242,11 @@ def routes(audit: str) -> list[Route]:
         Route(audit + "/resultaten", results),
         Route(audit + "/opgave/{return_id}", provider_page),
     ]
+
+
+def _missing_row(catalogue: Any, contract: Any) -> dict[str, str]:
+    """A contract without a return, as the page shows it (the sector by its name)."""
+    sector = catalogue.sector(contract.sector)
+    return {"contractnummer": contract.contractnummer, "aanbieder_naam": contract.aanbieder_naam,
+            "kvk_nummer": contract.kvk_nummer, "sector": sector.label if sector else contract.sector,
+            "contact_email": contract.contact_email}
