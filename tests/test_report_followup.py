@@ -497,7 +497,8 @@ def _as_seen(path: Path) -> dict:
 
 def test_a_big_overview_is_streamed_and_looks_the_same(tmp_path, monkeypatch):
     """From STREAM_FROM_FINDINGS findings on the overview is written row by row (constant
-    memory); every sheet must then still show every cell: none may be written out of order."""
+    memory); every sheet must then still show every cell: none may be written out of order.
+    Bevindingen then holds only the findings its filter shows, and says where the others are."""
     from kvcompliance.report import overview
 
     result = make_result(
@@ -520,4 +521,17 @@ def test_a_big_overview_is_streamed_and_looks_the_same(tmp_path, monkeypatch):
         assert b't="inlineStr"' in zf.read("xl/worksheets/sheet3.xml")
     in_memory, streamed = _as_seen(tmp_path / "in_geheugen.xlsx"), _as_seen(tmp_path / "gestroomd.xlsx")
     assert in_memory["sheets"] == ["Bellijst", "Overzicht", "Per sector", "Grafiek", "Bevindingen", "Niet verwerkt", "Toezicht", "Ontbrekend", "Normen"]
-    assert [key for key in in_memory.keys() | streamed.keys() if in_memory.get(key) != streamed.get(key)] == []
+    differ = [key for key in in_memory.keys() | streamed.keys() if in_memory.get(key) != streamed.get(key)]
+    assert [key for key in differ if key[0] != "Bevindingen"] == []
+    # Bevindingen holds what needs attention (what its filter shows in memory) and says where the rest is
+    full, big = openpyxl.load_workbook(tmp_path / "in_geheugen.xlsx")["Bevindingen"], openpyxl.load_workbook(tmp_path / "gestroomd.xlsx")["Bevindingen"]
+    shown = [[c.value for c in row] for row in full.iter_rows(min_row=2) if not full.row_dimensions[row[0].row].hidden]
+    assert 0 < len(shown) < full.max_row - 1
+    rows = [[c.value for c in row] for row in big.iter_rows(min_row=2)]
+    assert rows[:len(shown)] == shown and all(v is None for v in rows[len(shown)])
+    left = len(result.findings) - len(shown)
+    groen = sum(f.status == G for f in result.findings)
+    nvt = left - groen
+    assert rows[-1][0] == ("Niet op dit blad, wel in bevindingen.csv: "
+                           + " en ".join([f"{groen} bevindingen groen"] + ([f"{nvt} bevindingen n.v.t."] if nvt else []))
+                           + ". Zo blijft het blad bij zoveel opgaven goed te openen en te filteren.")
