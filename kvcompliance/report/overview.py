@@ -375,7 +375,8 @@ def _findings_sheet(
         counts = " en ".join(plural(n, f"bevinding {styles.labels[Status(s)].lower()}", f"bevindingen {styles.labels[Status(s)].lower()}")
                              for s, n in sorted(left_out.items()))
         row += 2
-        sheet.write_string(row, 0, f"Niet op dit blad, wel in {FINDINGS_FILE}: {counts}. Zo blijft het blad bij zoveel opgaven "
+        counts += "" if counts.endswith(".") else "."  # 'n.v.t.' ends the sentence itself
+        sheet.write_string(row, 0, f"Niet op dit blad, wel in {FINDINGS_FILE}: {counts} Zo blijft het blad bij zoveel opgaven "
                            "goed te openen en te filteren.", styles.get("subtitle"))
     setup_print(sheet, landscape=True, header_left=title, header_right="Bevindingen", footer_left=footer, repeat_rows=(0, 0))
     sheet.print_area(0, 0, row, FINDINGS_COLUMNS.index("bestand") - 1)
