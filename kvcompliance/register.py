@@ -119,7 +119,7 @@ def load_register(path: Path, catalogue: Catalogue) -> Register:
                 f"Het contractregister {path.name} is te groot ({size // 2**20} MB; de grens is "
                 f"{REGISTER_MAX_BYTES // 2**20} MB). Is dit het goede bestand?"
             )
-        rows = read_rows(path)
+        rows = _read_rows_bounded(path)
     except UnreadableFile as exc:
         raise RegisterError(f"Het contractregister {path.name} kan niet worden gelezen: {exc.reason}") from None
     except OSError as exc:
@@ -151,6 +151,51 @@ def load_register(path: Path, catalogue: Catalogue) -> Register:
         shown = "; ".join(problems[:10]) + (f"; en nog {len(problems) - 10} fouten" if len(problems) > 10 else "")
         raise RegisterError(f"Het contractregister {path.name} bevat fouten: {shown}.")
     return Register(str(path), contracts)
+
+
+def _read_rows_bounded(path: Path) -> list[list[Any]]:
+    """The register's rows. A workbook is read in a separate process with a memory limit:
+    calamine reserves room for a sheet's whole extent, so one cell in XFD1048576 would
+    make it ask for half a terabyte and abort this process (a CSV is size-capped instead)."""
+    if path.suffix.lower() in (".csv", ".txt"):
+        return read_rows(path)
+    from contextlib import closing
+
+    from kvcompliance.parallel import ordered_map
+
+    with closing(ordered_map(_rows_in_reader, [str(path)], 1, isolate=True, on_crash=_reader_died)) as results:
+        kind, value = next(iter(results))
+    if kind == "fout":
+        raise UnreadableFile(value)
+    if kind == "te_groot":
+        raise RegisterError(
+            f"Het contractregister {path.name} is te groot om te lezen: het vraagt meer werkgeheugen dan een "
+            "contractregister ooit nodig heeft (vaak staat er iets in een cel ver buiten de tabel). "
+            "Sla het register op als CSV of verwijder wat buiten de tabel staat."
+        )
+    return value
+
+
+def _rows_in_reader(path: str) -> tuple[str, Any]:
+    """In the reader process: limit its memory, keep calamine's crash report off the
+    officer's terminal, and read the rows (an unreadable file as its Dutch reason)."""
+    import os
+
+    from kvcompliance.ingest.worker import limit_memory
+
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 2)
+    limit_memory()
+    try:
+        return "rijen", read_rows(Path(path))
+    except UnreadableFile as exc:
+        return "fout", exc.reason
+    except MemoryError:
+        return "te_groot", None
+
+
+def _reader_died(path: str) -> tuple[str, Any]:
+    return "te_groot", None
 
 
 def _contract(number: int, cell, sectors: dict[str, str]) -> Contract:

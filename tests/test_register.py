@@ -97,3 +97,46 @@ def test_a_register_that_is_too_big_is_refused_before_it_is_read(tmp_path, monke
     monkeypatch.setattr(register, "REGISTER_MAX_BYTES", 1000)
     with pytest.raises(RegisterError, match=r"contracten.csv is te groot \(0 MB; de grens is 0 MB\)"):
         load_register(path, load_catalogue())
+
+
+def test_a_register_workbook_with_a_cell_far_away_is_refused_not_fatal(tmp_path):
+    """One cell in XFD1048576 makes calamine ask for half a terabyte; the audit must refuse
+    the register with a Dutch reason instead of aborting with a Rust backtrace."""
+    import io
+    import re
+    import subprocess
+    import sys
+    import zipfile
+
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["contractnummer", "aanbieder_naam", "kvk_nummer", "sector", "contact_email"])
+    sheet.append(["JH-1", "Stichting A", "12345678", "wmo", "a@a.nl"])
+    plain = io.BytesIO()
+    workbook.save(plain)
+    far = io.BytesIO()
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(far, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:XFD1048576"/>', data)
+                data = data.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>')
+            target.writestr(name, data)
+    (tmp_path / "contracten.xlsx").write_bytes(far.getvalue())
+    # in a child process: if the guard fails, calamine aborts the process running it
+    script = (
+        "from pathlib import Path\n"
+        "from kvcompliance.catalogue import load_catalogue\n"
+        "from kvcompliance.errors import RegisterError\n"
+        "from kvcompliance.register import load_register\n"
+        "try:\n"
+        f"    load_register(Path({str(tmp_path / 'contracten.xlsx')!r}), load_catalogue())\n"
+        "except RegisterError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert "contracten.xlsx is te groot om te lezen" in done.stdout
+    assert done.stderr == ""
