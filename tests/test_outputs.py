@@ -389,3 +389,32 @@ def test_an_output_path_through_a_file_is_refused_in_plain_dutch(tmp_path):
     result = audit(inbox, "-o", tmp_path / ("x" * 300))
     assert result.exit_code == 3
     assert "kan niet worden gemaakt: de naam is te lang" in result.output
+
+
+def test_a_full_disk_while_a_workbook_is_saved_gives_no_traceback(tmp_path):
+    """A disk that fills up while a workbook is saved is one Dutch error, not an
+    'Exception ignored ... Traceback' from a half-closed zip file on stderr."""
+    import subprocess
+    import sys
+
+    script = (
+        "import resource, signal, sys\n"
+        "from pathlib import Path\n"
+        "from kvcompliance.errors import OutputError\n"
+        "from kvcompliance.report.xlsx import new_workbook\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000))  # a disk with 20 kB free\n"
+        "for streamed in (False, True):\n"
+        "    try:\n"
+        f"        with new_workbook(Path({str(tmp_path)!r}) / 'groot.xlsx', streamed=streamed) as book:\n"
+        "            sheet = book.add_worksheet('Blad')\n"
+        "            for row in range(3000):\n"
+        "                sheet.write_string(row, 0, f'regel {row} ' + 'x' * (row % 50))\n"
+        "    except OutputError as exc:\n"
+        "        print(exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.stdout.count("Kan groot.xlsx niet schrijven") == 2, done.stdout
+    assert done.stderr == ""
+    assert not (tmp_path / "groot.xlsx").exists()
+    assert [p.name for p in tmp_path.iterdir()] == []

@@ -18,6 +18,7 @@ Two promises hold for every workbook the project writes (audit, overview, forms)
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import secrets
 from pathlib import Path
@@ -135,7 +136,11 @@ def new_workbook(path: Path, *, streamed: bool = False) -> Iterator[SafeWorkbook
 
     options = {**WORKBOOK_OPTIONS, "in_memory": False, "constant_memory": True} if streamed else WORKBOOK_OPTIONS
     with atomic_path(path) as tmp:
-        book = xlsxwriter.Workbook(str(tmp), options)
+        # Built in memory and written to disk by us: when the disk is full, xlsxwriter's
+        # zip file would otherwise stay half-open and report the same error again, with a
+        # traceback, when it is collected.
+        buffer = io.BytesIO()
+        book = xlsxwriter.Workbook(buffer, options)
         try:
             yield SafeWorkbook(book)
         except BaseException:
@@ -148,3 +153,4 @@ def new_workbook(path: Path, *, streamed: bool = False) -> Iterator[SafeWorkbook
             cause = next((e for e in (*exc.args, exc.__context__) if isinstance(e, OSError)), None)  # FileCreateError wraps it
             why = os_reason(cause) if cause is not None else exc.__class__.__name__
             raise OutputError(f"Kan {Path(path).name} niet schrijven: {why}.") from None
+        tmp.write_bytes(buffer.getbuffer())
