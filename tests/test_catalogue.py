@@ -201,3 +201,35 @@ def test_a_mistake_in_the_file_reasons_is_named(data, expected):
 
     with pytest.raises(CatalogueError, match=expected):
         _build_file_reasons(data, "bestanden.toml")
+
+
+@pytest.mark.parametrize("kind", ["pipe", "apparaat"])
+def test_a_rules_file_that_is_a_pipe_or_a_device_is_refused_at_once(tmp_path, kind):
+    """--regels pointing to a pipe blocked the audit for ever; a link to /dev/zero read
+    until the memory ran out. Checked in a child process (with a memory limit and a
+    timeout) so a regression fails the test instead of hanging or exhausting the machine."""
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "regels.toml"
+    if kind == "pipe":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    script = (
+        "import resource\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (2 * 1024**3, resource.RLIM_INFINITY))\n"
+        "from pathlib import Path\n"
+        "from kvcompliance.catalogue import load_catalogue\n"
+        "from kvcompliance.errors import CatalogueError\n"
+        "try:\n"
+        f"    load_catalogue({str(path)!r})\n"
+        "except CatalogueError as exc:\n"
+        "    print(exc)\n"
+    )
+    try:
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("reading the rules file did not end")
+    assert "regels.toml is geen gewoon bestand" in done.stdout, done.stderr[-300:]

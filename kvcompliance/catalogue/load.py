@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import math
 import re
+import stat
 import string
 import tomllib
 from functools import lru_cache
@@ -66,10 +67,15 @@ def read_toml(
     """A TOML file of the project (a rules or settings file): size-capped, nesting bounded,
     every problem an ``error`` with a Dutch message naming the file."""
     try:
-        if limit is not None and path.stat().st_size > limit:
-            raise error(f"{path.name} is te groot voor een {what} (meer dan {limit // 1024} kB).")
+        # A pipe or device is never opened (a pipe blocks; /dev/zero never ends), and at
+        # most ``limit`` bytes are read: a size on disk can lie, what is read cannot.
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise error(f"{path.name} is geen gewoon bestand (maar bijvoorbeeld een pipe of een apparaat); geef een {what} op.")
         with path.open("rb") as handle:
-            data = tomllib.load(handle)
+            raw = handle.read() if limit is None else handle.read(limit + 1)
+        if limit is not None and len(raw) > limit:
+            raise error(f"{path.name} is te groot voor een {what} (meer dan {limit // 1024} kB).")
+        data = tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise error(f"Het bestand {path} bestaat niet.") from None
     except tomllib.TOMLDecodeError as exc:
