@@ -208,12 +208,14 @@ def _check_level_value(op: str, value: Any, kind: str, column: str, column_type:
         _require(kind in numeric, where, f"{column} is geen getal; gebruik gelijk_aan of in")
         _require(isinstance(value, (int, float)) and not isinstance(value, bool), where, f"moet een getal zijn, niet {value!r}")
         _require(math.isfinite(value), where, f"moet een eindig getal zijn, niet {value!r}")
+        _check_level_range(value, kind, where)
     elif op in ("gelijk_aan", "niet_gelijk_aan"):
         if kind == "janee":
             _require(isinstance(value, bool), where, f"moet true of false zijn, niet {value!r}")
         elif kind in numeric:
             _require(isinstance(value, (int, float)) and not isinstance(value, bool), where, f"moet een getal zijn, niet {value!r}")
             _require(math.isfinite(value), where, f"moet een eindig getal zijn, niet {value!r}")
+            _check_level_range(value, kind, where)
         else:
             _require(isinstance(value, str), where, f"moet tekst zijn, niet {value!r}")
     elif op == "in":
@@ -230,6 +232,15 @@ def _check_level_value(op: str, value: Any, kind: str, column: str, column_type:
             re.compile(value)
         except re.error as exc:
             raise CatalogueError(f"{where}: geen geldige reguliere expressie ({exc})") from None
+
+
+def _check_level_range(value: float, kind: str, where: str) -> None:
+    """A norm's limit in the range its column can have: a share or chance between 0 and 1,
+    any other number within a million (a limit of 1e308 would make every return red)."""
+    if kind in ("procent", "kans"):
+        _require(0 <= value <= 1, where, f"moet tussen 0 en 1 liggen (een deel of kans), niet {value}")
+    else:
+        _require(abs(value) <= 1_000_000, where, f"is onwaarschijnlijk groot ({value})")
 
 
 LEVEL_KEYS = {"status", "kolom", "als", "bevinding", "vraag"} | set(OPERATORS)
@@ -348,7 +359,9 @@ def placeholders(template: str) -> list[str]:
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as exc:
-        raise CatalogueError(f"ongeldige accolades in {template[:60]!r} ({exc})") from None
+        raise CatalogueError(
+            f"ongeldige accolades in {template[:60]!r}: elke {{ hoort bij een }} rond een naam; schrijf {{{{ of }}}} voor een losse accolade"
+        ) from None
     names = []
     for _, name, spec, conversion in parsed:
         if name is None:
