@@ -116,7 +116,11 @@ def read_sheet_rows(path: Path, sheet: str | int = 0) -> list[list[Any]]:
         book_sheet = workbook.get_sheet_by_index(sheet) if isinstance(sheet, int) else workbook.get_sheet_by_name(sheet)
         return [list(row) for row in book_sheet.to_python(skip_empty_area=False)]
     except Exception as exc:  # noqa: BLE001 - calamine raises several error types for bad files
-        raise load_file_reasons().unreadable("werkblad_niet_te_lezen", melding=exc.__class__.__name__) from None
+        # what the officer can act on, in Dutch (not calamine's English error class)
+        why = "het bestand is met een wachtwoord beveiligd" if exc.__class__.__name__ == "PasswordError" else (
+            "het bestand is beschadigd of onvolledig"
+        )
+        raise load_file_reasons().unreadable("werkblad_niet_te_lezen", melding=why) from None
 
 
 def read_rows(path: Path) -> list[list[Any]]:

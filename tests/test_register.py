@@ -140,3 +140,26 @@ def test_a_register_workbook_with_a_cell_far_away_is_refused_not_fatal(tmp_path)
     assert done.returncode == 0, done.stderr[-500:]
     assert "contracten.xlsx is te groot om te lezen" in done.stdout
     assert done.stderr == ""
+
+
+def test_a_damaged_or_protected_register_workbook_is_explained_in_dutch(tmp_path):
+    import io
+
+    import msoffcrypto
+    import openpyxl
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["contractnummer", "aanbieder_naam", "kvk_nummer", "sector", "contact_email"])
+    plain = io.BytesIO()
+    workbook.save(plain)
+    (tmp_path / "kapot.xlsx").write_bytes(plain.getvalue()[:2000])
+    protected = io.BytesIO()
+    OOXMLFile(io.BytesIO(plain.getvalue())).encrypt("geheim", protected)
+    (tmp_path / "beveiligd.xlsx").write_bytes(protected.getvalue())
+    assert msoffcrypto.OfficeFile(io.BytesIO(protected.getvalue())).is_encrypted()
+    for name, expected in (("kapot.xlsx", "beschadigd of onvolledig"), ("beveiligd.xlsx", "met een wachtwoord beveiligd")):
+        with pytest.raises(RegisterError) as caught:
+            load_register(tmp_path / name, load_catalogue())
+        assert expected in str(caught.value)
+        assert "Error" not in str(caught.value)
