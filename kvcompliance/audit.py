@@ -98,7 +98,7 @@ def collect(
     """Find and read every file in ``inbox``: each becomes a return or a rejected file, and
     every entry skipped on purpose is listed with its reason (nothing goes unaccounted for).
     ``exclude``: this run's output folder; ``dossier``: this run's dossier file."""
-    from kvcompliance.catalogue.skipped import DOSSIER, EARLIER_OUTPUT
+    from kvcompliance.catalogue.skipped import DOSSIER, EARLIER_OUTPUT, WORK_FILE
     from kvcompliance.ingest import survey
     from kvcompliance.ingest.inbox import Skipped
     from kvcompliance.ingest.worker import read_files
@@ -114,6 +114,8 @@ def collect(
             ours = [p for p in paths if p.resolve().is_relative_to(skip)]
             paths = [p for p in paths if not p.resolve().is_relative_to(skip)]
             skipped += [Skipped(p, EARLIER_OUTPUT, {"naam": p.name}) for p in ours]
+            # this run's own lock and staging folder there are gone when it ends: not inbox entries
+            skipped = [e for e in skipped if not (e.kind == WORK_FILE and e.path.resolve().is_relative_to(skip))]
         if dossier is not None:  # the dossier (and SQLite's files beside it) kept in the inbox
             stored = Path(dossier).resolve()
             ours = [p for p in paths if p.resolve().parent == stored.parent and p.name.startswith(stored.name)]

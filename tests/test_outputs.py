@@ -418,3 +418,19 @@ def test_a_full_disk_while_a_workbook_is_saved_gives_no_traceback(tmp_path):
     assert done.stderr == ""
     assert not (tmp_path / "groot.xlsx").exists()
     assert [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_the_log_of_an_output_folder_inside_the_inbox_names_only_what_is_there(tmp_path):
+    """This run's own lock and staging folder inside the output folder are gone when the
+    run ends; the log must not list them as inbox entries."""
+    import json
+
+    inbox = inbox_of(tmp_path)
+    for _ in range(2):
+        result = audit(inbox, "-o", inbox / "uitvoer")
+        assert result.exit_code == 0, result.output
+        assert "uitvoer/.kvcompliance-nieuw" not in result.output
+        assert "uitvoer/.kvcompliance.lock" not in result.output
+    log = [json.loads(line) for line in (inbox / "uitvoer" / "verwerking.jsonl").read_text(encoding="utf-8").splitlines()]
+    missing = [entry["bestand"] for entry in log if not (inbox / entry["bestand"]).exists()]
+    assert missing == []
