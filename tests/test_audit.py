@@ -343,3 +343,22 @@ def test_a_file_name_that_is_not_utf8_is_read_and_reported_never_fatal(tmp_path,
     log = [json.loads(line) for line in (out / "verwerking.jsonl").read_text(encoding="utf-8").splitlines()]
     assert sorted(entry["bestand"] for entry in log) == ["notitie-\ufffd.txt", "opgave-\ufffd\ufffd.xlsx"]
     assert (inbox / name).exists()
+
+
+def test_without_a_usable_return_no_path_is_printed_that_is_not_there(tmp_path, blank_form):
+    """A run with only unusable files replaces an earlier run's workbooks by none: the
+    summary must not name an accountgesprek folder that no longer exists."""
+    inbox, out = tmp_path / "opgaven", tmp_path / "uitvoer"
+    inbox.mkdir()
+    fill(blank_form, inbox / "goed.xlsx", BASE)
+    runner = CliRunner()
+    assert runner.invoke(main, ["audit", str(inbox), "-o", str(out), "--stil"]).exit_code == 0
+    (inbox / "goed.xlsx").unlink()
+    (inbox / "kapot.xlsx").write_bytes(b"PK\x03\x04 geen werkmap")
+    result = runner.invoke(main, ["audit", str(inbox), "-o", str(out), "--stil", "--jobs", "2"])
+    assert result.exit_code == 1, result.output
+    assert "Werkboeken:  geen" in result.output
+    for line in result.output.splitlines():
+        for prefix in ("Overzicht:", "Bevindingen:", "Werkboeken:"):
+            if line.startswith(prefix) and "geen" not in line:
+                assert Path(line.split(":", 1)[1].strip().split(" (")[0]).exists(), line

@@ -145,7 +145,10 @@ def audit(
     out = reports.out_dir
     click.echo(f"Overzicht:   {printable(reports.overview)}")
     click.echo(f"Bevindingen: {printable(reports.findings_csv)}")
-    click.echo(f"Werkboeken:  {printable(out / 'accountgesprek')} ({len(reports.provider_files)})")
+    if reports.provider_files:
+        click.echo(f"Werkboeken:  {printable(out / 'accountgesprek')} ({len(reports.provider_files)})")
+    else:  # no folder is written then: never print a path that is not there
+        click.echo("Werkboeken:  geen (er is geen opgave gecontroleerd)")
     click.echo(f"Verzendlijst en verwerkingslog: {printable(out / 'verzendlijst.csv')}, {printable(out / 'verwerking.jsonl')}")
     for line in stored.summary(result.dossier) if stored is not None else ():
         click.echo(printable(line))
