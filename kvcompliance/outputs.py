@@ -124,7 +124,7 @@ def check_separate(inbox: Path, out_dir: Path) -> None:
     if same:
         raise OutputError(
             f"De uitvoermap {out_dir} is de map met opgaven zelf. De uitvoer zou tussen de opgaven komen te staan; "
-            f"kies met -o een andere map, bijvoorbeeld {Path(out_dir) / 'uitvoer'}."
+            f"kies met -o een andere map, bijvoorbeeld {out_r.parent / (out_r.name + '-uitvoer')}."
         )
     if inbox_r.is_relative_to(out_r):
         first = inbox_r.relative_to(out_r).parts[0]

@@ -298,6 +298,7 @@ def test_an_output_folder_equal_to_the_inbox_is_refused_before_anything_is_read(
         result = audit(inbox, "-o", spelling)
         assert result.exit_code == 3
         assert "is de map met opgaven zelf" in result.output
+        assert f"bijvoorbeeld {tmp_path / 'opgaven-uitvoer'}." in result.output  # beside the returns, not among them
         assert "gecontroleerd" not in result.output
     link = tmp_path / "snelkoppeling"
     link.symlink_to(inbox)
