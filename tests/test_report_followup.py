@@ -25,6 +25,7 @@ from kvcompliance.report.compare import (
     WORSENED_MARK,
     WORSENED_QUESTION,
     agenda,
+    median_without,
     sector_comparisons,
 )
 
@@ -316,6 +317,18 @@ def test_sector_median_of_five_other_providers_is_shown(tmp_path):
     welzijn = comparison_rows(openpyxl.load_workbook(tmp_path / files["R0007"])["Samenvatting"])
     assert welzijn["Bereik training meldcode"][:2] == ("2,5%", "niet getoond")
     assert welzijn["Bereik training meldcode"][2].startswith(FEW_PROVIDERS)
+
+
+def test_the_median_of_the_others_is_the_median_of_the_list_without_the_own_value():
+    import random
+    import statistics
+
+    rng = random.Random(7)
+    for _ in range(500):
+        values = sorted(rng.choice([0.0, 0.5, 1.0, 2.5, rng.random()]) for _ in range(rng.randint(2, 12)))
+        assert median_without(values, None) == statistics.median(values)
+        i = rng.randrange(len(values))
+        assert median_without(values, i) == statistics.median(values[:i] + values[i + 1:])
 
 
 def test_sector_median_is_not_shown_with_four_other_providers(tmp_path):
