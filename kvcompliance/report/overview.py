@@ -46,7 +46,7 @@ RULE_WIDTH = 7
 #: 10,000), at the price of a slower write. Every sheet here is written top to bottom.
 #: The Bevindingen sheet then holds only the findings that need attention (FINDINGS_SHOWN),
 #: the rest is in bevindingen.csv: for 10,000 returns all 150,000 findings took 2 million
-#: cells and 57 of the overview's 65 seconds, for rows the sheet's filter hid anyway.
+#: cells, mostly rows the sheet's filter hid anyway, and the overview 57 s instead of 13 s.
 STREAM_FROM_FINDINGS = 50_000
 
 
