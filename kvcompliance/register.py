@@ -111,6 +111,9 @@ def load_register(path: Path, catalogue: Catalogue) -> Register:
     """Read and check the register; any bad row is refused with its row number."""
     path = Path(path)
     if not path.is_file():
+        if path.exists():
+            raise RegisterError(f"Het contractregister {path} is geen gewoon bestand (maar bijvoorbeeld een map, een pipe "
+                                "of een apparaat); geef het bestand met het register op.")
         raise RegisterError(f"Het contractregister {path} bestaat niet.")
     try:
         size = path.stat().st_size

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,12 @@ def test_a_damaged_or_protected_register_workbook_is_explained_in_dutch(tmp_path
             load_register(tmp_path / name, load_catalogue())
         assert expected in str(caught.value)
         assert "Error" not in str(caught.value)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="pipes with a name need a POSIX system")
+def test_a_register_that_is_not_a_regular_file_is_named_as_such(tmp_path):
+    fifo = tmp_path / "register.csv"
+    os.mkfifo(fifo)
+    for path, expected in ((fifo, "geen gewoon bestand"), (tmp_path, "geen gewoon bestand"), (tmp_path / "weg.csv", "bestaat niet")):
+        with pytest.raises(RegisterError, match=expected):
+            load_register(path, load_catalogue())
