@@ -358,7 +358,7 @@ def placeholders(template: str) -> list[str]:
     """The placeholder names in ``template`` (for ``{key|one|many}``: the key)."""
     try:
         parsed = list(string.Formatter().parse(template))
-    except ValueError as exc:
+    except ValueError:
         raise CatalogueError(
             f"ongeldige accolades in {template[:60]!r}: elke {{ hoort bij een }} rond een naam; schrijf {{{{ of }}}} voor een losse accolade"
         ) from None
