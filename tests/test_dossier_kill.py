@@ -4,7 +4,6 @@ storing, after part of the returns went into the transaction."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import sqlite3
@@ -20,6 +19,7 @@ from kvcompliance.cli import main
 from kvcompliance.dossier import TABLES
 from kvcompliance.outputs import PROVIDER_DIR, STAGING_PREFIX
 from tests.test_audit import blank_form, fill  # noqa: F401 - the fixture is used by name
+from tests.test_dossier import digest
 from tests.test_validate import BASE
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="SIGKILL bestaat alleen op Unix")
@@ -30,10 +30,6 @@ ROOT = Path(__file__).resolve().parent.parent
 def rows(path: Path) -> dict[str, list[tuple]]:
     with sqlite3.connect(path) as conn:
         return {table: conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall() for table in TABLES}
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture
