@@ -52,9 +52,9 @@ def field_status(statuses: Sequence[Status], has_issue: bool) -> Status | None:
 
 
 #: Statuses whose cells get a note with the full explanation. A groen cell needs none: its
-#: "Waarom deze kleur" says which rules it meets (and every note costs about as much to
-#: write as 30 cells).
-NOTE_STATUSES = frozenset({Status.ROOD, Status.ORANJE, Status.GRIJS, Status.GROEN})
+#: "Waarom deze kleur" says which rules it meets, and a note marker on every groen answer
+#: would hide the few that matter (each note also costs about as much to write as 30 cells).
+NOTE_STATUSES = frozenset({Status.ROOD, Status.ORANJE, Status.GRIJS})
 
 
 def _why(catalogue: Catalogue, rules: dict[str, Rule], findings: Sequence[Finding], issues: Sequence[FieldIssue]) -> tuple[str, str]:
@@ -137,7 +137,7 @@ def write_answers_sheet(sheet: Any, styles: Styles, view: "ProviderView", title:
         1,
         0,
         "Uw antwoorden zoals ze in uw formulier stonden. De laatste kolom zegt waarom een cel gekleurd is;"
-        " de volledige uitleg staat in een notitie bij de cel (wijs de cel aan).",
+        " bij wat niet groen is, staat de volledige uitleg in een notitie bij de cel (wijs de cel aan).",
         styles.get("subtitle"),
     )
     header_row = 3
