@@ -24,7 +24,7 @@ DEFAULT_FILE = "kvcompliance.toml"
 SCHEMA_FILE = "instellingen.toml"
 MAX_SIZE = 256 * 1024
 TYPES = ("tekst", "email", "jaar", "datum", "pad", "brief")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")  # the shape KV91 asks of a contact address by default
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november",
           "december")

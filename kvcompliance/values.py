@@ -293,9 +293,6 @@ def parse_date(value: Any) -> date | None:
     raise NotUnderstood(f"'{text}' is geen datum (gebruik dd-mm-jjjj)")
 
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
-
-
 def parser_for(field_type: str, digits: int | None = None) -> Callable[[Any], Any]:
     """The parser for a catalogue field type."""
     return {
