@@ -7,6 +7,7 @@ through a small callback protocol and raises :class:`kvcompliance.errors.KvError
 from __future__ import annotations
 
 import logging
+import stat
 import time
 from collections import Counter
 from concurrent.futures.process import BrokenProcessPool
@@ -137,14 +138,14 @@ def collect(
 
 def _skipped_file(entry, inbox: Path) -> RejectedFile:
     """An entry skipped on purpose, as the reports list it (its size and time, no hash:
-    a link, pipe or device is never opened)."""
+    a link, pipe or device is never opened; a folder has no size of its own)."""
     from kvcompliance.catalogue.skipped import skip_reason
     from kvcompliance.ingest.inbox import display_name, relative_path
     from kvcompliance.model import SourceFile
 
     try:
         info = entry.path.lstat()
-        size, modified = info.st_size, info.st_mtime
+        size, modified = (0 if stat.S_ISDIR(info.st_mode) else info.st_size), info.st_mtime
     except OSError:
         size, modified = 0, 0.0
     values = {key: display_name(value) for key, value in entry.values.items()}

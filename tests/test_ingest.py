@@ -18,6 +18,7 @@ import pytest
 from kvcompliance.catalogue import load_catalogue
 from kvcompliance.errors import KvError, UnreadableFile
 from kvcompliance.ingest import containers, discover, inbox, read_return, source_file, survey
+from kvcompliance.ingest.inbox import relative_path
 from kvcompliance.ingest.cells import Book, read_cells
 from kvcompliance.ingest.containers import OLE_MAGIC, ole_stream_names
 from kvcompliance.ingest.locate import locate_fields, scan_labels
@@ -584,6 +585,19 @@ def test_discover_never_follows_links_and_accounts_for_every_entry(tmp_path):
     }
     # every entry of the folder is either read or skipped with a reason
     assert len(result.files) + len(result.skipped) == len(list(inbox.iterdir()))
+
+
+def test_an_empty_sub_folder_is_accounted_for(tmp_path):
+    (tmp_path / "a.xlsx").write_bytes(b"x")
+    (tmp_path / "regio noord" / "leeg").mkdir(parents=True)
+    (tmp_path / "alleen verborgen").mkdir()
+    (tmp_path / "alleen verborgen" / ".DS_Store").write_bytes(b"x")
+    result = survey(tmp_path)
+    assert [p.name for p in result.files] == ["a.xlsx"]
+    # the leaf is empty; its parent holds it, the other folder holds a skipped file
+    assert [(relative_path(e.path, tmp_path), e.kind) for e in result.skipped] == [
+        ("alleen verborgen/.DS_Store", "systeembestand"), ("regio noord/leeg", "lege map")]
+    assert survey(tmp_path / "regio noord" / "leeg").skipped == []  # the inbox itself is not an entry of itself
 
 
 def test_unreadable_sub_folder_is_reported_not_lost(tmp_path, monkeypatch):

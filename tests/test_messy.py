@@ -537,6 +537,7 @@ def messy_inbox(tmp_path_factory, blank_form) -> tuple[Path, dict[str, str]]:
     for name in ("~$opgave.xlsx", ".verborgen.xlsx", "Thumbs.db"):
         (inbox / name).write_bytes(b"x")
     os.mkfifo(inbox / "pijp.xlsx")
+    (inbox / "nog te ontvangen").mkdir()  # an empty folder is an entry too
     return inbox, expected
 
 
@@ -562,9 +563,10 @@ def test_every_file_in_a_messy_folder_is_accounted_for(messy_inbox, tmp_path):
     skipped = {r.source.path: r.kind for r in result.skipped}
     assert {k: v for k, v in skipped.items() if "/" not in k} == {
         "~$opgave.xlsx": "tijdelijk bestand", ".verborgen.xlsx": "verborgen", "Thumbs.db": "systeembestand",
-        "pijp.xlsx": "speciaal bestand",
+        "pijp.xlsx": "speciaal bestand", "nog te ontvangen": "lege map",
     }
     log = [json.loads(line) for line in (reports.out_dir / "verwerking.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert next(e for e in log if e["bestand"] == "nog te ontvangen")["grootte_bytes"] == 0  # a folder has no size
     assert sorted(entry["bestand"] for entry in log) == sorted(discovered | set(skipped))
     assert {entry["uitkomst"] for entry in log if entry["bestand"] in skipped} == {"overgeslagen"}
     hashes = {entry["bestand"]: entry["sha256"] for entry in log}

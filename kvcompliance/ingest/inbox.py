@@ -58,7 +58,7 @@ def survey(inbox: Path) -> Survey:
     the manifest of its output folder, whatever it is called; an officer's own files next
     to them are read), links (never followed, so only what is really in the folder is
     read), pipes, sockets and devices. A sub-folder that cannot be read is skipped with
-    the reason. Nothing in the inbox goes unaccounted for.
+    the reason, and so is an empty one. Nothing in the inbox goes unaccounted for.
     """
     from kvcompliance.catalogue import skipped
     from kvcompliance.errors import os_reason
@@ -76,6 +76,8 @@ def survey(inbox: Path) -> Survey:
         skips.append((relative_path(path, inbox), Skipped(path, kind, values)))
 
     for folder, dirs, names in os.walk(inbox, onerror=errors.append, followlinks=False):
+        if not dirs and not names and Path(folder) != inbox:
+            skip(Path(folder), skipped.EMPTY_FOLDER, naam=Path(folder).name)
         kept = []
         for name in dirs:
             path = Path(folder) / name
