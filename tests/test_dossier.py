@@ -5,6 +5,7 @@ files and real workbooks; the three-year run is in test_dossier_years.py."""
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
@@ -84,8 +85,9 @@ def _damaged(path: Path) -> None:
         (_newer, "gemaakt met een nieuwere versie van kvcompliance", 3),
         (_damaged, "is beschadigd", 3),
         (lambda p: p.mkdir(), "is een map, geen bestand", 2),  # refused as every file option is: a usage error
+        (os.mkfifo, "is geen gewoon bestand (maar bijvoorbeeld een pipe", 3),  # not 'de schijf is vol', and no hang
     ],
-    ids=["tekstbestand", "andere-database", "nieuwere-versie", "beschadigd", "map"],
+    ids=["tekstbestand", "andere-database", "nieuwere-versie", "beschadigd", "map", "pipe"],
 )
 def test_a_file_that_is_no_usable_dossier_is_refused_in_dutch_before_anything_is_read(tmp_path, inbox, make, expected, code):
     path = tmp_path / "dossier.sqlite"

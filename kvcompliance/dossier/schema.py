@@ -185,6 +185,9 @@ def open_dossier(path: Path | str, *, create: bool = True, write: bool = True) -
     if path.is_dir():
         raise DossierError(f"{path} is een map; geef een bestandsnaam voor het dossier, bijvoorbeeld {path / 'dossier.sqlite'}.")
     exists = path.exists()
+    if exists and not path.is_file():  # a pipe or a device: SQLite would hang or fail obscurely
+        raise DossierError(f"{path} is geen gewoon bestand (maar bijvoorbeeld een pipe of een apparaat); geef een bestandsnaam"
+                           " voor het dossier, bijvoorbeeld dossier.sqlite.")
     if not exists:
         if not create:
             raise DossierError(f"Het dossier {path} bestaat niet. Maak het met kvcompliance audit ... --dossier {path}.")
