@@ -171,9 +171,13 @@ def date_in_words(when: date) -> str:
 
 
 # ------------------------------------------------------------------ loading and checking
-def load_settings(path: Path | None = None, folder: Path | None = None) -> Settings:
+def load_settings(path: Path | None = None, folder: Path | None = None, *, base: Path | None = None) -> Settings:
     """The settings from ``path``, else from ``kvcompliance.toml`` in ``folder`` (the
-    working folder), else none. Everything is checked; an error names the key."""
+    working folder), else none. Everything is checked; an error names the key.
+
+    A relative path in the file (``[dossier] pad``) is taken from ``base``, by default the
+    folder the file is in. The web app keeps an officer's settings file inside an audit's
+    own folder, and passes its work folder: there one dossier serves every year."""
     if path is None:
         candidate = Path(folder or Path.cwd()) / DEFAULT_FILE
         if not candidate.is_file():
@@ -183,10 +187,10 @@ def load_settings(path: Path | None = None, folder: Path | None = None) -> Setti
 
     path = Path(path)
     data = read_toml(path, MAX_SIZE, SettingsError, "instellingenbestand")
-    return Settings(str(path), _check(data, path))
+    return Settings(str(path), _check(data, path, Path(base) if base is not None else path.parent))
 
 
-def _check(data: dict[str, Any], path: Path) -> dict[str, dict[str, Any]]:
+def _check(data: dict[str, Any], path: Path, base: Path) -> dict[str, dict[str, Any]]:
     schema = {section.key: section for section in settings_schema()}
     values: dict[str, dict[str, Any]] = {}
     for name, table in data.items():
@@ -201,7 +205,7 @@ def _check(data: dict[str, Any], path: Path) -> dict[str, dict[str, Any]]:
             spec = keys.get(key)
             if spec is None:
                 raise SettingsError(f"{path.name}: onbekende sleutel {key!r} in [{name}] (bekend: {', '.join(keys)}).")
-            values[name][key] = _typed(spec, value, f"{path.name}: [{name}] {key}", path.parent)
+            values[name][key] = _typed(spec, value, f"{path.name}: [{name}] {key}", base)
             if section.allowed(key):
                 check_template(values[name][key], section.allowed(key), f"{path.name}: [{name}] {key}")
     return values

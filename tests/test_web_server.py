@@ -262,6 +262,22 @@ def test_e_mail_drafts_and_the_dossier_as_the_cli_makes_them(tmp_path):
             assert attachment.get_content() == (workbook.parent / attachment.get_filename()).read_bytes()
         status, _, body = server.request("GET", f"/controles/{audit_id}/download/dossier")
         assert status == 200 and body.startswith(b"SQLite format 3\0")
+
+        # next audit: no dossier chosen, its settings name one without a folder (as 'kvcompliance
+        # init' writes them): the same dossier in the work folder, not a new one in the audit's own
+        second = new_audit(server, 2025)
+        status, _, body = server.post(f"/controles/{second}/invoer/instellingen/bestand?naam=kvcompliance.toml",
+                                      b'[dossier]\npad = "dossier.sqlite"\n')
+        assert status == 200, body
+        for path in sorted(SAMPLES.glob("0[4-5]_*.xlsx")):
+            upload(server, second, path)
+        server.post(f"/controles/{second}/start")
+        assert wait_for_run(server, second)["toestand"] == "klaar"
+        with sqlite3.connect(server.state.workspace.root / "dossier.sqlite") as db:
+            assert db.execute("SELECT controlejaar, opgaven FROM controles ORDER BY id").fetchall() == [(2025, 3), (2025, 2)]
+        assert not list(server.state.workspace.audit(second).folder.rglob("*.sqlite"))
+        page = server.request("GET", f"/controles/{second}/resultaten")[2].decode()
+        assert f"/controles/{second}/download/dossier" in page
     finally:
         server.stop()
 

@@ -124,10 +124,7 @@ async def make_drafts(request: Request) -> Response:
         return JSONResponse({"fout": "E-mailconcepten maken kan in deze versie van kvcompliance niet."}, status_code=404)
     if not audit.has_output():
         return JSONResponse({"fout": "Controleer eerst de opgaven."}, status_code=400)
-    from kvcompliance.settings import Settings, load_settings
-
-    path = audit.input_path("instellingen")
-    settings = await run_in_threadpool(load_settings, path) if path else Settings()
+    settings = await run_in_threadpool(audit.settings)
     rules = audit.input_path("regels")
     made = await run_in_threadpool(extras.make_drafts, audit.output, settings, str(rules) if rules else None)
     return JSONResponse({
@@ -139,10 +136,7 @@ async def make_drafts(request: Request) -> Response:
 
 # ------------------------------------------------------------------ forms
 def _letterhead(audit: Any):
-    from kvcompliance.settings import Settings, load_settings
-
-    path = audit.input_path("instellingen")
-    return (load_settings(path) if path else Settings()).letterhead()
+    return audit.settings().letterhead()
 
 
 def _catalogue(audit: Any):

@@ -44,6 +44,7 @@ class RunRequest:
     register_file: str | None = None
     previous_dir: str | None = None
     settings_file: str | None = None
+    settings_base: str | None = None  # where a relative path in it starts (the work folder)
     dossier: str | None = None  # the dossier file chosen (see extras)
     settings_dossier: bool = False  # without one chosen, the settings' [dossier] pad, as the CLI does
     jobs: int = 1
@@ -124,7 +125,8 @@ def _run(conn: Any, request: RunRequest) -> None:
         from kvcompliance.settings import Settings, load_settings
 
         # no settings chosen: none (the CLI would look in its working folder; the web app has none)
-        settings = load_settings(Path(request.settings_file)) if request.settings_file else Settings()
+        base = Path(request.settings_base) if request.settings_base else None
+        settings = load_settings(Path(request.settings_file), base=base) if request.settings_file else Settings()
         dossier = None
         dossier_file = request.dossier or (settings.get("dossier", "pad") if request.settings_dossier else None)
         if dossier_file:  # checked before any return is read, as the CLI does

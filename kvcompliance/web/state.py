@@ -138,6 +138,7 @@ def run_request(state: WebState, audit: Audit, write: bool = True) -> RunRequest
         register_file=path("contracten"),
         previous_dir=path("vorige"),
         settings_file=path("instellingen"),
+        settings_base=str(audit.root),
         dossier=path("dossier") if state.features.dossier else None,
         settings_dossier=state.features.dossier,
         jobs=state.jobs,
@@ -153,13 +154,8 @@ def dossier_path(state: WebState, audit: Audit) -> Path | None:
     chosen = audit.input_path("dossier")
     if chosen is not None:
         return chosen
-    settings_file = audit.input_path("instellingen")
-    if settings_file is None:
-        return None
-    from kvcompliance.settings import load_settings
-
     try:
-        named = load_settings(settings_file).get("dossier", "pad")
+        named = audit.settings().get("dossier", "pad")
     except KvError:
         return None
     return Path(named) if named else None

@@ -72,7 +72,8 @@ INPUT_KINDS = (
               "Een eerdere controle in de werkmap, of het bestand bevindingen.csv uit de uitvoermap van vorig jaar."),
     InputKind("dossier", "Dossier", (".sqlite", ".sqlite3", ".db"), "dossier", "geen dossier",
               "Het dossier (SQLite) dat elke controle bewaart, voor de historie per aanbieder. Zonder keuze: het"
-              " dossier dat de instellingen noemen ([dossier] pad), als ze er een noemen."),
+              " dossier dat de instellingen noemen ([dossier] pad), als ze er een noemen; een naam zonder map"
+              " staat in de werkmap."),
 )
 KINDS = {kind.key: kind for kind in INPUT_KINDS}
 
@@ -190,6 +191,15 @@ class Audit:
         if not path.exists() and key != "dossier":  # a new dossier is made by the first audit
             return None
         return path
+
+    def settings(self) -> Any:
+        """The audit's settings (none chosen: none), a relative ``[dossier] pad`` taken from
+        the work folder, not from the audit's own folder where the file is kept: so every
+        year's audit finds the same dossier, next to the settings file an officer put there."""
+        from kvcompliance.settings import Settings, load_settings
+
+        path = self.input_path("instellingen")
+        return load_settings(path, base=self.root) if path is not None else Settings()
 
     def failing_inputs(self) -> list[InputKind]:
         """The inputs whose chosen file did not pass its check."""
