@@ -163,6 +163,20 @@ def test_the_whole_year_in_the_browser_gives_what_the_cli_writes(chromium, tmp_p
         _drop(page, files[:2])  # the same files again: not added twice
         _added(page, "0 bestanden toegevoegd, 2 bestanden stonden er al.")
         expect(page.locator("#aantal-bestanden")).to_have_text(f"{len(files)} bestanden")
+        # a wrong file dropped in by mistake is taken out again with its ✕ (the officer's copy stays)
+        wrong = tmp_path / "verkeerd" / "contracten-kopie.csv"
+        wrong.parent.mkdir()
+        wrong.write_text(REGISTER, encoding="utf-8")
+        _drop(page, [wrong])
+        _added(page, "1 bestand toegevoegd.")
+        expect(page.locator("#aantal-bestanden")).to_have_text(f"{len(files) + 1} bestanden")
+        page.click("details.bestanden summary")  # the list of files in this audit
+        page.click("#bestandenlijst button[data-naam='contracten-kopie.csv']")
+        expect(page.locator("#toevoegen-tekst")).to_have_text("contracten-kopie.csv is uit deze controle gehaald.")
+        expect(page.locator("#aantal-bestanden")).to_have_text(f"{len(files)} bestanden")
+        expect(page.locator("#bestandenlijst li")).to_have_count(len(files))
+        assert wrong.is_file()
+        assert sorted(p.name for p in server.state.workspace.audit("controle-2025").inbox.iterdir()) == [p.name for p in files]
 
         # --- the audit, with progress, then the results
         page.click("#start")

@@ -199,6 +199,32 @@ def test_an_audit_over_http_escapes_provider_text_and_serves_the_files_it_wrote(
     assert server.post(f"/controles/{audit_id}/e-mailconcepten")[0] == 404
 
 
+def test_a_return_added_by_mistake_is_taken_out_by_its_exact_name_only(server):
+    audit_id = new_audit(server, 2021)
+    for path in sorted(SAMPLES.glob("0[1-2]_*.xlsx")):
+        upload(server, audit_id, path)
+    inbox = server.state.workspace.audit(audit_id).inbox
+    first, second = sorted(p.name for p in inbox.iterdir())
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+
+    def remove(name: str):
+        from urllib.parse import urlencode
+
+        status, _, body = server.post(f"/controles/{audit_id}/opgaven/verwijderen", urlencode({"naam": name}).encode(), form)
+        return status, json.loads(body)
+
+    for name in ("../controle.json", "", first.upper(), "*.xlsx"):
+        status, answer = remove(name)
+        assert status == 404 and answer["fout"] == "Dit bestand staat niet (meer) in deze controle.", name
+    assert sorted(p.name for p in inbox.iterdir()) == [first, second]
+    assert (server.state.workspace.audit(audit_id).folder / "controle.json").is_file()
+    assert remove(first) == (200, {"verwijderd": first, "aantal": 1})
+    assert [p.name for p in inbox.iterdir()] == [second]
+    assert remove(first)[0] == 404  # once gone, gone
+    upload(server, audit_id, SAMPLES / first)  # and it can be added again
+    assert sorted(p.name for p in inbox.iterdir()) == [first, second]
+
+
 def test_a_wrong_input_file_is_said_at_once_and_the_audit_waits_for_a_good_one(server, tmp_path):
     audit_id = new_audit(server, 2018)
     status, _, body = server.post(f"/controles/{audit_id}/invoer/regels/bestand?naam=regels.toml",

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from kvcompliance.web.state import WebState, audit_or_404, web
+from kvcompliance.web.state import WebState, audit_or_404, form_fields, web
 from kvcompliance.web.uploads import (
     Outcome,
     UploadRefused,
@@ -59,7 +59,7 @@ def _receiving(request: Request) -> tuple[WebState, Audit, Response | None]:
     state = web(request)
     audit = audit_or_404(request)
     if state.runner.busy(audit.id):
-        return state, audit, JSONResponse({"fout": "Er loopt een controle; voeg de bestanden toe als die klaar is."},
+        return state, audit, JSONResponse({"fout": "Er loopt een controle; verander de bestanden pas als die klaar is."},
                                           status_code=409)
     audit.inbox.mkdir(parents=True, exist_ok=True, mode=0o700)
     recount(audit.inbox)
@@ -110,8 +110,25 @@ async def upload_bundle(request: Request) -> Response:
     return JSONResponse(outcome.as_json())
 
 
+async def remove_return(request: Request) -> Response:
+    """Take one file out of the audit's returns (a wrong file dropped in by mistake). Only
+    a file the web app placed in this audit's own folder, named exactly; the officer's own
+    copy is never touched. The next run reads the folder as it then is."""
+    state, audit, busy = _receiving(request)
+    if busy is not None:
+        return busy
+    name = (await form_fields(request)).get("naam", "")
+    entry = next((e for e in audit.inbox_files() if e.name == name), None)
+    if entry is None:
+        return JSONResponse({"fout": "Dit bestand staat niet (meer) in deze controle."}, status_code=404)
+    Path(entry.path).unlink(missing_ok=True)
+    recount(audit.inbox)
+    return JSONResponse({"verwijderd": name, "aantal": len(audit.inbox_files())})
+
+
 def routes(audit: str) -> list[Route]:
     return [
         Route(audit + "/opgaven", upload_return, methods=["POST"]),
         Route(audit + "/opgaven/bundel", upload_bundle, methods=["POST"]),
+        Route(audit + "/opgaven/verwijderen", remove_return, methods=["POST"]),
     ]

@@ -180,6 +180,37 @@ function initSleepvak() {
   const balk = document.getElementById("toevoegen-balk");
   let inControle = Number(vak.dataset.aantal);
 
+  function bestandRegel(naam) {
+    // as the page lists them: the name, and a button that takes the file out again
+    const regel = document.createElement("li");
+    const tekst = document.createElement("span");
+    tekst.textContent = naam;
+    const knop = document.createElement("button");
+    knop.type = "button";
+    knop.className = "verwijder";
+    knop.dataset.naam = naam;
+    knop.title = `${naam} uit deze controle halen`;
+    knop.setAttribute("aria-label", knop.title);
+    knop.textContent = "✕";
+    regel.append(tekst, knop);
+    return regel;
+  }
+
+  lijst.addEventListener("click", async (gebeurtenis) => {
+    const knop = gebeurtenis.target.closest("button.verwijder");
+    if (!knop) return;
+    knop.disabled = true;
+    geweigerd.replaceChildren();
+    const antwoord = await vraag(`/controles/${controle}/opgaven/verwijderen`, formulier({ naam: knop.dataset.naam }));
+    if (!antwoord.ok && antwoord.status !== 404) { weiger(antwoord.data.fout || "Verwijderen is niet gelukt."); knop.disabled = false; return; }
+    knop.closest("li").remove(); // 404: it was gone already
+    inControle = antwoord.data.aantal ?? Math.max(0, inControle - 1);
+    teller.textContent = aantal(inControle, "bestand", "bestanden");
+    voortgang.hidden = false;
+    balk.hidden = true;
+    tekst.textContent = antwoord.ok ? `${knop.dataset.naam} is uit deze controle gehaald.` : antwoord.data.fout;
+  });
+
   function weiger(reden, soort) {
     const regel = document.createElement("li");
     regel.textContent = reden;
@@ -225,9 +256,7 @@ function initSleepvak() {
         const data = antwoord.data || {};
         const namen = document.createDocumentFragment();
         for (const naam of data.toegevoegd || []) {
-          const regel = document.createElement("li");
-          regel.textContent = naam;
-          namen.appendChild(regel);
+          namen.appendChild(bestandRegel(naam));
           toegevoegd += 1;
           inControle += 1;
         }
