@@ -30,7 +30,7 @@ def _rule_lookup(catalogue: Catalogue) -> dict[str, Rule]:
 RETURN_COLUMNS = (
     ("Vraag", 46),
     ("Uw antwoord", 28),
-    ("Cel in uw bestand", 20),
+    ("Cel in uw bestand", 24),  # 'tabblad Aanlevering, cel B100' on one line
     ("Status", 11),
     ("Waarom deze kleur", 56),
 )
@@ -152,7 +152,7 @@ def write_answers_sheet(sheet: Any, styles: Styles, view: "ProviderView", title:
         issues.setdefault(issue.field, []).append(issue)
 
     text_format, section_format = styles.get("text"), styles.get("section")
-    value_width, why_width = RETURN_COLUMNS[1][1], RETURN_COLUMNS[4][1]
+    value_width, cell_width, why_width = RETURN_COLUMNS[1][1], RETURN_COLUMNS[2][1], RETURN_COLUMNS[4][1]
     write = sheet.write_string
     row = header_row
     for section_title, fields in _return_rows(catalogue):
@@ -168,7 +168,8 @@ def write_answers_sheet(sheet: Any, styles: Styles, view: "ProviderView", title:
             value = view.values.get(fld.key)
             write(row, 0, fld.label, text_format)
             _write_raw(sheet, styles, row, 1, value, status)
-            write(row, 2, view.cells.get(fld.key, ""), text_format)
+            where = view.cells.get(fld.key, "")
+            write(row, 2, where, text_format)
             styles.status_cell(sheet, row, 3, status)
             if status is None:
                 short = ""
@@ -180,6 +181,7 @@ def write_answers_sheet(sheet: Any, styles: Styles, view: "ProviderView", title:
             lines = max(
                 fld.label_lines,
                 text_lines(short, why_width) if short else 1,
+                text_lines(where, cell_width) if where else 1,  # a long sheet name of the provider's own
                 text_lines(value, value_width) if isinstance(value, str) and value else 1,
             )
             if lines > 1:
