@@ -191,14 +191,15 @@ def write_call_list_sheet(workbook: Any, styles: Styles, result: AuditResult, fi
             sheet.write_string(row, at[TREND_COLUMN[0]], entry.trend, text)
         sheet.write_string(row, at["Eerste agendapunt"], entry.first_point, text)
         sheet.write_string(row, at["Contactpersoon"], who.contact_name, text)
-        sheet.write_string(row, at["E-mailadres"], who.contact_email, styles.get("text_nowrap"))
+        sheet.write_string(row, at["E-mailadres"], who.contact_email, text)  # a long address wraps, never cut off
         if entry.workbook:
             sheet.write_url(row, at["Werkboek"], f"external:{PROVIDER_DIR}/{entry.workbook}", styles.get("link"), LINK_TEXT,
                             entry.workbook)
         else:
             sheet.write_blank(row, at["Werkboek"], None, text)
         cells = [(entry.first_point, widths[at["Eerste agendapunt"]]), (who.name, widths[at["Aanbieder"]]),
-                 (entry.action, widths[at["Actie"]])]
+                 (entry.action, widths[at["Actie"]]), (who.contact_name, widths[at["Contactpersoon"]]),
+                 (who.contact_email, widths[at["E-mailadres"]])]
         if entry.escalation_reason:
             cells.append((entry.escalation_reason, widths[at[DOSSIER_COLUMNS[2][0]]]))
         fit_row(sheet, row, cells)
