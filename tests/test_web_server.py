@@ -225,6 +225,34 @@ def test_a_return_added_by_mistake_is_taken_out_by_its_exact_name_only(server):
     assert sorted(p.name for p in inbox.iterdir()) == [first, second]
 
 
+def test_a_return_is_not_taken_out_under_a_run_that_started_while_the_request_arrived(server):
+    import socket
+    from urllib.parse import urlencode
+
+    audit_id = new_audit(server, 2020)
+    for path in sorted(SAMPLES.glob("0[1-2]_*.xlsx")):
+        upload(server, audit_id, path)
+    inbox = server.state.workspace.audit(audit_id).inbox
+    names = sorted(p.name for p in inbox.iterdir())
+    body = urlencode({"naam": names[0]}).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=60) as slow:
+        # a slow request to take a file out: its headers now, its body after the run started
+        slow.sendall((f"POST /controles/{audit_id}/opgaven/verwijderen HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+                      f"Cookie: {server.cookie}\r\nOrigin: {server.base}\r\n"
+                      f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n").encode())
+        time.sleep(0.3)
+        assert server.post(f"/controles/{audit_id}/start")[0] == 200
+        slow.sendall(body)
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            answer += slow.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 409"), answer
+    assert "Er loopt een controle; verander de bestanden pas als die klaar is." in answer.decode()
+    assert sorted(p.name for p in inbox.iterdir()) == names  # the run reads what was there when it started
+    assert wait_for_run(server, audit_id)["toestand"] == "klaar"
+    assert not server.state.workspace.audit(audit_id).changed_since_run()
+
+
 def test_a_wrong_input_file_is_said_at_once_and_the_audit_waits_for_a_good_one(server, tmp_path):
     audit_id = new_audit(server, 2018)
     status, _, body = server.post(f"/controles/{audit_id}/invoer/regels/bestand?naam=regels.toml",
