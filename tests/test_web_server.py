@@ -253,6 +253,28 @@ def test_a_return_is_not_taken_out_under_a_run_that_started_while_the_request_ar
     assert not server.state.workspace.audit(audit_id).changed_since_run()
 
 
+def test_after_a_return_is_taken_out_both_pages_say_the_outcome_is_out_of_date(server):
+    from urllib.parse import urlencode
+
+    audit_id = new_audit(server, 2019)
+    for path in sorted(SAMPLES.glob("0[1-2]_*.xlsx")):
+        upload(server, audit_id, path)
+    server.post(f"/controles/{audit_id}/start")
+    assert wait_for_run(server, audit_id)["toestand"] == "klaar"
+    results = f"/controles/{audit_id}/resultaten"
+    assert "sinds deze controle" not in server.request("GET", results)[2].decode()
+    status, _, _ = server.post(f"/controles/{audit_id}/opgaven/verwijderen",
+                               urlencode({"naam": "01_stichting-jeugdhulp-de-kern.xlsx"}).encode(),
+                               {"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 200
+    status, _, page = server.request("GET", results)
+    notice = re.search(r'<p class="melding let-op">(.*?)</p>', page.decode()).group(1)
+    assert re.sub(r"<[^>]+>", "", notice) == ("De opgaven zijn veranderd sinds deze controle (bijgekomen of eruit gehaald):"
+                                              " controleer opnieuw om de uitkomst bij te werken.")
+    page = server.request("GET", f"/controles/{audit_id}")[2].decode()
+    assert "De opgaven zijn veranderd sinds de laatste controle (bijgekomen of eruit gehaald)" in page
+
+
 def test_a_wrong_input_file_is_said_at_once_and_the_audit_waits_for_a_good_one(server, tmp_path):
     audit_id = new_audit(server, 2018)
     status, _, body = server.post(f"/controles/{audit_id}/invoer/regels/bestand?naam=regels.toml",
