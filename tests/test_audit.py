@@ -228,6 +228,18 @@ def test_an_output_folder_inside_the_inbox_is_not_read_as_returns(tmp_path, blan
         assert "1 opgave gecontroleerd, 0 bestanden niet verwerkt" in result.output
 
 
+@pytest.mark.parametrize("folders", [(), ("2025",), ("regio noord/leeg", "regio zuid")], ids=["leeg", "lege-map", "lege-mappen"])
+def test_an_inbox_with_no_file_in_any_folder_is_said_to_hold_nothing_to_check(tmp_path, folders):
+    inbox = tmp_path / "opgaven"
+    inbox.mkdir()
+    for folder in folders:  # folders made for the returns, none put in yet
+        (inbox / folder).mkdir(parents=True)
+    result = CliRunner().invoke(main, ["audit", str(inbox), "-o", str(tmp_path / "uitvoer"), "--stil"])
+    assert result.exit_code == 0, result.output
+    assert f"Let op: in {inbox} staan geen bestanden om te controleren." in result.output
+    assert result.output.count("Een lege map; er staat niets in om te controleren.") == len(folders)
+
+
 def test_audit_year_is_the_majority_and_a_typo_in_the_future_does_not_win():
     import pandas as pd
 

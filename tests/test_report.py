@@ -210,6 +210,25 @@ def test_return_sheet_colours_and_explains_touched_fields(written):
     assert ws.cell(row, 3).value == "tabblad Formulier, cel C11"
 
 
+def test_the_cell_of_an_answer_is_shown_whole_however_long_the_providers_sheet_name(tmp_path):
+    from kvcompliance.model import CellRef
+    from kvcompliance.report.styles import row_height
+
+    result = make_result({})
+    cells = result.returns[0].cells
+    label = result.catalogue.field
+    cells["contact_naam"] = CellRef("Aanlevering", "B100")  # as in the form itself: one line
+    cells["contact_email"] = CellRef("Gegevens van onze organisatie", "B12")  # the provider's own sheet: two
+    files = write_all(result, tmp_path)
+    ws = provider_book((result, tmp_path, files), "R0001")["Aanlevering"]
+    short = find(ws, label("contact_naam").label).row
+    assert ws.cell(short, 3).value == "tabblad Aanlevering, cel B100"
+    assert ws.column_dimensions["C"].width >= 24 and not ws.row_dimensions[short].height
+    long = find(ws, label("contact_email").label).row
+    assert ws.cell(long, 3).value == "tabblad Gegevens van onze organisatie, cel B12"
+    assert ws.row_dimensions[long].height >= row_height(2)
+
+
 def test_return_sheet_keeps_types_as_typed(written):
     result = written[0]
     ws = provider_book(written, "R0001")["Aanlevering"]

@@ -225,6 +225,56 @@ def test_a_return_added_by_mistake_is_taken_out_by_its_exact_name_only(server):
     assert sorted(p.name for p in inbox.iterdir()) == [first, second]
 
 
+def test_a_return_is_not_taken_out_under_a_run_that_started_while_the_request_arrived(server):
+    import socket
+    from urllib.parse import urlencode
+
+    audit_id = new_audit(server, 2020)
+    for path in sorted(SAMPLES.glob("0[1-2]_*.xlsx")):
+        upload(server, audit_id, path)
+    inbox = server.state.workspace.audit(audit_id).inbox
+    names = sorted(p.name for p in inbox.iterdir())
+    body = urlencode({"naam": names[0]}).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=60) as slow:
+        # a slow request to take a file out: its headers now, its body after the run started
+        slow.sendall((f"POST /controles/{audit_id}/opgaven/verwijderen HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+                      f"Cookie: {server.cookie}\r\nOrigin: {server.base}\r\n"
+                      f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n").encode())
+        time.sleep(0.3)
+        assert server.post(f"/controles/{audit_id}/start")[0] == 200
+        slow.sendall(body)
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            answer += slow.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 409"), answer
+    assert "Er loopt een controle; verander de bestanden pas als die klaar is." in answer.decode()
+    assert sorted(p.name for p in inbox.iterdir()) == names  # the run reads what was there when it started
+    assert wait_for_run(server, audit_id)["toestand"] == "klaar"
+    assert not server.state.workspace.audit(audit_id).changed_since_run()
+
+
+def test_after_a_return_is_taken_out_both_pages_say_the_outcome_is_out_of_date(server):
+    from urllib.parse import urlencode
+
+    audit_id = new_audit(server, 2019)
+    for path in sorted(SAMPLES.glob("0[1-2]_*.xlsx")):
+        upload(server, audit_id, path)
+    server.post(f"/controles/{audit_id}/start")
+    assert wait_for_run(server, audit_id)["toestand"] == "klaar"
+    results = f"/controles/{audit_id}/resultaten"
+    assert "sinds deze controle" not in server.request("GET", results)[2].decode()
+    status, _, _ = server.post(f"/controles/{audit_id}/opgaven/verwijderen",
+                               urlencode({"naam": "01_stichting-jeugdhulp-de-kern.xlsx"}).encode(),
+                               {"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 200
+    status, _, page = server.request("GET", results)
+    notice = re.search(r'<p class="melding let-op">(.*?)</p>', page.decode()).group(1)
+    assert re.sub(r"<[^>]+>", "", notice) == ("De opgaven zijn veranderd sinds deze controle (bijgekomen of eruit gehaald):"
+                                              " controleer opnieuw om de uitkomst bij te werken.")
+    page = server.request("GET", f"/controles/{audit_id}")[2].decode()
+    assert "De opgaven zijn veranderd sinds de laatste controle (bijgekomen of eruit gehaald)" in page
+
+
 def test_a_wrong_input_file_is_said_at_once_and_the_audit_waits_for_a_good_one(server, tmp_path):
     audit_id = new_audit(server, 2018)
     status, _, body = server.post(f"/controles/{audit_id}/invoer/regels/bestand?naam=regels.toml",

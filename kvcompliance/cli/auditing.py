@@ -69,6 +69,7 @@ def audit(
       kvcompliance audit opgaven/ -o uitvoer-2025/ --dossier dossier.sqlite
     """
     from kvcompliance.audit import run_audit, status_counts, write_reports
+    from kvcompliance.catalogue.skipped import EMPTY_FOLDER
     from kvcompliance.outputs import OutputFolder
     from kvcompliance.parallel import default_jobs
 
@@ -104,7 +105,7 @@ def audit(
             stored = store_audit(dossier, result, sender=settings.letterhead().sender, progress=progress)
 
     catalogue = result.catalogue
-    if not result.returns and not result.rejected and not result.skipped:
+    if not result.returns and not result.rejected and all(s.kind == EMPTY_FOLDER for s in result.skipped):
         click.secho(f"Let op: in {printable(inbox)} staan geen bestanden om te controleren.", fg="yellow", err=True)
     for warning in catalogue.warnings:
         click.secho(f"Let op: {printable(warning)}", fg="yellow", err=True)

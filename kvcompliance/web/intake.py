@@ -114,10 +114,13 @@ async def remove_return(request: Request) -> Response:
     """Take one file out of the audit's returns (a wrong file dropped in by mistake). Only
     a file the web app placed in this audit's own folder, named exactly; the officer's own
     copy is never touched. The next run reads the folder as it then is."""
+    audit_or_404(request)
+    name = (await form_fields(request)).get("naam", "")
+    # asked only now, with nothing awaited until the file is gone: a run started while the
+    # request arrived is not robbed of a file it reads
     state, audit, busy = _receiving(request)
     if busy is not None:
         return busy
-    name = (await form_fields(request)).get("naam", "")
     entry = next((e for e in audit.inbox_files() if e.name == name), None)
     if entry is None:
         return JSONResponse({"fout": "Dit bestand staat niet (meer) in deze controle."}, status_code=404)
