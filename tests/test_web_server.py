@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import sqlite3
 import time
@@ -273,6 +274,21 @@ def test_after_a_return_is_taken_out_both_pages_say_the_outcome_is_out_of_date(s
                                               " controleer opnieuw om de uitkomst bij te werken.")
     page = server.request("GET", f"/controles/{audit_id}")[2].decode()
     assert "De opgaven zijn veranderd sinds de laatste controle (bijgekomen of eruit gehaald)" in page
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_and_can_be_taken_out(server):
+    audit_id = new_audit(server, 2019)
+    inbox = server.state.workspace.audit(audit_id).inbox
+    inbox.mkdir(parents=True, exist_ok=True)
+    odd = inbox / os.fsdecode(b"opgave-\xe9.xlsx")  # copied in by hand from an old Windows share
+    odd.write_bytes((SAMPLES / "01_stichting-jeugdhulp-de-kern.xlsx").read_bytes())
+    status, _, body = server.request("GET", f"/controles/{audit_id}")
+    assert status == 200 and "opgave-\ufffd.xlsx" in body.decode()
+    from urllib.parse import urlencode
+
+    status, _, body = server.post(f"/controles/{audit_id}/opgaven/verwijderen", urlencode({"naam": "opgave-\ufffd.xlsx"}).encode(),
+                                  {"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 200 and not odd.exists()
 
 
 def test_a_wrong_input_file_is_said_at_once_and_the_audit_waits_for_a_good_one(server, tmp_path):

@@ -19,6 +19,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from kvcompliance.errors import KvError
+from kvcompliance.ingest.inbox import display_name
 from kvcompliance.web import downloads, inputs, intake, pages
 from kvcompliance.web.extras import Features
 from kvcompliance.web.security import Guard
@@ -87,7 +88,7 @@ async def audit_page(request: Request) -> Response:
     choices = {kind.key: state.workspace.choices(kind.key, exclude=audit.id) for kind in _kinds(state)}
     job = state.runner.job(audit.id)
     limits = state.limits
-    return state.render("controle.html", audit=audit, kinds=_kinds(state), choices=choices, files=[f.name for f in files],
+    return state.render("controle.html", audit=audit, kinds=_kinds(state), choices=choices, files=[display_name(f.name) for f in files],
                         job=job.as_json() if job and job.state == "bezig" else None, limits=limits,
                         changed=audit.changed_since_run(),
                         too_big_file=str(too_big("{naam}", limits.file_bytes)),

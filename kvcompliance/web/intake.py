@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from kvcompliance.ingest.inbox import display_name
 from kvcompliance.web.state import WebState, audit_or_404, form_fields, web
 from kvcompliance.web.uploads import (
     Outcome,
@@ -121,7 +122,7 @@ async def remove_return(request: Request) -> Response:
     state, audit, busy = _receiving(request)
     if busy is not None:
         return busy
-    entry = next((e for e in audit.inbox_files() if e.name == name), None)
+    entry = next((e for e in audit.inbox_files() if display_name(e.name) == name), None)  # as the page shows it
     if entry is None:
         return JSONResponse({"fout": "Dit bestand staat niet (meer) in deze controle."}, status_code=404)
     Path(entry.path).unlink(missing_ok=True)
