@@ -254,6 +254,35 @@ def test_a_return_is_not_taken_out_under_a_run_that_started_while_the_request_ar
     assert not server.state.workspace.audit(audit_id).changed_since_run()
 
 
+def test_a_slow_upload_adds_nothing_under_a_run_that_started_while_it_arrived(server):
+    import socket
+
+    audit_id = new_audit(server, 2018)
+    upload(server, audit_id, SAMPLES / "01_stichting-jeugdhulp-de-kern.xlsx")
+    inbox = server.state.workspace.audit(audit_id).inbox
+    before = sorted(p.name for p in inbox.iterdir())
+    body = (SAMPLES / "02_horizon-jeugdzorg-b-v.xlsx").read_bytes()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=60) as slow:
+        # a long upload: its headers and half its bytes now, the rest after a run started
+        slow.sendall((f"POST /controles/{audit_id}/opgaven?naam=02.xlsx HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+                      f"Cookie: {server.cookie}\r\nOrigin: {server.base}\r\n"
+                      f"Content-Type: application/octet-stream\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+                     + body[: len(body) // 2])
+        time.sleep(0.3)
+        assert server.post(f"/controles/{audit_id}/start")[0] == 200
+        slow.sendall(body[len(body) // 2:])
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            answer += slow.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 200"), answer
+    outcome = json.loads(answer.split(b"\r\n\r\n", 1)[1])
+    assert outcome["toegevoegd"] == [] and [r["reden"] for r in outcome["geweigerd"]] == [
+        "Er loopt een controle; verander de bestanden pas als die klaar is."]
+    assert sorted(p.name for p in inbox.iterdir()) == before  # no file, no temporary left behind
+    assert wait_for_run(server, audit_id)["toestand"] == "klaar"
+    assert not server.state.workspace.audit(audit_id).changed_since_run()
+
+
 def test_after_a_return_is_taken_out_both_pages_say_the_outcome_is_out_of_date(server):
     from urllib.parse import urlencode
 

@@ -103,6 +103,8 @@ async def start_run(request: Request) -> Response:
     errors = audit.input_errors()
     if errors:
         return JSONResponse({"fout": "Kies eerst andere bestanden: " + " ".join(errors)}, status_code=400)
+    if state.placing[audit.id]:
+        return JSONResponse({"fout": "Er worden nog opgaven toegevoegd; start de controle als dat klaar is."}, status_code=409)
     state.results.pop(audit.id, None)
     job = state.runner.start(audit.id, run_request(state, audit))
     if job is None:

@@ -28,6 +28,9 @@ from kvcompliance.web.uploads import (
 from kvcompliance.web.workspace import Audit
 
 
+BUSY = "Er loopt een controle; verander de bestanden pas als die klaar is."
+
+
 def _modified(request: Request) -> float | None:
     """The file's last change as the browser told it (milliseconds since 1970), in seconds."""
     try:
@@ -39,29 +42,37 @@ def _modified(request: Request) -> float | None:
 
 async def _store_return(state: WebState, audit: Audit, tmp: Path, sent: str, digest: str, modified: float | None,
                         outcome: Outcome) -> None:
-    """Put one received file among the audit's returns (a zip file: what is in it)."""
-    reason = skip_reason(sent)
+    """Put one received file among the audit's returns (a zip file: what is in it).
+
+    Asked again now that the file has arrived: a run started meanwhile (a long upload, a
+    second tab) gets nothing added under it; and while the file is placed, no run starts.
+    """
+    reason = skip_reason(sent) or (BUSY if state.runner.busy(audit.id) else None)
     if reason is not None:
         tmp.unlink(missing_ok=True)
         outcome.refused.append((sent, reason))
-    elif sent.lower().endswith(".zip"):
-        try:
-            unpacked = await run_in_threadpool(unpack_zip, tmp, sent, audit.inbox, state.limits)
-        finally:
-            tmp.unlink(missing_ok=True)
-        outcome.added += unpacked.added
-        outcome.present += unpacked.present
-        outcome.refused += unpacked.refused
-    else:
-        await run_in_threadpool(place, tmp, audit.inbox, sent, digest, modified, state.limits.files, outcome)
+        return
+    state.placing[audit.id] += 1  # nothing awaited since the question above
+    try:
+        if sent.lower().endswith(".zip"):
+            try:
+                unpacked = await run_in_threadpool(unpack_zip, tmp, sent, audit.inbox, state.limits)
+            finally:
+                tmp.unlink(missing_ok=True)
+            outcome.added += unpacked.added
+            outcome.present += unpacked.present
+            outcome.refused += unpacked.refused
+        else:
+            await run_in_threadpool(place, tmp, audit.inbox, sent, digest, modified, state.limits.files, outcome)
+    finally:
+        state.placing[audit.id] -= 1
 
 
 def _receiving(request: Request) -> tuple[WebState, Audit, Response | None]:
     state = web(request)
     audit = audit_or_404(request)
     if state.runner.busy(audit.id):
-        return state, audit, JSONResponse({"fout": "Er loopt een controle; verander de bestanden pas als die klaar is."},
-                                          status_code=409)
+        return state, audit, JSONResponse({"fout": BUSY}, status_code=409)
     audit.inbox.mkdir(parents=True, exist_ok=True, mode=0o700)
     recount(audit.inbox)
     return state, audit, None

@@ -3,7 +3,7 @@ the templates, and small helpers for requests."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -52,6 +52,8 @@ class WebState:
         self.jobs = jobs
         self.results: OrderedDict[str, Shown] = OrderedDict()
         self.runner = Runner(self._keep)
+        #: Per audit, the uploads being put among its returns now: no run starts meanwhile.
+        self.placing: Counter[str] = Counter()
         self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined,
                                trim_blocks=True, lstrip_blocks=True)
         self.env.filters["aantal"] = lambda n, one, many: plural(n, one, many)
