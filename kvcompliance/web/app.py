@@ -88,7 +88,8 @@ async def audit_page(request: Request) -> Response:
     choices = {kind.key: state.workspace.choices(kind.key, exclude=audit.id) for kind in _kinds(state)}
     job = state.runner.job(audit.id)
     limits = state.limits
-    return state.render("controle.html", audit=audit, kinds=_kinds(state), choices=choices, files=[display_name(f.name) for f in files],
+    return state.render("controle.html", audit=audit, kinds=_kinds(state), choices=choices,
+                        files=[display_name(f.name) for f in files],
                         job=job.as_json() if job and job.state == "bezig" else None, limits=limits,
                         changed=audit.changed_since_run(),
                         too_big_file=str(too_big("{naam}", limits.file_bytes)),

@@ -202,7 +202,11 @@ function initSleepvak() {
     knop.disabled = true;
     geweigerd.replaceChildren();
     const antwoord = await vraag(`/controles/${controle}/opgaven/verwijderen`, formulier({ naam: knop.dataset.naam }));
-    if (!antwoord.ok && antwoord.status !== 404) { weiger(antwoord.data.fout || "Verwijderen is niet gelukt."); knop.disabled = false; return; }
+    if (!antwoord.ok && antwoord.status !== 404) {
+      weiger(antwoord.data.fout || "Verwijderen is niet gelukt.");
+      knop.disabled = false;
+      return;
+    }
     knop.closest("li").remove(); // 404: it was gone already
     inControle = antwoord.data.aantal ?? Math.max(0, inControle - 1);
     teller.textContent = aantal(inControle, "bestand", "bestanden");
