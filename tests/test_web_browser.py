@@ -178,6 +178,14 @@ def test_the_whole_year_in_the_browser_gives_what_the_cli_writes(chromium, tmp_p
         assert wrong.is_file()
         assert sorted(p.name for p in server.state.workspace.audit("controle-2025").inbox.iterdir()) == [p.name for p in files]
 
+        # --- started by mistake and stopped: nothing written, starting again works
+        page.click("#start")
+        page.click("#stoppen")
+        expect(page.locator("#melding-start")).to_have_text(
+            "De controle is gestopt; aan de uitvoer en het dossier is niets veranderd.", timeout=60_000)
+        expect(page.locator("#start")).to_be_enabled()
+        assert not (server.state.workspace.audit("controle-2025").output / "overzicht.xlsx").exists()
+
         # --- the audit, with progress, then the results
         page.click("#start")
         expect(page.locator("#voortgang")).to_be_visible()

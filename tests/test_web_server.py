@@ -283,6 +283,33 @@ def test_a_slow_upload_adds_nothing_under_a_run_that_started_while_it_arrived(se
     assert not server.state.workspace.audit(audit_id).changed_since_run()
 
 
+def test_a_run_stopped_by_the_officer_leaves_the_last_outcome_as_it_was(server):
+    audit_id = new_audit(server, 2017)
+    for path in sorted(SAMPLES.glob("*.xlsx")):
+        upload(server, audit_id, path)
+    assert server.post(f"/controles/{audit_id}/stoppen")[0] == 409  # nothing to stop
+    server.post(f"/controles/{audit_id}/start")
+    assert wait_for_run(server, audit_id)["toestand"] == "klaar"
+    output = server.state.workspace.audit(audit_id).output
+    before = {p.relative_to(output): p.read_bytes() for p in output.rglob("*") if p.is_file()}
+
+    server.post(f"/controles/{audit_id}/start")
+    deadline = time.monotonic() + 60
+    while json.loads(server.request("GET", f"/controles/{audit_id}/voortgang")[2])["fase"] == "Voorbereiden":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)  # stopped once it reads: its staging folder and lock exist by then
+    status, _, body = server.post(f"/controles/{audit_id}/stoppen")
+    assert status == 200, body
+    state = wait_for_run(server, audit_id)
+    assert state["toestand"] == "gestopt"
+    assert state["fout"] == "De controle is gestopt; aan de uitvoer en het dossier is niets veranderd."
+    after = {p.relative_to(output): p.read_bytes() for p in output.rglob("*") if p.is_file()}
+    assert after == before  # the last whole run
+    assert not [p.name for p in output.iterdir() if p.name.startswith(".kvcompliance-") or p.name.endswith(".lock")]
+    server.post(f"/controles/{audit_id}/start")  # and the next run is not refused
+    assert wait_for_run(server, audit_id)["toestand"] == "klaar"
+
+
 def test_after_a_return_is_taken_out_both_pages_say_the_outcome_is_out_of_date(server):
     from urllib.parse import urlencode
 

@@ -113,6 +113,14 @@ async def start_run(request: Request) -> Response:
     return JSONResponse(job.as_json())
 
 
+async def stop_run(request: Request) -> Response:
+    state = web(request)
+    audit = audit_or_404(request)
+    if not state.runner.stop(audit.id):
+        return JSONResponse({"fout": "Er loopt geen controle."}, status_code=409)
+    return JSONResponse({"toestand": "bezig"})  # until the process has cleaned up and ended
+
+
 async def progress(request: Request) -> Response:
     state = web(request)
     audit = audit_or_404(request)
@@ -159,6 +167,7 @@ def create_app(workspace: Workspace, token: str, port: int, *, features: Feature
         *inputs.routes(audit),
         *intake.routes(audit),
         Route(audit + "/start", start_run, methods=["POST"]),
+        Route(audit + "/stoppen", stop_run, methods=["POST"]),
         Route(audit + "/voortgang", progress),
         *pages.routes(audit),
         *downloads.routes(audit),

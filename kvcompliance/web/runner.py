@@ -186,13 +186,16 @@ def _run(conn: Any, request: RunRequest) -> None:
     os._exit(0)
 
 
+STOPPED = "De controle is gestopt; aan de uitvoer en het dossier is niets veranderd."
+
+
 @dataclass
 class Job:
     """One run, as the progress page polls it."""
 
     audit_id: str
     write: bool
-    state: str = "bezig"  # bezig | klaar | fout
+    state: str = "bezig"  # bezig | klaar | fout | gestopt
     stage: str = PREPARING
     done: int = 0
     total: int = 0
@@ -200,6 +203,7 @@ class Job:
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
     stages: list[tuple[str, float]] = field(default_factory=list)  # (label, seconds since start)
+    stopped: bool = False  # the officer stopped it
 
     def as_json(self) -> dict[str, Any]:
         end = self.finished if self.finished is not None else time.monotonic()
@@ -219,6 +223,7 @@ class Runner:
     def __init__(self, on_result: Callable[[str, Job, Any, dict[str, str]], None]):
         self._on_result = on_result
         self._jobs: dict[str, Job] = {}
+        self._processes: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._context = multiprocessing.get_context("spawn")
 
@@ -239,9 +244,22 @@ class Runner:
         receiver, sender = self._context.Pipe(duplex=False)
         process = self._context.Process(target=_run, args=(sender, request), name=f"kvcompliance-{audit_id}", daemon=False)
         process.start()
+        self._processes[audit_id] = process
         sender.close()
         threading.Thread(target=self._pump, args=(job, receiver, process), name=f"voortgang-{audit_id}", daemon=True).start()
         return job
+
+    def stop(self, audit_id: str) -> bool:
+        """Stop the running audit of ``audit_id`` as Ctrl+C stops the CLI (SIGTERM): its
+        staging folder and lock are cleaned up, the output folder and the dossier keep what
+        they held. False when nothing is running."""
+        with self._lock:
+            job, process = self._jobs.get(audit_id), self._processes.get(audit_id)
+            if job is None or job.state != "bezig" or process is None:
+                return False
+            job.stopped = True
+        process.terminate()
+        return True
 
     def _pump(self, job: Job, conn: Any, process: Any) -> None:
         result = files = None
@@ -274,7 +292,9 @@ class Runner:
             except Exception:  # noqa: BLE001
                 log.exception("keeping the result failed")
                 job.error = "De uitkomst kon niet worden bewaard."
+        elif job.stopped:
+            job.error = STOPPED
         elif not job.error:
             job.error = "De controle is onverwacht gestopt (het proces is beëindigd). Probeer het opnieuw."
-        job.state = "fout" if job.error else "klaar"
+        job.state = "klaar" if not job.error else "gestopt" if job.error == STOPPED else "fout"
         process.join()  # it ends at once (os._exit); joined so that no process is left behind

@@ -323,7 +323,13 @@ function volg(controle, klaar) {
     }
     tijd.textContent = `(${Math.round(stand.seconden)} s)`;
     if (stand.toestand === "bezig") { setTimeout(kijk, 300); return; }
-    if (stand.toestand === "fout") { toon(melding, stand.fout, "melding fout"); klaar(false); return; }
+    if (stand.toestand === "fout" || stand.toestand === "gestopt") {
+      if (!stand.totaal) { balk.max = 1; balk.value = 0; } // no bar that seems to go on
+      if (stand.toestand === "gestopt") fase.textContent = "Gestopt";
+      toon(melding, stand.fout, stand.toestand === "gestopt" ? "melding let-op" : "melding fout");
+      klaar(false);
+      return;
+    }
     if (stand.toestand === "klaar") { fase.textContent = "Klaar"; klaar(true, stand); }
     if (stand.toestand === "geen") window.location.reload(); // the server was started again
   }
@@ -334,10 +340,17 @@ function initStarten() {
   const knop = document.getElementById("start");
   if (!knop) return;
   const controle = knop.dataset.controle;
+  const stoppen = document.getElementById("stoppen");
   const naarUitkomst = (gelukt) => {
     if (gelukt) window.location.assign(`/controles/${controle}/resultaten`);
     else knop.disabled = false;
+    stoppen.disabled = true;
   };
+  stoppen.addEventListener("click", async () => {
+    stoppen.disabled = true;
+    const antwoord = await vraag(`/controles/${controle}/stoppen`, { method: "POST" });
+    if (!antwoord.ok) toon(document.getElementById("melding-start"), antwoord.data.fout || "Stoppen is mislukt.", "melding fout");
+  });
   knop.addEventListener("click", async () => {
     knop.disabled = true;
     toon(document.getElementById("melding-start"), "");
@@ -347,9 +360,10 @@ function initStarten() {
       knop.disabled = false;
       return;
     }
+    stoppen.disabled = false;
     volg(controle, naarUitkomst);
   });
-  if (knop.dataset.bezig) { knop.disabled = true; volg(controle, naarUitkomst); }
+  if (knop.dataset.bezig) { knop.disabled = true; stoppen.disabled = false; volg(controle, naarUitkomst); }
 }
 
 function initWachten() {
