@@ -298,5 +298,5 @@ class Runner:
             job.error = STOPPED
         elif not job.error:
             job.error = "De controle is onverwacht gestopt (het proces is beëindigd). Probeer het opnieuw."
-        job.state = "klaar" if not job.error else "gestopt" if job.error == STOPPED else "fout"
+        job.state = "klaar" if not job.error else "gestopt" if job.stopped and result is None else "fout"
         process.join()  # it ends at once (os._exit); joined so that no process is left behind
