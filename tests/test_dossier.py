@@ -164,6 +164,27 @@ def test_the_settings_name_the_dossier_and_a_failed_audit_adds_nothing(tmp_path,
     assert digest(path) == before
 
 
+
+def test_a_run_that_ends_before_storing_leaves_no_new_empty_dossier_and_keeps_an_existing_one(tmp_path, inbox):
+    blocked = tmp_path / "bestand"
+    blocked.write_text("geen map", encoding="utf-8")
+    new = tmp_path / "nieuw.sqlite"
+    failed = CliRunner().invoke(main, ["audit", str(inbox), "-o", str(blocked / "uit"), "--stil", "--dossier", str(new)])
+    assert failed.exit_code == 3 and "Traceback" not in failed.output
+    assert not new.exists()  # made for this run and nothing stored in it: gone again
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bestand", "opgaven"]
+
+    empty = tmp_path / "leeg.sqlite"
+    open_dossier(empty)  # an officer made it earlier: it is theirs, even without a controle in it
+    before = digest(empty)
+    failed = CliRunner().invoke(main, ["audit", str(inbox), "-o", str(blocked / "uit"), "--stil", "--dossier", str(empty)])
+    assert failed.exit_code == 3
+    assert digest(empty) == before
+
+    done = CliRunner().invoke(main, ["audit", str(inbox), "-o", str(tmp_path / "uit"), "--stil", "--dossier", str(new)])
+    assert done.exit_code == 0, done.output
+    assert "(1 opgave over 2025 bewaard" in done.output and new.exists()
+
 def test_a_dossier_kept_in_the_inbox_is_skipped_as_the_dossier_not_rejected(tmp_path, inbox):
     dossier = inbox / "dossier.sqlite"
     for _ in range(2):  # the second audit finds the dossier the first one made

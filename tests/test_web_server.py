@@ -430,6 +430,30 @@ def test_e_mail_drafts_and_the_dossier_as_the_cli_makes_them(tmp_path):
         server.stop()
 
 
+def test_a_first_run_stopped_before_it_stored_anything_leaves_no_empty_dossier(tmp_path):
+    server = RunningServer(tmp_path / "werkmap", jobs=1)
+    try:
+        audit_id = new_audit(server, 2025, dossier="nieuw:dossier.sqlite")
+        for path in sorted(SAMPLES.glob("*.xlsx")):
+            upload(server, audit_id, path)
+        server.post(f"/controles/{audit_id}/start")
+        deadline = time.monotonic() + 60
+        while json.loads(server.request("GET", f"/controles/{audit_id}/voortgang")[2])["fase"] == "Voorbereiden":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)  # past preparing: the new dossier has been made by now
+        assert server.post(f"/controles/{audit_id}/stoppen")[0] == 200
+        state = wait_for_run(server, audit_id)
+        assert state["toestand"] == "gestopt"
+        assert state["fout"] == "De controle is gestopt; aan de uitvoer en het dossier is niets veranderd."
+        assert not (server.state.workspace.root / "dossier.sqlite").exists()  # as the message says
+        server.post(f"/controles/{audit_id}/start")
+        assert wait_for_run(server, audit_id)["toestand"] == "klaar"
+        with sqlite3.connect(server.state.workspace.root / "dossier.sqlite") as db:
+            assert db.execute("SELECT controlejaar FROM controles").fetchall() == [(2025,)]
+    finally:
+        server.stop()
+
+
 def test_the_readme_states_the_upload_limits_the_server_applies():
     from kvcompliance.values import plural
     from kvcompliance.web.uploads import megabytes

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from kvcompliance.cli.common import (COMMAND, EXIT_OK, EXIT_NOT_ALL_PROCESSED, ClickProgress, guarded, rules_option, settings_option, contracts_option, dossier_option, load_settings_for, open_dossier_for, year_type)
+from kvcompliance.cli.common import (COMMAND, EXIT_OK, EXIT_NOT_ALL_PROCESSED, ClickProgress, guarded, rules_option, settings_option, contracts_option, dossier_option, load_settings_for, open_dossier_for, year_type,
+                                     announce_new)
 from kvcompliance.clinl import Folder, Number
 from kvcompliance.text import printable
 
@@ -70,39 +71,42 @@ def audit(
     """
     from kvcompliance.audit import run_audit, status_counts, write_reports
     from kvcompliance.catalogue.skipped import EMPTY_FOLDER
+    from kvcompliance.dossier import discarded_unless_used
     from kvcompliance.outputs import OutputFolder
     from kvcompliance.parallel import default_jobs
 
     settings = load_settings_for(settings_file)
-    dossier = open_dossier_for(dossier_file, settings)  # checked before any return is read
+    dossier = open_dossier_for(dossier_file, settings, announce=False)  # checked before any return is read
     jaar, year_given = settings.audit_year(jaar, "opgegeven met --jaar")
     jobs = jobs or default_jobs()
     progress = ClickProgress(enabled=not stil)
-    # Opened before anything is read: an output folder that would touch the inbox, or
-    # one another run is writing into, is refused at once.
-    with OutputFolder(out_dir, inbox=inbox) as folder:
-        result = run_audit(
-            inbox,
-            year=jaar,
-            rules_file=str(rules_file) if rules_file else None,
-            register_file=register_file,
-            previous_dir=previous_dir,
-            progress=progress,
-            jobs=jobs,
-            exclude=out_dir,
-            dossier=dossier.path if dossier is not None else None,
-            year_given=year_given,
-        )
-        if dossier is not None:  # the Historie sheets need the earlier years before the workbooks are written
-            from kvcompliance.dossier.history import attach_history
+    # A dossier this run made is removed again if the run ends before storing in it.
+    with discarded_unless_used(dossier):
+        # Opened before anything is read: an output folder that would touch the inbox, or
+        # one another run is writing into, is refused at once.
+        with OutputFolder(out_dir, inbox=inbox) as folder:
+            result = run_audit(
+                inbox,
+                year=jaar,
+                rules_file=str(rules_file) if rules_file else None,
+                register_file=register_file,
+                previous_dir=previous_dir,
+                progress=progress,
+                jobs=jobs,
+                exclude=out_dir,
+                dossier=dossier.path if dossier is not None else None,
+                year_given=year_given,
+            )
+            if dossier is not None:  # the Historie sheets need the earlier years before the workbooks are written
+                from kvcompliance.dossier.history import attach_history
 
-            result = attach_history(result, dossier)
-        reports = write_reports(result, folder, progress=progress, jobs=jobs, letterhead=settings.letterhead())
-        stored = None
-        if dossier is not None:  # only once every report is written and swapped in; one transaction
-            from kvcompliance.dossier.store import store_audit
+                result = attach_history(result, dossier)
+            reports = write_reports(result, folder, progress=progress, jobs=jobs, letterhead=settings.letterhead())
+            stored = None
+            if dossier is not None:  # only once every report is written and swapped in; one transaction
+                from kvcompliance.dossier.store import store_audit
 
-            stored = store_audit(dossier, result, sender=settings.letterhead().sender, progress=progress)
+                stored = store_audit(dossier, result, sender=settings.letterhead().sender, progress=progress)
 
     catalogue = result.catalogue
     if not result.returns and not result.rejected and all(s.kind == EMPTY_FOLDER for s in result.skipped):
@@ -151,6 +155,8 @@ def audit(
     else:  # no folder is written then: never print a path that is not there
         click.echo("Werkboeken:  geen (er is geen opgave gecontroleerd)")
     click.echo(f"Verzendlijst en verwerkingslog: {printable(out / 'verzendlijst.csv')}, {printable(out / 'verwerking.jsonl')}")
+    if stored is not None and dossier.created:
+        announce_new(dossier)
     for line in stored.summary(result.dossier) if stored is not None else ():
         click.echo(printable(line))
     sys.exit(EXIT_NOT_ALL_PROCESSED if result.rejected else EXIT_OK)

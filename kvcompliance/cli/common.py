@@ -129,19 +129,27 @@ dossier_option = click.option(
 )
 
 
-def open_dossier_for(dossier_file: Path | None, settings, create: bool = True):
-    """The checked dossier of this run (``--dossier``, else the settings), or None without one."""
+def open_dossier_for(dossier_file: Path | None, settings, create: bool = True, announce: bool = True):
+    """The checked dossier of this run (``--dossier``, else the settings), or None without one.
+
+    ``announce``: say now that a new dossier was made (the audit says it only once it has
+    stored in it; a run that ends before that removes the new file again).
+    """
     path = dossier_file or settings.get("dossier", "pad")
     if path is None:
         return None
     from kvcompliance.dossier import open_dossier
 
     dossier = open_dossier(path, create=create, write=create)
-    if dossier.created:
-        click.echo(f"Nieuw dossier gemaakt: {printable(dossier.path)}", err=True)
+    if dossier.created and announce:
+        announce_new(dossier)
     elif dossier.migrated_from is not None:
         click.echo(printable(f"Dossier {dossier.name} bijgewerkt naar de nieuwe indeling; het oude staat in {dossier.backup}."), err=True)
     return dossier
+
+
+def announce_new(dossier) -> None:
+    click.echo(f"Nieuw dossier gemaakt: {printable(dossier.path)}", err=True)
 
 
 contracts_option = click.option(

@@ -11,6 +11,6 @@
 The tables are documented for analysts in ``docs/DOSSIER.md``.
 """
 
-from kvcompliance.dossier.schema import SCHEMA_VERSION, TABLES, Dossier, open_dossier
+from kvcompliance.dossier.schema import SCHEMA_VERSION, TABLES, Dossier, discarded_unless_used, open_dossier
 
-__all__ = ["SCHEMA_VERSION", "TABLES", "Dossier", "open_dossier"]
+__all__ = ["SCHEMA_VERSION", "TABLES", "Dossier", "discarded_unless_used", "open_dossier"]

@@ -13,10 +13,12 @@ that document and :data:`MIGRATIONS` in step.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from kvcompliance.errors import DossierError
 
@@ -134,6 +136,7 @@ class Dossier:
     created: bool = False  # made by this run
     migrated_from: int | None = None  # the schema version before this run brought it up to date
     backup: Path | None = None  # the copy made before migrating
+    new_file: bool = False  # the file did not exist before this run
 
     @property
     def name(self) -> str:
@@ -208,7 +211,33 @@ def open_dossier(path: Path | str, *, create: bool = True, write: bool = True) -
     finally:
         conn.close()
     return Dossier(path, created=not exists or version == 0, migrated_from=version if 0 < version < SCHEMA_VERSION else None,
-                   backup=backup)
+                   backup=backup, new_file=not exists)
+
+
+@contextlib.contextmanager
+def discarded_unless_used(dossier: Dossier | None) -> Iterator[None]:
+    """Around a run that stores in ``dossier``: when the run ends early (a refused output
+    folder, an error, Ctrl+C, a stop from the browser), a dossier file that this run made
+    and nothing was stored in is removed again, so the officer finds no empty dossier
+    nobody asked for. An existing dossier is never touched."""
+    try:
+        yield
+    except BaseException:
+        if dossier is not None and dossier.new_file:
+            with contextlib.suppress(OSError, sqlite3.Error, DossierError):
+                if _is_empty(dossier.path):
+                    dossier.path.unlink()
+        raise
+
+
+def _is_empty(path: Path) -> bool:
+    """Whether no table of the dossier at ``path`` holds a row."""
+    conn = connect(path)
+    try:
+        tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return not any(conn.execute(f'SELECT 1 FROM "{name}" LIMIT 1').fetchone() for name in tables)
+    finally:
+        conn.close()
 
 
 def _version(conn: sqlite3.Connection, path: Path) -> int:

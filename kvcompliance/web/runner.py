@@ -154,23 +154,26 @@ def _run(conn: Any, request: RunRequest) -> None:
                 result = attach_history(result, dossier)
             return result
 
-        if request.write:
-            from kvcompliance.outputs import OutputFolder
+        from kvcompliance.dossier import discarded_unless_used
 
-            # opened before anything is read: another run writing into this folder is refused at once
-            with OutputFolder(Path(request.out_dir), inbox=Path(request.inbox)) as folder:
+        with discarded_unless_used(dossier):  # a dossier this run made goes again if it ends before storing
+            if request.write:
+                from kvcompliance.outputs import OutputFolder
+
+                # opened before anything is read: another run writing into this folder is refused at once
+                with OutputFolder(Path(request.out_dir), inbox=Path(request.inbox)) as folder:
+                    result = audited()
+                    reports = write_reports(result, folder, progress=progress, jobs=request.jobs, letterhead=settings.letterhead())
+                    # the new output is in place: a stop now would leave the dossier a year behind it
+                    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                    if dossier is not None:  # once every report is written and swapped in; one transaction
+                        from kvcompliance.dossier.store import store_audit
+
+                        store_audit(dossier, result, sender=settings.letterhead().sender, progress=progress)
+                files = dict(reports.provider_files)
+            else:
                 result = audited()
-                reports = write_reports(result, folder, progress=progress, jobs=request.jobs, letterhead=settings.letterhead())
-                # the new output is in place: a stop now would leave the dossier a year behind it
-                signal.signal(signal.SIGTERM, signal.SIG_IGN)
-                if dossier is not None:  # once every report is written and swapped in; one transaction
-                    from kvcompliance.dossier.store import store_audit
-
-                    store_audit(dossier, result, sender=settings.letterhead().sender, progress=progress)
-            files = dict(reports.provider_files)
-        else:
-            result = audited()
-            files = files_from_log(Path(request.out_dir))
+                files = files_from_log(Path(request.out_dir))
         conn.send(("klaar", result, files))
     except KvError as exc:
         conn.send(("fout", str(exc)))
