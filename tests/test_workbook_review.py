@@ -74,3 +74,13 @@ def test_the_normen_sheet_names_each_sectors_law_and_no_sheet_that_is_not_there(
                 for value in row:
                     for tab in re.findall(r"\bzie (?:tabblad )?([A-Z][\w ]*?)[).,]", str(value or "")):
                         assert tab in book.sheetnames, (name, ws.title, value)
+
+
+def test_the_call_list_fits_every_sector_name_on_one_line(audited):
+    """A long sector name ('Jeugdgezondheidszorg') was broken in two in the Bellijst."""
+    ws = openpyxl.load_workbook(audited / "overzicht.xlsx")["Bellijst"]
+    headers, rows = table(ws, "Rang")
+    width = next(d.width for d in ws.column_dimensions.values() if d.min <= headers.index("Sector") + 1 <= d.max)
+    shown = {row[headers.index("Sector")] for row in rows}
+    assert "Jeugdgezondheidszorg" in shown
+    assert width >= max(len(s.label) for s in load_catalogue().sectors) + 1
