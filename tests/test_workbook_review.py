@@ -84,3 +84,11 @@ def test_the_call_list_fits_every_sector_name_on_one_line(audited):
     shown = {row[headers.index("Sector")] for row in rows}
     assert "Jeugdgezondheidszorg" in shown
     assert width >= max(len(s.label) for s in load_catalogue().sectors) + 1
+
+
+def test_the_overviews_normen_sheet_does_not_address_the_officer_as_a_provider(audited):
+    """The Normen sheet is shared by both workbooks; 'uw sector' misaddressed the officer."""
+    ws = openpyxl.load_workbook(audited / "overzicht.xlsx")["Normen"]
+    intro = ws["A2"].value
+    assert intro.startswith("Zo is elke opgave beoordeeld.") and "n.v.t." in intro
+    assert "uw " not in intro
