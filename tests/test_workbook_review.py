@@ -92,3 +92,15 @@ def test_the_overviews_normen_sheet_does_not_address_the_officer_as_a_provider(a
     intro = ws["A2"].value
     assert intro.startswith("Zo is elke opgave beoordeeld.") and "n.v.t." in intro
     assert "uw " not in intro
+
+
+def test_kv91_shows_the_identification_the_provider_typed_including_what_is_wrong(audited):
+    """KV91 grijs for a malformed e-mail address showed only the (valid) KvK-nummer as 'Uw waarde'."""
+    books = dict(provider_books(audited))
+    name = next(n for n in books if n.startswith("2025_Zorgboerderij"))
+    headers, rows = table(books[name]["Samenvatting"])
+    kv91 = next(r for r in rows if r[0] == "KV91")
+    assert kv91[headers.index("Status")] == "Grijs"
+    assert "info@zorgboerderij-terf" in kv91[headers.index("Toelichting")]
+    assert "info@zorgboerderij-terf" in kv91[headers.index("Uw waarde")]
+    assert "68447054" in kv91[headers.index("Uw waarde")]
