@@ -63,11 +63,18 @@ def params_text(catalogue: Catalogue, rule: Rule) -> str:
     return "; ".join(parts)
 
 
+def sector_laws(catalogue: Catalogue) -> str:
+    """Each sector with a statutory meldcode duty and its law: 'jeugdhulp: Jeugdwet art. 4.1.7; ...'."""
+    return "; ".join(
+        f"{s.label if s.key == 'wmo' else s.label.lower()}: {s.legal_basis}" for s in catalogue.sectors if s.legal_basis
+    )
+
+
 def basis_summary(catalogue: Catalogue, rule: Rule) -> str:
     """The grondslag of a rule, for every provider at once (Normen sheet, README, regels)."""
     basis = rule.basis
     if basis.kind == "wet":
-        law = "de wet van de sector (zie Sectoren)" if basis.law == "sector" else basis.law
+        law = f"de wet van de sector ({sector_laws(catalogue)})" if basis.law == "sector" else basis.law
         if rule.article and basis.law != "sector":
             law += f" ({rule.article})"
         return f"Wet: {law}, voor aanbieders met een wettelijke meldcodeplicht; voor de andere een contract- of subsidievoorwaarde."

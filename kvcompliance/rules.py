@@ -235,17 +235,22 @@ def kv10_expected_signals(ctx: RuleContext) -> RuleOutput:
 
 
 def _expectation_text(agreed, children, factor, prevalence, catalogue: Catalogue, sector) -> str:
+    """Where KV10's expectation comes from (catalogue texts): agreed in the register, or an
+    estimate, which is never credited to the gemeente (its herkomst is the norm's)."""
     from kvcompliance.values import format_number, format_percent
 
+    texts = catalogue.texts
     if agreed:
-        return "Die verwachting is vooraf met u afgesproken (contractregister)."
+        return texts["verwachting_afgesproken"]
     if pd.isna(children) or factor is None or pd.isna(factor):
-        return "Die verwachting is niet te schatten."
+        return texts["verwachting_onbekend"]
     info = catalogue.sector(sector) if isinstance(sector, str) else None
     label = info.label.lower() if info and info.key != "wmo" else (info.label if info else str(sector))
-    return (
-        f"Die verwachting is een schatting van de gemeente, geen afspraak: {format_percent(float(prevalence))} van"
-        f" {format_number(float(children), 0)} bereikte jeugdigen × sectorfactor {format_number(float(factor))} ({label})."
+    return texts["verwachting_geschat"].format(
+        prevalentie=format_percent(float(prevalence)),
+        jeugdigen=format_number(float(children), 0),
+        sectorfactor=format_number(float(factor)),
+        sector=label,
     )
 
 

@@ -203,7 +203,10 @@ def test_return_sheet_colours_and_explains_touched_fields(written):
     row = find(ws, label("fte").label + " *").row
     assert ws.cell(row, 2).value == "ca. 20"
     assert rgb(ws.cell(row, 2)) == colour(result, Status.GRIJS, light=True)
-    assert "Niet begrepen: 'ca. 20' is geen getal" in ws.cell(row, 2).comment.text
+    # in the words the Samenvatting uses for it ('is niet te verwerken'), note and printed line alike
+    assert "Niet te verwerken: 'ca. 20' is geen getal" in ws.cell(row, 2).comment.text
+    assert "niet te verwerken: 'ca. 20' is geen getal" in ws.cell(row, 5).value
+    assert "begrepen" not in ws.cell(row, 2).comment.text + ws.cell(row, 5).value
     # A field no rule looks at stays uncoloured and has no note.
     row = find(ws, label("contact_naam").label).row
     assert rgb(ws.cell(row, 2)) is None and ws.cell(row, 2).comment is None

@@ -281,7 +281,9 @@ def test_kv10_against_an_estimate_says_it_is_an_estimate_and_asks_how_cases_were
     finding = _finding(evaluation, records, cases, "KV10", {"meldingen_veilig_thuis": 0, "adviesvragen_veilig_thuis": 0, "signalen_verwijsindex": 0})
     assert finding.status == O
     assert finding.message.startswith("0 signalen (")
-    assert "een schatting van de gemeente, geen afspraak: 3% van 400 bereikte jeugdigen × sectorfactor 0,5 (jeugdhulp)" in finding.message
+    assert "een schatting, geen afspraak met u: 3% van 400 bereikte jeugdigen × sectorfactor 0,5 (jeugdhulp)" in finding.message
+    # the estimate follows kvcompliance's standaardnorm: it is never credited to the gemeente (DOMAIN §5.2)
+    assert "gemeente" not in finding.message
     assert "kans op geen enkel signaal 0,25% (ongeveer 1 op 400)" in finding.message
     assert "geen tekortkoming" in finding.message
     assert "ook als er niet is gemeld" in finding.agenda

@@ -48,7 +48,9 @@ MAX_DEPTH = 8
 #: Placeholders every text may use, besides fields, metrics and parameters.
 GLOBAL_PLACEHOLDERS = frozenset({"auditjaar", "einde_verslagjaar", "plicht", "voorwaarde", "geldt_voor", "afwijkend"})
 #: Placeholders the global texts ([teksten]) use.
-TEXT_PLACEHOLDERS = frozenset({"ontbrekend", "veld", "getypt", "reden", "vastgesteld", "velden"})
+TEXT_PLACEHOLDERS = frozenset(
+    {"ontbrekend", "veld", "getypt", "reden", "vastgesteld", "velden", "prevalentie", "jeugdigen", "sectorfactor", "sector"}
+)
 
 
 def schemas_dir() -> Path:

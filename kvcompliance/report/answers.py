@@ -68,8 +68,9 @@ def _why(catalogue: Catalogue, rules: dict[str, Rule], findings: Sequence[Findin
         note.append(f"{finding.rule_id} ({label}): {finding.message}")
         short.append(f"{finding.rule_id} {rule.title if rule else ''} ({label.lower()})".replace("  ", " "))
     for issue in issues:
-        note.append(f"Niet begrepen: {issue.reason}")
-        short.append(f"niet begrepen: {issue.reason}")
+        why = catalogue.texts["antwoord_onbegrepen"].format(reden=issue.reason)
+        note.append(why[0].upper() + why[1:])
+        short.append(why)
     if not note:
         passed = [f.rule_id for f in findings if f.status == Status.GROEN]
         if passed:

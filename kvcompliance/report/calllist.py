@@ -149,6 +149,8 @@ def write_call_list_sheet(workbook: Any, styles: Styles, result: AuditResult, fi
         columns[at_rood:at_rood] = DOSSIER_COLUMNS
     at = {name: n for n, (name, _) in enumerate(columns)}
     widths = [w for _, w in columns]
+    # a sector name is one word: the column fits the longest, so none is broken in two
+    widths[at["Sector"]] = max(widths[at["Sector"]], *(len(s.label) + 1 for s in result.catalogue.sectors))
     set_widths(sheet, widths)
     sheet.set_row(0, 28)
     sheet.write_string(0, 0, title, styles.get("title"))

@@ -353,7 +353,7 @@ def write_norms_sheet(
     header_row = 3 + len(meta) + 1
     sheet.set_row(0, 24)
     sheet.write_string(0, 0, "Normen en regels van deze controle", formats["title"])
-    sheet.write_string(1, 0, "Zo is elke opgave beoordeeld. Een regel die niet geldt voor uw sector is n.v.t.", formats["subtitle"])
+    sheet.write_string(1, 0, "Zo is elke opgave beoordeeld. Geldt een regel niet voor een opgave (kolom Geldt voor), dan is het oordeel n.v.t.", formats["subtitle"])
     for row, (label, value) in enumerate(meta, start=3):
         sheet.write_string(row, 0, label, formats["label"])
         sheet.write_string(row, 2, value, formats["plain_nowrap"])
