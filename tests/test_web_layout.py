@@ -1,7 +1,9 @@
-"""kvcompliance web on a phone-sized screen (390 px wide), in a real Chromium.
+"""How kvcompliance web's pages are laid out, in a real Chromium.
 
-An officer who opens the pages on a narrow window or a phone must not have to scroll the
-whole page sideways: only a wide table scrolls, inside its own box.
+An officer who opens the pages on a narrow window or a phone (390 px wide) must not have
+to scroll the whole page sideways: only a wide table scrolls, inside its own box. On a
+laptop screen (1280 px) every column of the call list keeps room for its text, also with
+the columns that comparing with last year and the dossier add.
 """
 
 from __future__ import annotations
@@ -65,5 +67,38 @@ def test_no_page_is_wider_than_a_phone(tmp_path):
                     found[path] = (width, page.evaluate(SPILLING)[:5])
             browser.close()
         assert found == {}
+    finally:
+        server.stop()
+
+
+def test_every_column_of_the_call_list_has_room_also_with_last_year_and_escalation(tmp_path):
+    executable = need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    server = RunningServer(tmp_path / "werkmap", jobs=1)
+    try:
+        first = new_audit(server, 2025, dossier="nieuw:dossier.sqlite")
+        returns = sorted(SAMPLES.glob("0[1-3]_*.xlsx"))
+        for path in returns:
+            upload(server, first, path)
+        assert server.post(f"/controles/{first}/start")[0] == 200
+        assert wait_for_run(server, first)["toestand"] == "klaar"
+        second = new_audit(server, 2025, dossier="werkmap:dossier.sqlite", vorige=f"controle:{first}")
+        for path in returns:
+            upload(server, second, path)
+        assert server.post(f"/controles/{second}/start")[0] == 200
+        assert wait_for_run(server, second)["toestand"] == "klaar"
+        with sync_playwright() as playwright:
+            browser = launch_chromium(playwright, executable)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(server.url)
+            page.goto(f"{server.base}/controles/{second}/resultaten")
+            headers = page.locator("#bellijst thead th")
+            widths = {headers.nth(n).inner_text().replace("\u00ad", ""): headers.nth(n).bounding_box()["width"]
+                      for n in range(headers.count())}
+            browser.close()
+        assert {"Vorig jaar", "Escalatie", "Eerste agendapunt"} <= set(widths)
+        assert {name: width for name, width in widths.items() if width < 40} == {}
+        assert widths["Eerste agendapunt"] >= 150, widths
     finally:
         server.stop()
