@@ -15,6 +15,7 @@ import time
 import zipfile
 from email import message_from_bytes, policy
 from pathlib import Path
+from urllib.parse import quote
 
 import openpyxl
 import pytest
@@ -366,6 +367,21 @@ def test_a_wrong_input_file_is_said_at_once_and_the_audit_waits_for_a_good_one(s
     status, _, body = server.post(f"/controles/{audit_id}/invoer/regels", b"keuze=",
                                   {"Content-Type": "application/x-www-form-urlencoded"})
     assert status == 200 and server.state.workspace.audit(audit_id).input_errors() == []
+
+
+def test_a_wrong_uploaded_input_is_named_as_the_officer_named_it(server):
+    audit_id = new_audit(server, 2019)
+    sent = {"regels": ("regels-eemvallei-2025.toml", b"[[[ x\n"),
+            "contracten": ("Contracten jeugd 2025.csv", b"\x00\x01 geen tekst"),
+            "instellingen": ("gemeente-eemvallei.toml", b"x = \n")}
+    for kind, (name, body) in sent.items():
+        status, _, answer = server.post(f"/controles/{audit_id}/invoer/{kind}/bestand?naam={quote(name)}", body,
+                                        {"Content-Type": "application/octet-stream"})
+        error = json.loads(answer)["fout"]
+        assert status == 200 and name in error, error
+    page = server.request("GET", f"/controles/{audit_id}")[2].decode()
+    for stored in ("regels.toml", "contracten.csv", "instellingen.toml"):  # the names they are kept under
+        assert stored not in page
 
 
 def test_the_blank_form_and_a_missing_register_say_what_to_do(server):
