@@ -333,6 +333,30 @@ def test_after_a_return_is_taken_out_both_pages_say_the_outcome_is_out_of_date(s
     assert "De opgaven zijn veranderd sinds de laatste controle (bijgekomen of eruit gehaald)" in page
 
 
+def test_after_another_rules_file_is_chosen_both_pages_say_the_outcome_is_out_of_date(server):
+    audit_id = new_audit(server, 2017)
+    for path in sorted(SAMPLES.glob("0[1-2]_*.xlsx")):
+        upload(server, audit_id, path)
+    server.post(f"/controles/{audit_id}/start")
+    assert wait_for_run(server, audit_id)["toestand"] == "klaar"
+    results, audit_page = f"/controles/{audit_id}/resultaten", f"/controles/{audit_id}"
+    assert "sinds deze controle" not in server.request("GET", results)[2].decode()
+    status, _, body = server.post(f"/controles/{audit_id}/invoer/regels/bestand?naam=regio.toml",
+                                  b'[[regel]]\nid = "KV12"\nactief = true\n', {"Content-Type": "application/octet-stream"})
+    assert status == 200 and json.loads(body)["fout"] is None
+    notice = ("De gekozen bestanden zijn veranderd sinds deze controle (Regels):"
+              " controleer opnieuw om de uitkomst bij te werken.")
+    page = server.request("GET", results)[2].decode()
+    assert notice in re.sub(r"<[^>]+>", "", page)
+    assert notice.replace("deze controle", "de laatste controle") in server.request("GET", audit_page)[2].decode()
+    server.post(f"/controles/{audit_id}/start")
+    assert wait_for_run(server, audit_id)["toestand"] == "klaar"
+    assert "sinds deze controle" not in server.request("GET", results)[2].decode()
+    assert "sinds de laatste controle" not in server.request("GET", audit_page)[2].decode()
+    server.post(f"/controles/{audit_id}/invoer/regels", b"keuze=", {"Content-Type": "application/x-www-form-urlencoded"})
+    assert notice in re.sub(r"<[^>]+>", "", server.request("GET", results)[2].decode())
+
+
 def test_a_file_name_that_is_not_utf8_is_shown_and_can_be_taken_out(server):
     audit_id = new_audit(server, 2019)
     inbox = server.state.workspace.audit(audit_id).inbox

@@ -92,6 +92,7 @@ async def audit_page(request: Request) -> Response:
                         files=[display_name(f.name) for f in files],
                         job=job.as_json() if job and job.state == "bezig" else None, limits=limits,
                         changed=audit.changed_since_run(),
+                        changed_inputs=audit.inputs_changed_since_run(),
                         too_big_file=str(too_big("{naam}", limits.file_bytes)),
                         too_big_zip=str(too_big("{naam}", limits.zip_bytes, "zip-bestand")))
 

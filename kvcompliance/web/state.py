@@ -80,6 +80,7 @@ class WebState:
                 "oordelen": {str(s): n for s, n in status_counts(result).items()},
                 "seconden": round(job.finished - job.started, 1) if job.finished else None,
                 "vingerafdruk": audit.fingerprint() if audit else "",
+                "invoer": audit.input_fingerprints() if audit else {},
             })
 
     def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
