@@ -413,14 +413,15 @@ function initConcepten() {
     if (!antwoord.ok) { toon(melding, antwoord.data.fout || "Het maken is mislukt.", "melding fout"); return; }
     const data = antwoord.data;
     const zin = document.createElement("p");
-    zin.append(`${aantal(data.aantal, "concept", "concepten")} gemaakt. `);
+    zin.append(`${aantal(data.aantal, "concept", "concepten")} gemaakt`);
     if (data.aantal) {
       const link = document.createElement("a");
       link.href = data.adres;
       link.download = "";
-      link.textContent = "Downloaden";
-      zin.append(link);
+      link.textContent = "downloaden";
+      zin.append(": ", link);
     }
+    zin.append(".");
     const delen = [zin];
     if (data.overgeslagen.length) {
       zin.append(` ${aantal(data.overgeslagen.length, "aanbieder krijgt", "aanbieders krijgen")} geen e-mail:`);
