@@ -357,6 +357,19 @@ def test_after_another_rules_file_is_chosen_both_pages_say_the_outcome_is_out_of
     assert notice in re.sub(r"<[^>]+>", "", server.request("GET", results)[2].decode())
 
 
+def test_a_rules_file_chosen_while_the_audit_runs_makes_its_outcome_out_of_date(server):
+    audit_id = new_audit(server, 2016)
+    upload(server, audit_id, SAMPLES / "01_stichting-jeugdhulp-de-kern.xlsx")
+    assert server.post(f"/controles/{audit_id}/start")[0] == 200
+    # the run's process is still starting: it reads the default rules it was given
+    status, _, _ = server.post(f"/controles/{audit_id}/invoer/regels/bestand?naam=regio.toml",
+                               b'[[regel]]\nid = "KV12"\nactief = true\n', {"Content-Type": "application/octet-stream"})
+    assert status == 200 and server.state.runner.busy(audit_id)
+    assert wait_for_run(server, audit_id)["toestand"] == "klaar"
+    page = re.sub(r"<[^>]+>", "", server.request("GET", f"/controles/{audit_id}/resultaten")[2].decode())
+    assert "De gekozen bestanden zijn veranderd sinds deze controle (Regels)" in page
+
+
 def test_a_file_name_that_is_not_utf8_is_shown_and_can_be_taken_out(server):
     audit_id = new_audit(server, 2019)
     inbox = server.state.workspace.audit(audit_id).inbox
