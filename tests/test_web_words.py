@@ -59,3 +59,20 @@ def test_every_file_chooser_is_named_by_what_it_is_for(page):
         for label in labels:
             chooser = page.get_by_label(f"Bestand kiezen voor {label.lower()}", exact=True)
             assert chooser.count() == 1 and chooser.get_attribute("type") == "file", label
+
+
+def test_a_file_refused_on_the_start_page_is_said_on_the_audit_page(page, tmp_path):
+    from playwright.sync_api import expect
+
+    server = page.server
+    wrong = tmp_path / "regels eemvallei.txt"
+    wrong.write_text("[[regel]]\n", encoding="utf-8")
+    page.goto(server.base + "/")
+    page.fill("#jaar", "2023")
+    page.set_input_files(".invoer-rij[data-soort=regels] input[type=file]", str(wrong))
+    page.click("text=Controle aanmaken")
+    page.wait_for_url("**/controles/controle-2023")
+    row = page.locator(".invoer-rij[data-soort=regels]")
+    expect(row).to_contain_text("regels eemvallei.txt is geen regels: kies een bestand op .toml")
+    page.reload()  # said once, where it happened
+    expect(row).not_to_contain_text("regels eemvallei.txt")
