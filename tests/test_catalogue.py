@@ -87,6 +87,33 @@ def test_a_bad_rules_file_is_refused_with_a_dutch_message_naming_the_place(tmp_p
     assert "regels.toml" in str(caught.value)
 
 
+#: What officers type wrongly in a TOML file, and the Dutch the message must say instead
+#: of the TOML reader's English (which named the fault in parentheses).
+TOML_FAULTS = [
+    ("[[[ x\n", "regel 1, kolom 3", "hier hoort een naam (sleutel) te beginnen"),
+    ("x = ", "het eind van het bestand", "na = ontbreekt een geldige waarde"),
+    ("x = 1\nx = 2", "het eind van het bestand", "een sleutel staat twee keer in het bestand"),
+    ("[afzender\n", "regel 1, kolom 10", "de ] aan het eind van de kop ontbreekt"),
+    ('titel = "open\n', "regel 1", "een tekst tussen aanhalingstekens is niet afgesloten"),
+    ("gemeente naam = 1\n", "regel 1, kolom 10", "na een naam hoort een ="),
+    ("jaar = 2025 2026\n", "regel 1, kolom 13", "na een waarde hoort een nieuwe regel te beginnen"),
+    ("[afzender]\n[afzender]\n", "regel 2", "een kop staat twee keer in het bestand"),
+    ("= 1\n", "regel 1, kolom 1", "deze regel is geen naam = waarde en geen [kop]"),
+]
+
+
+@pytest.mark.parametrize(("text", "where", "what"), TOML_FAULTS)
+def test_a_toml_file_that_is_not_valid_gets_dutch_only(tmp_path, text, where, what):
+    import re
+
+    with pytest.raises(CatalogueError) as caught:
+        load_catalogue(_write(tmp_path, text))
+    message = str(caught.value)
+    assert message.startswith("regels.toml is geen geldig TOML-bestand: ")
+    assert where in message and what in message, message
+    assert not re.search(r"\b(Invalid|Expected|Cannot|Unterminated|at end of document|line|column)\b", message), message
+
+
 def test_own_rules_change_exactly_the_statuses_they_should(tmp_path):
     rules = _write(
         tmp_path,

@@ -15,6 +15,7 @@ import time
 import zipfile
 from email import message_from_bytes, policy
 from pathlib import Path
+from urllib.parse import quote
 
 import openpyxl
 import pytest
@@ -332,6 +333,43 @@ def test_after_a_return_is_taken_out_both_pages_say_the_outcome_is_out_of_date(s
     assert "De opgaven zijn veranderd sinds de laatste controle (bijgekomen of eruit gehaald)" in page
 
 
+def test_after_another_rules_file_is_chosen_both_pages_say_the_outcome_is_out_of_date(server):
+    audit_id = new_audit(server, 2017)
+    for path in sorted(SAMPLES.glob("0[1-2]_*.xlsx")):
+        upload(server, audit_id, path)
+    server.post(f"/controles/{audit_id}/start")
+    assert wait_for_run(server, audit_id)["toestand"] == "klaar"
+    results, audit_page = f"/controles/{audit_id}/resultaten", f"/controles/{audit_id}"
+    assert "sinds deze controle" not in server.request("GET", results)[2].decode()
+    status, _, body = server.post(f"/controles/{audit_id}/invoer/regels/bestand?naam=regio.toml",
+                                  b'[[regel]]\nid = "KV12"\nactief = true\n', {"Content-Type": "application/octet-stream"})
+    assert status == 200 and json.loads(body)["fout"] is None
+    notice = ("De gekozen bestanden zijn veranderd sinds deze controle (Regels):"
+              " controleer opnieuw om de uitkomst bij te werken.")
+    page = server.request("GET", results)[2].decode()
+    assert notice in re.sub(r"<[^>]+>", "", page)
+    assert notice.replace("deze controle", "de laatste controle") in server.request("GET", audit_page)[2].decode()
+    server.post(f"/controles/{audit_id}/start")
+    assert wait_for_run(server, audit_id)["toestand"] == "klaar"
+    assert "sinds deze controle" not in server.request("GET", results)[2].decode()
+    assert "sinds de laatste controle" not in server.request("GET", audit_page)[2].decode()
+    server.post(f"/controles/{audit_id}/invoer/regels", b"keuze=", {"Content-Type": "application/x-www-form-urlencoded"})
+    assert notice in re.sub(r"<[^>]+>", "", server.request("GET", results)[2].decode())
+
+
+def test_a_rules_file_chosen_while_the_audit_runs_makes_its_outcome_out_of_date(server):
+    audit_id = new_audit(server, 2016)
+    upload(server, audit_id, SAMPLES / "01_stichting-jeugdhulp-de-kern.xlsx")
+    assert server.post(f"/controles/{audit_id}/start")[0] == 200
+    # the run's process is still starting: it reads the default rules it was given
+    status, _, _ = server.post(f"/controles/{audit_id}/invoer/regels/bestand?naam=regio.toml",
+                               b'[[regel]]\nid = "KV12"\nactief = true\n', {"Content-Type": "application/octet-stream"})
+    assert status == 200 and server.state.runner.busy(audit_id)
+    assert wait_for_run(server, audit_id)["toestand"] == "klaar"
+    page = re.sub(r"<[^>]+>", "", server.request("GET", f"/controles/{audit_id}/resultaten")[2].decode())
+    assert "De gekozen bestanden zijn veranderd sinds deze controle (Regels)" in page
+
+
 def test_a_file_name_that_is_not_utf8_is_shown_and_can_be_taken_out(server):
     audit_id = new_audit(server, 2019)
     inbox = server.state.workspace.audit(audit_id).inbox
@@ -366,6 +404,21 @@ def test_a_wrong_input_file_is_said_at_once_and_the_audit_waits_for_a_good_one(s
     status, _, body = server.post(f"/controles/{audit_id}/invoer/regels", b"keuze=",
                                   {"Content-Type": "application/x-www-form-urlencoded"})
     assert status == 200 and server.state.workspace.audit(audit_id).input_errors() == []
+
+
+def test_a_wrong_uploaded_input_is_named_as_the_officer_named_it(server):
+    audit_id = new_audit(server, 2019)
+    sent = {"regels": ("regels-eemvallei-2025.toml", b"[[[ x\n"),
+            "contracten": ("Contracten jeugd 2025.csv", b"\x00\x01 geen tekst"),
+            "instellingen": ("gemeente-eemvallei.toml", b"x = \n")}
+    for kind, (name, body) in sent.items():
+        status, _, answer = server.post(f"/controles/{audit_id}/invoer/{kind}/bestand?naam={quote(name)}", body,
+                                        {"Content-Type": "application/octet-stream"})
+        error = json.loads(answer)["fout"]
+        assert status == 200 and name in error, error
+    page = server.request("GET", f"/controles/{audit_id}")[2].decode()
+    for stored in ("regels.toml", "contracten.csv", "instellingen.toml"):  # the names they are kept under
+        assert stored not in page
 
 
 def test_the_blank_form_and_a_missing_register_say_what_to_do(server):

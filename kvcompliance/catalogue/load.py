@@ -103,12 +103,38 @@ def _depth(value: Any) -> int:
     return 0
 
 
+#: The TOML reader's (English) messages, by how they begin, in Dutch for the officer.
+TOML_FAULTS = (
+    ("Invalid initial character for a key part", "hier hoort een naam (sleutel) te beginnen"),
+    ("Invalid value", "na = ontbreekt een geldige waarde (tekst tussen aanhalingstekens, een getal, true of false)"),
+    ("Invalid statement", "deze regel is geen naam = waarde en geen [kop]"),
+    ("Cannot overwrite a value", "een sleutel staat twee keer in het bestand"),
+    ("Cannot declare", "een kop staat twee keer in het bestand"),
+    ("Cannot mutate", "een kop staat twee keer in het bestand"),
+    ("Expected ']'", "de ] aan het eind van de kop ontbreekt"),
+    ("Expected '='", "na een naam hoort een ="),
+    ("Expected newline or end of document", "na een waarde hoort een nieuwe regel te beginnen"),
+    ("Illegal character '\\n'", "een tekst tussen aanhalingstekens is niet afgesloten"),
+    ("Illegal character", "hier staat een teken dat in een TOML-bestand niet mag"),
+    ("Unterminated string", "een tekst tussen aanhalingstekens is niet afgesloten"),
+    ('Expected "\'"', "een tekst tussen aanhalingstekens is niet afgesloten"),
+    ("Expected '\"'", "een tekst tussen aanhalingstekens is niet afgesloten"),
+    ("Unclosed array", "een lijst [ ... ] is niet afgesloten"),
+    ("Unclosed inline table", "een { ... } is niet afgesloten"),
+    ("Unescaped '\\'", "een \\ in een tekst: schrijf \\\\ of zet de tekst tussen enkele aanhalingstekens"),
+)
+
+
 def _dutch_toml_error(exc: tomllib.TOMLDecodeError) -> str:
+    """Where and what, in Dutch only: the reader's English stays out of what the officer reads."""
     text = str(exc)
     match = re.search(r"\(at line (\d+), column (\d+)\)", text)
-    where = f"regel {match.group(1)}, kolom {match.group(2)}" if match else "onbekende plaats"
-    what = re.sub(r"\s*\(at .*\)$", "", text)
-    return f"fout op {where} ({what})"
+    if match:
+        where = f"regel {match.group(1)}, kolom {match.group(2)}"
+    else:
+        where = "het eind van het bestand" if "(at end of document)" in text else "een onbekende plaats"
+    what = next((dutch for start, dutch in TOML_FAULTS if text.startswith(start)), "de opbouw klopt hier niet")
+    return f"fout op {where}: {what}"
 
 
 def _require(cond: bool, where: str, message: str) -> None:

@@ -92,6 +92,7 @@ async def audit_page(request: Request) -> Response:
                         files=[display_name(f.name) for f in files],
                         job=job.as_json() if job and job.state == "bezig" else None, limits=limits,
                         changed=audit.changed_since_run(),
+                        changed_inputs=audit.inputs_changed_since_run(),
                         too_big_file=str(too_big("{naam}", limits.file_bytes)),
                         too_big_zip=str(too_big("{naam}", limits.zip_bytes, "zip-bestand")))
 
@@ -106,7 +107,10 @@ async def start_run(request: Request) -> Response:
         return JSONResponse({"fout": "Kies eerst andere bestanden: " + " ".join(errors)}, status_code=400)
     if state.placing[audit.id]:
         return JSONResponse({"fout": "Er worden nog opgaven toegevoegd; start de controle als dat klaar is."}, status_code=409)
+    if state.runner.busy(audit.id):
+        return JSONResponse({"fout": "Deze controle loopt al."}, status_code=409)
     state.results.pop(audit.id, None)
+    state.run_inputs[audit.id] = audit.input_fingerprints()  # what the pages compare with once it is done
     job = state.runner.start(audit.id, run_request(state, audit))
     if job is None:
         return JSONResponse({"fout": "Deze controle loopt al."}, status_code=409)

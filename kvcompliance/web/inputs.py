@@ -51,16 +51,24 @@ def check_input(audit: Audit, key: str, path: Path) -> str | None:
     return None
 
 
+def _as_named(error: str | None, path: Path, name: str) -> str | None:
+    """``error`` naming the file as the officer named it, not as it is kept (an upload is
+    kept as, say, regels.toml; the officer sent regels-eemvallei-2025.toml)."""
+    if error and path.name != name and path.is_file():
+        return error.replace(path.name, name)
+    return error
+
+
 async def record_choice(state: WebState, audit: Audit, key: str, path: Path | None, name: str) -> str | None:
     new_dossier = key == "dossier" and path is not None and not path.exists()  # the first audit makes it
-    error = None if path is None or new_dossier else await run_in_threadpool(check_input, audit, key, path)
+    error = None if path is None or new_dossier else _as_named(await run_in_threadpool(check_input, audit, key, path), path, name)
     state.workspace.set_input(audit.id, key, path, name, error)
     if key == "regels":  # the register and the previous findings are checked against the rules
         fresh = state.workspace.audit(audit.id)
         for other in ("contracten", "vorige"):
             chosen, other_path = fresh.input(other), fresh.input_path(other)
             if chosen and other_path:
-                again = await run_in_threadpool(check_input, fresh, other, other_path)
+                again = _as_named(await run_in_threadpool(check_input, fresh, other, other_path), other_path, chosen["naam"])
                 state.workspace.set_input(audit.id, other, other_path, chosen["naam"], again)
     return error
 

@@ -65,7 +65,7 @@ def _shown_or_wait(request: Request):
     job = state.runner.job(audit.id)
     if job is not None and job.state == "bezig":
         return _waiting(state, audit, reading=not job.write)
-    if not audit.has_output() or audit.changed_since_run():
+    if not audit.has_output() or audit.changed_since_run() or audit.inputs_changed_since_run():
         return RedirectResponse(f"/controles/{audit.id}", status_code=303)
     if job is not None and job.state == "fout" and not job.write:
         return state.render("fout.html", title="De uitkomst kon niet worden ingelezen", message=job.error)
@@ -154,6 +154,7 @@ def results_view(state: Any, audit: Any, shown: Any) -> dict[str, Any]:
         "run_date": result.run_date,
         "written": shown.written,
         "changed": audit.changed_since_run(),
+        "changed_inputs": audit.inputs_changed_since_run(),
         "last_run": audit.last_run or {},
     }
 

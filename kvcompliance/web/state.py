@@ -52,6 +52,8 @@ class WebState:
         self.jobs = jobs
         self.results: OrderedDict[str, Shown] = OrderedDict()
         self.runner = Runner(self._keep)
+        #: Per audit, the inputs its running audit was started with (Audit.input_fingerprints).
+        self.run_inputs: dict[str, dict[str, str]] = {}
         #: Per audit, the uploads being put among its returns now: no run starts meanwhile.
         self.placing: Counter[str] = Counter()
         self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined,
@@ -80,6 +82,7 @@ class WebState:
                 "oordelen": {str(s): n for s, n in status_counts(result).items()},
                 "seconden": round(job.finished - job.started, 1) if job.finished else None,
                 "vingerafdruk": audit.fingerprint() if audit else "",
+                "invoer": self.run_inputs.pop(audit_id, {}),
             })
 
     def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:

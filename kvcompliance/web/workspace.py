@@ -225,6 +225,24 @@ class Audit:
             digest.update(f"{entry.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
         return digest.hexdigest()
 
+    def input_fingerprints(self) -> dict[str, str]:
+        """Per chosen input, what changes when another file is chosen or the file itself
+        changes (the findings file of a folder). A dossier counts by its place only: every
+        audit writes into it."""
+        found = {}
+        for key in KINDS:
+            chosen, path = self.input(key), self.input_path(key)
+            if chosen is None:
+                continue
+            if path is not None and path.is_dir():
+                path = path / FINDINGS_FILE
+            try:
+                stat = path.stat() if path is not None and key != "dossier" else None
+            except OSError:
+                stat = None
+            found[key] = f"{chosen['pad']}\0{stat.st_size}\0{stat.st_mtime_ns}" if stat else chosen["pad"]
+        return found
+
     def has_output(self) -> bool:
         return (self.output / FINDINGS_FILE).is_file()
 
@@ -232,6 +250,15 @@ class Audit:
         """Whether the returns changed after the last finished run (so its files are stale)."""
         run = self.last_run
         return run is not None and run.get("vingerafdruk") != self.fingerprint()
+
+    def inputs_changed_since_run(self) -> list[InputKind]:
+        """The inputs chosen otherwise, or changed, after the last finished run (a run
+        recorded before inputs were fingerprinted: none)."""
+        run = self.last_run
+        if run is None or not isinstance(run.get("invoer"), dict):
+            return []
+        now = self.input_fingerprints()
+        return [kind for key, kind in KINDS.items() if run["invoer"].get(key) != now.get(key)]
 
 
 class Workspace:

@@ -102,9 +102,9 @@ function initStart() {
     }
     for (const rij of form.querySelectorAll(".invoer-rij[data-soort]")) {
       const antwoord = await stuurInvoer(nieuw.data.id, rij);
-      if (antwoord && !antwoord.ok && antwoord.status !== 200) {
-        // the audit page shows the error beside the input
-        break;
+      if (antwoord && !antwoord.ok) {
+        // a file refused before it was kept (wrong kind, too big): the audit page says so beside the input
+        sessionStorage.setItem(`invoerfout:${nieuw.data.id}:${rij.dataset.soort}`, antwoord.data.fout || "Uploaden is mislukt.");
       }
     }
     window.location.assign(nieuw.data.adres);
@@ -118,6 +118,14 @@ function initInvoer() {
   kaart.querySelectorAll(".invoer-rij[data-soort]").forEach((rij) => {
     const soort = rij.dataset.soort;
     const status = rij.querySelector(".gekozen-bestand");
+    const geweigerd = sessionStorage.getItem(`invoerfout:${controle}:${soort}`);
+    if (geweigerd) { // from the start page (initStart), said once
+      sessionStorage.removeItem(`invoerfout:${controle}:${soort}`);
+      const fout = document.createElement("p");
+      fout.className = "fout";
+      fout.textContent = geweigerd;
+      rij.appendChild(fout);
+    }
     rij.querySelector("select").addEventListener("change", async (gebeurtenis) => {
       if (gebeurtenis.target.value === "huidig") return;
       status.textContent = "Bewaren…";
@@ -413,14 +421,15 @@ function initConcepten() {
     if (!antwoord.ok) { toon(melding, antwoord.data.fout || "Het maken is mislukt.", "melding fout"); return; }
     const data = antwoord.data;
     const zin = document.createElement("p");
-    zin.append(`${aantal(data.aantal, "concept", "concepten")} gemaakt. `);
+    zin.append(`${aantal(data.aantal, "concept", "concepten")} gemaakt`);
     if (data.aantal) {
       const link = document.createElement("a");
       link.href = data.adres;
       link.download = "";
-      link.textContent = "Downloaden";
-      zin.append(link);
+      link.textContent = "downloaden";
+      zin.append(": ", link);
     }
+    zin.append(".");
     const delen = [zin];
     if (data.overgeslagen.length) {
       zin.append(` ${aantal(data.overgeslagen.length, "aanbieder krijgt", "aanbieders krijgen")} geen e-mail:`);
