@@ -157,6 +157,7 @@ def test_register_lists_missing_providers_and_feeds_kv10(tmp_path, blank_form):
     result = CliRunner().invoke(main, ["audit", str(inbox), "-o", str(out), "--stil", "--contracten", str(register)])
     assert result.exit_code == 0, result.output
     assert "1 contract zonder opgave" in result.output
+    assert "Contractregister: 1 opgave bij een contract, 0 zonder contract, 1 contract zonder opgave." in result.output
     by = {r["regel"]: r for r in _rows(out / "bevindingen.csv")}
     assert by["KV10"]["status"] == "Rood"  # 6 signals where 30 were fixed beforehand
     assert "contractregister" in by["KV10"]["toelichting"]

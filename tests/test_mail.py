@@ -379,6 +379,15 @@ def test_a_folder_without_a_mailing_list_is_refused_in_dutch(tmp_path, settings)
     assert result.exit_code == 3 and "staat geen verzendlijst.csv" in result.output and "Traceback" not in result.output
 
 
+def test_a_mailing_list_row_cut_short_is_named_with_the_right_count(out, settings):
+    path = out / "verzendlijst.csv"
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    path.write_text("\n".join([lines[0], "Stichting Afgebroken", *lines[1:]]) + "\n", encoding="utf-8-sig")
+    result = verzend(out, settings)
+    assert result.exit_code == 3 and "Traceback" not in result.output
+    assert "regel 2: 1 kolom in plaats van" in result.output
+
+
 # ------------------------------------------------------------------ TLS and login
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory) -> tuple[Path, Path]:

@@ -74,6 +74,7 @@ def audit(
     from kvcompliance.dossier import discarded_unless_used
     from kvcompliance.outputs import OutputFolder
     from kvcompliance.parallel import default_jobs
+    from kvcompliance.values import plural
 
     settings = load_settings_for(settings_file)
     dossier = open_dossier_for(dossier_file, settings, announce=False)  # checked before any return is read
@@ -130,8 +131,8 @@ def audit(
     if result.register is not None:
         match = result.register
         click.echo(
-            f"Contractregister: {len(match.matched)} opgaven bij een contract, {len(match.unmatched)} zonder contract, "
-            f"{len(match.missing)} {'contract' if len(match.missing) == 1 else 'contracten'} zonder opgave."
+            f"Contractregister: {plural(len(match.matched), 'opgave', 'opgaven')} bij een contract, {len(match.unmatched)} zonder"
+            f" contract, {plural(len(match.missing), 'contract', 'contracten')} zonder opgave."
         )
     if result.trends is not None:
         from collections import Counter
