@@ -97,6 +97,7 @@ def audit(
                 exclude=out_dir,
                 dossier=dossier.path if dossier is not None else None,
                 year_given=year_given,
+                settings_file=Path(settings.path) if settings.path else None,
             )
             if dossier is not None:  # the Historie sheets need the earlier years before the workbooks are written
                 from kvcompliance.dossier.history import attach_history
