@@ -33,7 +33,7 @@ import socket
 import time
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Iterator
 
 from kvcompliance import __version__
 from kvcompliance.errors import OutputError, os_reason
@@ -256,6 +256,24 @@ class OutputFolder:
         return new
 
 
+@contextlib.contextmanager
+def settled_output(path: Path, who: str) -> Iterator[Path]:
+    """Hold the output folder of an earlier audit while ``who`` (a command, in the words
+    of the messages) reads from it and writes beside it: take the folder's lock, so that
+    no audit swaps its files in meanwhile (and an audit started now is refused, naming
+    ``who``), and first put the previous run back if an audit died in its swap. Raises
+    :class:`OutputError` when an audit is running there."""
+    path = Path(path)
+    lock = _Lock.take(path, who)
+    try:
+        _recover(path)
+        yield path
+    except OSError as exc:
+        raise OutputError(f"De uitvoermap {path} kan niet worden gebruikt: {_reason(exc)}.") from None
+    finally:
+        lock.release()
+
+
 # ---------------------------------------------------------------------- the swap
 def _own_shape(rel: Any) -> bool:
     """Whether ``rel`` names a file the tool writes: one of :data:`RUN_FILES`, the
@@ -369,18 +387,20 @@ class _Lock:
         self.path, self.token = path, token
 
     @classmethod
-    def take(cls, folder: Path) -> _Lock:
+    def take(cls, folder: Path, who: str = "") -> _Lock:
         path = folder / LOCK_FILE
         token = secrets.token_hex(8)
         me = {"programma": PROGRAM, "pid": os.getpid(), "host": socket.gethostname(), "start": _process_start(os.getpid()),
               "sinds": datetime.now().isoformat(timespec="seconds"), "token": token}
+        if who:
+            me["wie"] = who
         for _ in range(3):
             try:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
             except FileExistsError:
                 holder = _read_json(path, "pid")
                 if not _is_stale(path, holder):
-                    raise OutputError(_busy_message(folder, holder)) from None
+                    raise OutputError(_busy_message(folder, holder, other_folder=not who)) from None
                 _break_lock(path, holder)
                 continue
             except OSError as exc:
@@ -388,7 +408,7 @@ class _Lock:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(json.dumps(me))
             return cls(path, token)
-        raise OutputError(_busy_message(folder, None))
+        raise OutputError(_busy_message(folder, None, other_folder=not who))
 
     def release(self) -> None:
         holder = _read_json(self.path, "token")
@@ -430,13 +450,15 @@ def _break_lock(path: Path, seen: dict | None) -> None:
         grave.unlink()
 
 
-def _busy_message(folder: Path, holder: dict | None) -> str:
-    who = ""
+def _busy_message(folder: Path, holder: dict | None, other_folder: bool = True) -> str:
+    process = ""
     if holder:
-        who = f" (proces {holder.get('pid')} op {holder.get('host')}, gestart {str(holder.get('sinds', '')).replace('T', ' ')})"
+        process = f" (proces {holder.get('pid')} op {holder.get('host')}, gestart {str(holder.get('sinds', '')).replace('T', ' ')})"
+    who = holder.get("wie") if holder and isinstance(holder.get("wie"), str) else "een controle"
     return (
-        f"In de uitvoermap {folder} loopt al een controle{who}. Wacht tot die klaar is, of kies met -o een andere map. "
-        f"Loopt er zeker geen controle meer, verwijder dan het bestand {folder / LOCK_FILE}."
+        f"In de uitvoermap {folder} loopt al {who}{process}. Wacht tot die klaar is"
+        f"{', of kies met -o een andere map' if other_folder else ''}. "
+        f"Loopt er zeker niets meer, verwijder dan het bestand {folder / LOCK_FILE}."
     )
 
 
