@@ -270,6 +270,9 @@ class WrittenReports:
     overview: Path
     findings_csv: Path
     provider_files: dict[str, str]  # return_id -> file name inside accountgesprek/
+    #: files of the previous run changed since (kept as the officer's), each with the name
+    #: the workbook of the same return got in this run ('' when there is none)
+    changed: tuple[tuple[str, str], ...] = ()
 
 
 def _provider_files(result: AuditResult, taken: set[str] = frozenset()) -> dict[str, str]:
@@ -332,7 +335,12 @@ def _write_run(
     from kvcompliance.report.provider import provider_view
 
     staging = folder.staging
-    files = _provider_files(result, folder.foreign_names(PROVIDER_DIR))
+    taken = folder.foreign_names(PROVIDER_DIR)
+    files = _provider_files(result, taken)
+    # what the workbooks would have been called had the officer not changed them
+    unchanged = _provider_files(result, taken - {c.split("/", 1)[1].casefold() for c in folder.changed if "/" in c})
+    renamed = {f"{PROVIDER_DIR}/{unchanged[r]}": files[r] for r in files if unchanged[r] != files[r]}
+    changed = tuple((rel, renamed.get(rel, "")) for rel in folder.changed)
     try:
         (staging / PROVIDER_DIR).mkdir()
     except OSError as exc:
@@ -385,7 +393,7 @@ def _write_run(
         raise OutputError(f"Niet alle uitvoer is geschreven (ontbreekt: {', '.join(missing[:5])}); de vorige uitvoer blijft staan.")
     folder.commit()
     out_dir = folder.path
-    return WrittenReports(out_dir, out_dir / OVERVIEW_FILE, out_dir / FINDINGS_FILE, files)
+    return WrittenReports(out_dir, out_dir / OVERVIEW_FILE, out_dir / FINDINGS_FILE, files, changed)
 
 
 def status_counts(result: AuditResult) -> dict[Status, int]:

@@ -10,8 +10,10 @@ disk, a crash) or the new one, never a mix. How:
 * **Staging.** Every file of the run is written into ``.kvcompliance-nieuw-<run>/``
   inside the folder (same file system, so moving a file is a rename).
 * **Manifest.** ``.kvcompliance.json`` lists the files the tool wrote (run id, date,
-  files). Only those are ever replaced or removed: an officer's own files in the folder
-  survive every run, and a file of the tool's name that it did not write is refused.
+  files, and the SHA-256 of each). Only those are ever replaced or removed, and only as
+  they were written: an officer's own files in the folder survive every run, and so does
+  a file of the tool that the officer changed since (agreements typed into a workbook);
+  a file of the tool's name that it did not write, or that was changed, is refused.
 * **Swap with a journal.** ``.kvcompliance.wissel.json`` records what moves where; then
   the old files move into ``.kvcompliance-oud-<run>/``, the new ones into place, the new
   manifest last; removing the journal commits the run. A failure or an interruption
@@ -25,6 +27,7 @@ The files the tool writes and the names it keeps for itself are defined here, on
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import secrets
@@ -151,6 +154,8 @@ class OutputFolder:
         self.run_id = f"{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
         self.staging = self.path / f"{STAGING_PREFIX}{self.run_id}"
         self.owned: frozenset[str] = frozenset()
+        #: the tool's files of the previous run that were changed since (now the officer's)
+        self.changed: tuple[str, ...] = ()
         self.committed = False
         self._lock: _Lock | None = None
         self._created = False
@@ -178,6 +183,8 @@ class OutputFolder:
             _recover(self.path)
             _remove_leftovers(self.path)
             self.owned = _owned_files(self.path)
+            self.changed = _changed_since(self.path, self.owned)
+            self.owned -= set(self.changed)
             self._refuse_foreign()
             self.staging.mkdir()
         except OSError as exc:
@@ -206,9 +213,11 @@ class OutputFolder:
         if foreign:
             one = len(foreign) == 1
             names = foreign[0] if one else ", ".join(foreign[:-1]) + " en " + foreign[-1]
+            why = ("gewijzigd sinds de vorige controle" if set(foreign) <= set(self.changed) else
+                   "niet geschreven door een eerdere controle met deze versie van kvcompliance")
             raise OutputError(
-                f"In de uitvoermap {self.path} {'staat' if one else 'staan'} al {names}, niet geschreven door een eerdere "
-                f"controle met deze versie van kvcompliance. {'Dat wordt' if one else 'Die worden'} niet overschreven: "
+                f"In de uitvoermap {self.path} {'staat' if one else 'staan'} al {names}, {why}. "
+                f"{'Dat wordt' if one else 'Die worden'} niet overschreven: "
                 f"verplaats of verwijder {'het' if one else 'ze'}, of kies met -o een andere map."
             )
 
@@ -228,7 +237,8 @@ class OutputFolder:
             raise OutputError("Deze uitvoer is al vastgelegd of de map is niet geopend.")
         new = _staged_files(self.staging)
         manifest = {"programma": PROGRAM, "versie": __version__, "run": self.run_id,
-                    "datum": datetime.now().isoformat(timespec="seconds"), "bestanden": new}
+                    "datum": datetime.now().isoformat(timespec="seconds"), "bestanden": new,
+                    "sha256": {rel: _sha256(self.staging / rel) for rel in new}}
         backup = self.path / f"{BACKUP_PREFIX}{self.run_id}"
         old = sorted(p for p in self.owned | {MANIFEST_FILE} if os.path.lexists(self.path / p))
         journal = {"programma": PROGRAM, "nieuw": self.staging.name, "oud": backup.name, "weg": old,
@@ -370,6 +380,29 @@ def _remove_leftovers(root: Path) -> None:
     for name in os.listdir(root):
         if name.startswith(WORK_PREFIX):
             _remove(root / name)
+
+
+def _changed_since(root: Path, owned: frozenset[str]) -> tuple[str, ...]:
+    """The files of ``owned`` that are no longer as the run wrote them (by the SHA-256 in
+    the manifest; a manifest of an older version without it changes nothing)."""
+    manifest = _read_json(root / MANIFEST_FILE, "bestanden") or {}
+    digests = manifest.get("sha256") if isinstance(manifest.get("sha256"), dict) else {}
+    return tuple(sorted(
+        rel for rel in owned
+        if isinstance(digests.get(rel), str) and os.path.isfile(root / rel) and _sha256(root / rel) != digests[rel]
+    ))
+
+
+def _sha256(path: Path) -> str:
+    """The SHA-256 of a file; '' when it cannot be read (then it counts as changed: kept)."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    except OSError:
+        return ""
+    return digest.hexdigest()
 
 
 def _owned_files(root: Path) -> frozenset[str]:

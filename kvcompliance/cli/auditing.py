@@ -159,6 +159,11 @@ def audit(
     click.echo(f"Verzendlijst en verwerkingslog: {printable(out / 'verzendlijst.csv')}, {printable(out / 'verwerking.jsonl')}")
     if stored is not None and dossier.created:
         announce_new(dossier)
+    for rel, new_name in reports.changed:
+        click.secho(
+            f"Let op: {printable(rel)} is gewijzigd sinds de vorige controle (bijvoorbeeld afspraken ingevuld) en blijft"
+            " staan zoals het is" + (f"; het werkboek van deze controle heet {printable(new_name)}" if new_name else "")
+            + ". Bewaar de afspraken met kvcompliance afspraken.", fg="yellow", err=True)
     for line in stored.summary(result.dossier) if stored is not None else ():
         click.echo(printable(line))
     sys.exit(EXIT_NOT_ALL_PROCESSED if result.rejected else EXIT_OK)
