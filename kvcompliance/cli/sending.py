@@ -76,9 +76,12 @@ def verzend(
         fail("--smtp hoort bij --verstuur: geef beide op om te versturen, of geen van beide voor concepten.", EXIT_USAGE)
     if verstuur and not smtp_server:
         fail("Met --verstuur is --smtp SERVER[:POORT] nodig, bijvoorbeeld --smtp smtp.gemeente.nl:587.", EXIT_USAGE)
-    from kvcompliance.outputs import settled_output
+    from kvcompliance.mail.mailinglist import read_mailing_list
+    from kvcompliance.outputs import is_output_folder, settled_output
 
     settings = load_settings_for(settings_file)
+    if not is_output_folder(out_dir):
+        read_mailing_list(out_dir)  # no output folder of an audit at all: say so before taking its lock
     with settled_output(out_dir, "kvcompliance verzend"):  # no audit swaps its files in while we read and send
         _verzend(out_dir, settings, herinnering, verstuur, smtp_server, security, gebruiker, pauze, ja, opnieuw)
 
