@@ -61,6 +61,8 @@ STAGING_PREFIX = WORK_PREFIX + "nieuw-"
 BACKUP_PREFIX = WORK_PREFIX + "oud-"
 TEMP_PREFIX = WORK_PREFIX + "tmp-"
 PROGRAM = "kvcompliance"
+#: Manifest key of the files of earlier runs that were changed since and are kept.
+KEPT_KEY = "bewaard"
 #: A manifest or journal larger than this is not the tool's (10,000 workbooks take ~1 MB).
 MAX_BOOKKEEPING_BYTES = 16 * 1024 * 1024
 #: A lock file that cannot be read is taken for one being written, unless it is this old.
@@ -100,8 +102,8 @@ class EarlierOutputs:
         path = Path(str(path))
         for folder in (path.parent, path.parent.parent):
             if folder not in self._owned:
-                self._owned[folder] = _owned_files(folder)
-            owned = self._owned[folder]
+                self._owned[folder] = _owned_files(folder) | _owned_files(folder, KEPT_KEY)
+            owned = self._owned[folder]  # with the ones kept as changed: still no returns
             if owned and path.relative_to(folder).as_posix() in owned:
                 return True
         return False
@@ -236,9 +238,10 @@ class OutputFolder:
         if self.committed or self._lock is None:
             raise OutputError("Deze uitvoer is al vastgelegd of de map is niet geopend.")
         new = _staged_files(self.staging)
+        kept = {*self.changed, *(p for p in _owned_files(self.path, KEPT_KEY) if os.path.lexists(self.path / p))} - set(new)
         manifest = {"programma": PROGRAM, "versie": __version__, "run": self.run_id,
                     "datum": datetime.now().isoformat(timespec="seconds"), "bestanden": new,
-                    "sha256": {rel: _sha256(self.staging / rel) for rel in new}}
+                    "sha256": {rel: _sha256(self.staging / rel) for rel in new}, KEPT_KEY: sorted(kept)}
         backup = self.path / f"{BACKUP_PREFIX}{self.run_id}"
         old = sorted(p for p in self.owned | {MANIFEST_FILE} if os.path.lexists(self.path / p))
         journal = {"programma": PROGRAM, "nieuw": self.staging.name, "oud": backup.name, "weg": old,
@@ -405,11 +408,13 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _owned_files(root: Path) -> frozenset[str]:
+def _owned_files(root: Path, key: str = "bestanden") -> frozenset[str]:
+    """The files the manifest lists under ``key``: the run's own, or (:data:`KEPT_KEY`) those
+    of earlier runs the officer changed, kept and no longer the tool's to replace."""
     manifest = _read_json(root / MANIFEST_FILE, "bestanden")
-    if manifest is None or manifest.get("programma") != PROGRAM or not isinstance(manifest["bestanden"], list):
+    if manifest is None or manifest.get("programma") != PROGRAM or not isinstance(manifest.get(key), list):
         return frozenset()
-    return frozenset(p for p in manifest["bestanden"] if _own_shape(p) and p != MANIFEST_FILE)
+    return frozenset(p for p in manifest[key] if _own_shape(p) and p != MANIFEST_FILE)
 
 
 # ---------------------------------------------------------------------- the lock

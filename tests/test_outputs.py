@@ -124,6 +124,11 @@ def test_a_workbook_the_officer_typed_agreements_in_survives_the_next_run(tmp_pa
     assert f"accountgesprek/{typed.name}" not in manifest["bestanden"]  # the officer's now, never replaced or removed
     # an unchanged workbook of the tool is still replaced: a third run keeps exactly these names
     assert audit(inbox, "-o", out).exit_code == 0 and len(workbooks(out)) == 4
+    # the kept workbook is still earlier output, never a return, when the folder lies in an inbox
+    result = audit(tmp_path, "-o", tmp_path.parent / f"{tmp_path.name}-elders")
+    assert result.exit_code == 0, result.output
+    assert "3 opgaven gecontroleerd, 0 bestanden niet verwerkt" in result.output
+    assert f"overgeslagen: uitvoer/accountgesprek/{typed.name} — Deze map is de uitvoer van een eerdere controle" in result.output
 
     # notes in the overview: the run stops rather than replace them
     overview = out / "overzicht.xlsx"
