@@ -15,7 +15,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Iterator, Mapping, Protocol
 
 from kvcompliance.catalogue import Catalogue, Status, load_catalogue
 from kvcompliance.errors import KvError, OutputError, os_reason
@@ -95,11 +95,13 @@ def collect(
     stopwatch: Stopwatch | None = None,
     exclude: Path | None = None,
     dossier: Path | None = None,
+    inputs: Mapping[str, Path] | None = None,
 ) -> Collected:
     """Find and read every file in ``inbox``: each becomes a return or a rejected file, and
     every entry skipped on purpose is listed with its reason (nothing goes unaccounted for).
-    ``exclude``: this run's output folder; ``dossier``: this run's dossier file."""
-    from kvcompliance.catalogue.skipped import DOSSIER, EARLIER_OUTPUT, WORK_FILE
+    ``exclude``: this run's output folder; ``dossier``: this run's dossier file; ``inputs``:
+    the other files this run was given (kind in ``INPUT_KINDS`` -> path), never read as returns."""
+    from kvcompliance.catalogue.skipped import DOSSIER, EARLIER_OUTPUT, INPUT_FILE, WORK_FILE, input_kind
     from kvcompliance.ingest import survey
     from kvcompliance.ingest.inbox import Skipped
     from kvcompliance.ingest.worker import read_files
@@ -122,6 +124,11 @@ def collect(
             ours = [p for p in paths if p.resolve().parent == stored.parent and p.name.startswith(stored.name)]
             paths = [p for p in paths if p not in ours]
             skipped += [Skipped(p, DOSSIER, {"naam": p.name}) for p in ours]
+        given = {Path(path).resolve(): kind for kind, path in (inputs or {}).items() if path is not None}
+        if given:  # the contract register, rules or settings kept in the inbox
+            ours = [p for p in paths if p.resolve() in given]
+            paths = [p for p in paths if p not in ours]
+            skipped += [Skipped(p, INPUT_FILE, {"naam": p.name, "wat": input_kind(given[p.resolve()])}) for p in ours]
     progress.stage("Bestanden lezen", len(paths))
     collected = Collected(skipped=[_skipped_file(entry, inbox) for entry in skipped])
     with stopwatch.stage("lezen"), closing(
@@ -194,6 +201,7 @@ def run_audit(
     exclude: Path | None = None,
     dossier: Path | None = None,
     year_given: str = "opgegeven met --jaar",
+    settings_file: Path | None = None,
 ) -> AuditResult:
     """Read, normalise and validate every return in ``inbox``.
 
@@ -216,7 +224,8 @@ def run_audit(
         previous = load_previous(Path(previous_dir), catalogue)
     run_date = datetime.now().replace(microsecond=0)
     stopwatch = stopwatch or Stopwatch()
-    collected = collect(inbox, catalogue, progress, jobs, stopwatch, exclude, dossier)
+    inputs = {"contracten": register_file, "regels": rules_file, "instellingen": settings_file}
+    collected = collect(inbox, catalogue, progress, jobs, stopwatch, exclude, dossier, inputs)
     # pandas and pandera are imported here, not above: while the workers read, this
     # process has imported them already (see _warm_up).
     from kvcompliance.normalise import normalise
@@ -261,6 +270,9 @@ class WrittenReports:
     overview: Path
     findings_csv: Path
     provider_files: dict[str, str]  # return_id -> file name inside accountgesprek/
+    #: files of the previous run changed since (kept as the officer's), each with the name
+    #: the workbook of the same return got in this run ('' when there is none)
+    changed: tuple[tuple[str, str], ...] = ()
 
 
 def _provider_files(result: AuditResult, taken: set[str] = frozenset()) -> dict[str, str]:
@@ -323,7 +335,12 @@ def _write_run(
     from kvcompliance.report.provider import provider_view
 
     staging = folder.staging
-    files = _provider_files(result, folder.foreign_names(PROVIDER_DIR))
+    taken = folder.foreign_names(PROVIDER_DIR)
+    files = _provider_files(result, taken)
+    # what the workbooks would have been called had the officer not changed them
+    unchanged = _provider_files(result, taken - {c.split("/", 1)[1].casefold() for c in folder.changed if "/" in c})
+    renamed = {f"{PROVIDER_DIR}/{unchanged[r]}": files[r] for r in files if unchanged[r] != files[r]}
+    changed = tuple((rel, renamed.get(rel, "")) for rel in folder.changed)
     try:
         (staging / PROVIDER_DIR).mkdir()
     except OSError as exc:
@@ -376,7 +393,7 @@ def _write_run(
         raise OutputError(f"Niet alle uitvoer is geschreven (ontbreekt: {', '.join(missing[:5])}); de vorige uitvoer blijft staan.")
     folder.commit()
     out_dir = folder.path
-    return WrittenReports(out_dir, out_dir / OVERVIEW_FILE, out_dir / FINDINGS_FILE, files)
+    return WrittenReports(out_dir, out_dir / OVERVIEW_FILE, out_dir / FINDINGS_FILE, files, changed)
 
 
 def status_counts(result: AuditResult) -> dict[Status, int]:

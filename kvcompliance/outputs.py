@@ -10,8 +10,10 @@ disk, a crash) or the new one, never a mix. How:
 * **Staging.** Every file of the run is written into ``.kvcompliance-nieuw-<run>/``
   inside the folder (same file system, so moving a file is a rename).
 * **Manifest.** ``.kvcompliance.json`` lists the files the tool wrote (run id, date,
-  files). Only those are ever replaced or removed: an officer's own files in the folder
-  survive every run, and a file of the tool's name that it did not write is refused.
+  files, and the SHA-256 of each). Only those are ever replaced or removed, and only as
+  they were written: an officer's own files in the folder survive every run, and so does
+  a file of the tool that the officer changed since (agreements typed into a workbook);
+  a file of the tool's name that it did not write, or that was changed, is refused.
 * **Swap with a journal.** ``.kvcompliance.wissel.json`` records what moves where; then
   the old files move into ``.kvcompliance-oud-<run>/``, the new ones into place, the new
   manifest last; removing the journal commits the run. A failure or an interruption
@@ -25,6 +27,7 @@ The files the tool writes and the names it keeps for itself are defined here, on
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import secrets
@@ -33,7 +36,7 @@ import socket
 import time
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Iterator
 
 from kvcompliance import __version__
 from kvcompliance.errors import OutputError, os_reason
@@ -58,6 +61,8 @@ STAGING_PREFIX = WORK_PREFIX + "nieuw-"
 BACKUP_PREFIX = WORK_PREFIX + "oud-"
 TEMP_PREFIX = WORK_PREFIX + "tmp-"
 PROGRAM = "kvcompliance"
+#: Manifest key of the files of earlier runs that were changed since and are kept.
+KEPT_KEY = "bewaard"
 #: A manifest or journal larger than this is not the tool's (10,000 workbooks take ~1 MB).
 MAX_BOOKKEEPING_BYTES = 16 * 1024 * 1024
 #: A lock file that cannot be read is taken for one being written, unless it is this old.
@@ -97,8 +102,8 @@ class EarlierOutputs:
         path = Path(str(path))
         for folder in (path.parent, path.parent.parent):
             if folder not in self._owned:
-                self._owned[folder] = _owned_files(folder)
-            owned = self._owned[folder]
+                self._owned[folder] = _owned_files(folder) | _owned_files(folder, KEPT_KEY)
+            owned = self._owned[folder]  # with the ones kept as changed: still no returns
             if owned and path.relative_to(folder).as_posix() in owned:
                 return True
         return False
@@ -151,6 +156,8 @@ class OutputFolder:
         self.run_id = f"{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
         self.staging = self.path / f"{STAGING_PREFIX}{self.run_id}"
         self.owned: frozenset[str] = frozenset()
+        #: the tool's files of the previous run that were changed since (now the officer's)
+        self.changed: tuple[str, ...] = ()
         self.committed = False
         self._lock: _Lock | None = None
         self._created = False
@@ -178,6 +185,8 @@ class OutputFolder:
             _recover(self.path)
             _remove_leftovers(self.path)
             self.owned = _owned_files(self.path)
+            self.changed = _changed_since(self.path, self.owned)
+            self.owned -= set(self.changed)
             self._refuse_foreign()
             self.staging.mkdir()
         except OSError as exc:
@@ -206,9 +215,11 @@ class OutputFolder:
         if foreign:
             one = len(foreign) == 1
             names = foreign[0] if one else ", ".join(foreign[:-1]) + " en " + foreign[-1]
+            why = ("gewijzigd sinds de vorige controle" if set(foreign) <= set(self.changed) else
+                   "niet geschreven door een eerdere controle met deze versie van kvcompliance")
             raise OutputError(
-                f"In de uitvoermap {self.path} {'staat' if one else 'staan'} al {names}, niet geschreven door een eerdere "
-                f"controle met deze versie van kvcompliance. {'Dat wordt' if one else 'Die worden'} niet overschreven: "
+                f"In de uitvoermap {self.path} {'staat' if one else 'staan'} al {names}, {why}. "
+                f"{'Dat wordt' if one else 'Die worden'} niet overschreven: "
                 f"verplaats of verwijder {'het' if one else 'ze'}, of kies met -o een andere map."
             )
 
@@ -227,8 +238,10 @@ class OutputFolder:
         if self.committed or self._lock is None:
             raise OutputError("Deze uitvoer is al vastgelegd of de map is niet geopend.")
         new = _staged_files(self.staging)
+        kept = {*self.changed, *(p for p in _owned_files(self.path, KEPT_KEY) if os.path.lexists(self.path / p))} - set(new)
         manifest = {"programma": PROGRAM, "versie": __version__, "run": self.run_id,
-                    "datum": datetime.now().isoformat(timespec="seconds"), "bestanden": new}
+                    "datum": datetime.now().isoformat(timespec="seconds"), "bestanden": new,
+                    "sha256": {rel: _sha256(self.staging / rel) for rel in new}, KEPT_KEY: sorted(kept)}
         backup = self.path / f"{BACKUP_PREFIX}{self.run_id}"
         old = sorted(p for p in self.owned | {MANIFEST_FILE} if os.path.lexists(self.path / p))
         journal = {"programma": PROGRAM, "nieuw": self.staging.name, "oud": backup.name, "weg": old,
@@ -254,6 +267,24 @@ class OutputFolder:
             with contextlib.suppress(OSError):
                 (self.path / PROVIDER_DIR).rmdir()  # only when empty: an officer's files keep it
         return new
+
+
+@contextlib.contextmanager
+def settled_output(path: Path, who: str) -> Iterator[Path]:
+    """Hold the output folder of an earlier audit while ``who`` (a command, in the words
+    of the messages) reads from it and writes beside it: take the folder's lock, so that
+    no audit swaps its files in meanwhile (and an audit started now is refused, naming
+    ``who``), and first put the previous run back if an audit died in its swap. Raises
+    :class:`OutputError` when an audit is running there."""
+    path = Path(path)
+    lock = _Lock.take(path, who)
+    try:
+        _recover(path)
+        yield path
+    except OSError as exc:
+        raise OutputError(f"De uitvoermap {path} kan niet worden gebruikt: {_reason(exc)}.") from None
+    finally:
+        lock.release()
 
 
 # ---------------------------------------------------------------------- the swap
@@ -354,11 +385,36 @@ def _remove_leftovers(root: Path) -> None:
             _remove(root / name)
 
 
-def _owned_files(root: Path) -> frozenset[str]:
+def _changed_since(root: Path, owned: frozenset[str]) -> tuple[str, ...]:
+    """The files of ``owned`` that are no longer as the run wrote them (by the SHA-256 in
+    the manifest; a manifest of an older version without it changes nothing)."""
+    manifest = _read_json(root / MANIFEST_FILE, "bestanden") or {}
+    digests = manifest.get("sha256") if isinstance(manifest.get("sha256"), dict) else {}
+    return tuple(sorted(
+        rel for rel in owned
+        if isinstance(digests.get(rel), str) and os.path.isfile(root / rel) and _sha256(root / rel) != digests[rel]
+    ))
+
+
+def _sha256(path: Path) -> str:
+    """The SHA-256 of a file; '' when it cannot be read (then it counts as changed: kept)."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    except OSError:
+        return ""
+    return digest.hexdigest()
+
+
+def _owned_files(root: Path, key: str = "bestanden") -> frozenset[str]:
+    """The files the manifest lists under ``key``: the run's own, or (:data:`KEPT_KEY`) those
+    of earlier runs the officer changed, kept and no longer the tool's to replace."""
     manifest = _read_json(root / MANIFEST_FILE, "bestanden")
-    if manifest is None or manifest.get("programma") != PROGRAM or not isinstance(manifest["bestanden"], list):
+    if manifest is None or manifest.get("programma") != PROGRAM or not isinstance(manifest.get(key), list):
         return frozenset()
-    return frozenset(p for p in manifest["bestanden"] if _own_shape(p) and p != MANIFEST_FILE)
+    return frozenset(p for p in manifest[key] if _own_shape(p) and p != MANIFEST_FILE)
 
 
 # ---------------------------------------------------------------------- the lock
@@ -369,18 +425,20 @@ class _Lock:
         self.path, self.token = path, token
 
     @classmethod
-    def take(cls, folder: Path) -> _Lock:
+    def take(cls, folder: Path, who: str = "") -> _Lock:
         path = folder / LOCK_FILE
         token = secrets.token_hex(8)
         me = {"programma": PROGRAM, "pid": os.getpid(), "host": socket.gethostname(), "start": _process_start(os.getpid()),
               "sinds": datetime.now().isoformat(timespec="seconds"), "token": token}
+        if who:
+            me["wie"] = who
         for _ in range(3):
             try:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
             except FileExistsError:
                 holder = _read_json(path, "pid")
                 if not _is_stale(path, holder):
-                    raise OutputError(_busy_message(folder, holder)) from None
+                    raise OutputError(_busy_message(folder, holder, other_folder=not who)) from None
                 _break_lock(path, holder)
                 continue
             except OSError as exc:
@@ -388,7 +446,7 @@ class _Lock:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(json.dumps(me))
             return cls(path, token)
-        raise OutputError(_busy_message(folder, None))
+        raise OutputError(_busy_message(folder, None, other_folder=not who))
 
     def release(self) -> None:
         holder = _read_json(self.path, "token")
@@ -430,13 +488,15 @@ def _break_lock(path: Path, seen: dict | None) -> None:
         grave.unlink()
 
 
-def _busy_message(folder: Path, holder: dict | None) -> str:
-    who = ""
+def _busy_message(folder: Path, holder: dict | None, other_folder: bool = True) -> str:
+    process = ""
     if holder:
-        who = f" (proces {holder.get('pid')} op {holder.get('host')}, gestart {str(holder.get('sinds', '')).replace('T', ' ')})"
+        process = f" (proces {holder.get('pid')} op {holder.get('host')}, gestart {str(holder.get('sinds', '')).replace('T', ' ')})"
+    who = holder.get("wie") if holder and isinstance(holder.get("wie"), str) else "een controle"
     return (
-        f"In de uitvoermap {folder} loopt al een controle{who}. Wacht tot die klaar is, of kies met -o een andere map. "
-        f"Loopt er zeker geen controle meer, verwijder dan het bestand {folder / LOCK_FILE}."
+        f"In de uitvoermap {folder} loopt al {who}{process}. Wacht tot die klaar is"
+        f"{', of kies met -o een andere map' if other_folder else ''}. "
+        f"Loopt er zeker niets meer, verwijder dan het bestand {folder / LOCK_FILE}."
     )
 
 

@@ -19,7 +19,7 @@ from kvcompliance.errors import RegisterError, UnreadableFile, os_reason
 from kvcompliance.normalise import sector_lookup
 from kvcompliance.tabular import read_rows
 from kvcompliance.text import squash
-from kvcompliance.values import NotUnderstood, parse_amount, parse_code, parse_text
+from kvcompliance.values import NotUnderstood, parse_amount, parse_code, parse_text, plural
 
 COLUMNS = ("contractnummer", "aanbieder_naam", "kvk_nummer", "sector", "contact_email")
 OPTIONAL_COLUMNS = ("verwacht_aantal_signalen", "relatie", "meldcodeplicht")
@@ -151,7 +151,8 @@ def load_register(path: Path, catalogue: Catalogue) -> Register:
         seen[contract.key] = number
         contracts.append(contract)
     if problems:
-        shown = "; ".join(problems[:10]) + (f"; en nog {len(problems) - 10} fouten" if len(problems) > 10 else "")
+        rest = len(problems) - 10
+        shown = "; ".join(problems[:10]) + (f"; en nog {plural(rest, 'fout', 'fouten')}" if rest > 0 else "")
         raise RegisterError(f"Het contractregister {path.name} bevat fouten: {shown}.")
     return Register(str(path), contracts)
 

@@ -157,9 +157,33 @@ def test_register_lists_missing_providers_and_feeds_kv10(tmp_path, blank_form):
     result = CliRunner().invoke(main, ["audit", str(inbox), "-o", str(out), "--stil", "--contracten", str(register)])
     assert result.exit_code == 0, result.output
     assert "1 contract zonder opgave" in result.output
+    assert "Contractregister: 1 opgave bij een contract, 0 zonder contract, 1 contract zonder opgave." in result.output
     by = {r["regel"]: r for r in _rows(out / "bevindingen.csv")}
     assert by["KV10"]["status"] == "Rood"  # 6 signals where 30 were fixed beforehand
     assert "contractregister" in by["KV10"]["toelichting"]
+
+
+def test_the_register_rules_and_settings_of_the_run_kept_in_the_inbox_are_skipped_not_rejected(tmp_path, blank_form):
+    inbox = tmp_path / "opgaven"
+    inbox.mkdir()
+    fill(blank_form, inbox / "goed.xlsx", BASE)
+    (inbox / "contracten.csv").write_text("contractnummer;aanbieder_naam;kvk_nummer;sector;contact_email\n"
+                                          "JH-2025-001;Stichting Voorbeeld;12345678;jeugdhulp;a@voorbeeld.nl\n", encoding="utf-8")
+    (inbox / "regels.toml").write_text('vastgesteld = "Regio Eemvallei, besluit 12-3-2025"\n', encoding="utf-8")
+    (inbox / "kvcompliance.toml").write_text('[afzender]\nnaam = "Regio Eemvallei"\n', encoding="utf-8")
+    (inbox / "notitie.toml").write_text("geen invoer van deze controle\n", encoding="utf-8")
+    out = tmp_path / "uitvoer"
+    result = CliRunner().invoke(main, ["audit", str(inbox), "-o", str(out), "--stil", "--contracten", str(inbox / "contracten.csv"),
+                                       "--regels", str(inbox / "regels.toml"), "--instellingen", str(inbox / "kvcompliance.toml")])
+    assert result.exit_code == 1, result.output  # only the note is not processed
+    assert "1 opgave gecontroleerd, 1 bestand niet verwerkt, 3 items bewust overgeslagen." in result.output
+    assert "overgeslagen: contracten.csv — Het contractregister van deze controle (contracten.csv); geen opgave." in result.output
+    assert "overgeslagen: regels.toml — Het regelbestand van deze controle (regels.toml); geen opgave." in result.output
+    assert "overgeslagen: kvcompliance.toml — Het instellingenbestand van deze controle (kvcompliance.toml); geen opgave." \
+        in result.output
+    assert "niet verwerkt: notitie.toml" in result.output
+    log = {e["bestand"]: e for e in map(json.loads, (out / "verwerking.jsonl").read_text(encoding="utf-8").splitlines())}
+    assert log["contracten.csv"]["uitkomst"] == "overgeslagen" and log["contracten.csv"]["soort"] == "invoer"
 
 
 def test_previous_audit_shows_what_improved(tmp_path, blank_form):

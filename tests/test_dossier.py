@@ -352,6 +352,35 @@ def test_workbooks_altered_beyond_reading_are_reported_in_dutch_and_the_others_s
         assert conn.execute("SELECT afspraak FROM afspraken WHERE aanbieder = 'Aanbieder 1'").fetchall() == [("Intervisie elke maand",)]
 
 
+def test_a_copy_with_the_agreements_next_to_the_untouched_workbook_is_the_one_stored(tmp_path, blank_form):  # noqa: F811
+    inbox = tmp_path / "opgaven"
+    inbox.mkdir()
+    fill(blank_form, inbox / "o.xlsx", {**BASE, "intervisie_bijeenkomsten": 2})
+    dossier = tmp_path / "dossier.sqlite"
+    assert CliRunner().invoke(main, ["audit", str(inbox), "-o", str(tmp_path / "uit"), "--dossier", str(dossier), "--stil"]).exit_code == 0
+    (original,) = (tmp_path / "uit" / "accountgesprek").iterdir()
+    # the officer keeps the workbook as the audit wrote it and types the agreements into a copy, the same day
+    copy = original.with_name(f"{original.stem} - na gesprek.xlsx")
+    book = openpyxl.load_workbook(original)
+    (sheet, ref), = book.defined_names["kv_agenda"].destinations
+    rows = book[sheet][ref.replace("$", "")]
+    heads = [c.value for c in rows[0]]
+    next(cells for cells in rows[1:] if cells[-1].value == "KV09")[heads.index("Afspraak")].value = "Intervisie elk kwartaal"
+    book.save(copy)
+    # and saves another one in LibreOffice's own format, which afspraken cannot read
+    ods = original.with_name(f"{original.stem} - libreoffice.ods")
+    ods.write_bytes((Path(__file__).parent / "fixtures" / "opgave.ods").read_bytes())
+
+    result = CliRunner().invoke(main, ["afspraken", str(tmp_path / "uit" / "accountgesprek"), "--dossier", str(dossier)])
+    assert result.exit_code == 0, result.output
+    assert "1 afspraak van 1 aanbieder bewaard" in result.output
+    assert f"overgeslagen: {original} — geen afspraken ingevuld; die van dezelfde aanbieder en hetzelfde jaar komen uit {copy.name}" \
+        in result.output
+    assert f"overgeslagen: {ods} — geen Excel-werkboek" in result.output and "sla het op als Excel-werkboek (.xlsx)" in result.output
+    with sqlite3.connect(dossier) as conn:
+        assert conn.execute("SELECT afspraak, werkboek FROM afspraken").fetchall() == [("Intervisie elk kwartaal", copy.name)]
+
+
 def test_a_return_without_kvk_number_has_only_this_year_and_says_why():
     context = build_context(make_result({"kvk_nummer": None}), _past({2024: {"KV09": R}}))
     history = context.providers["R0001"]

@@ -273,7 +273,7 @@ def test_export_writes_every_table_as_a_csv_for_dutch_excel(years, tmp_path):
     out = tmp_path / "csv"
     result = CliRunner().invoke(main, ["dossier", "export", "--csv", str(out), "--dossier", str(years.dossier)])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == sorted(f"{t}.csv" for t in TABLES)
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == sorted(f"{t}.csv" for t in TABLES)
     raw = (out / "kengetallen.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw
     with sqlite3.connect(years.dossier) as conn:
@@ -284,6 +284,40 @@ def test_export_writes_every_table_as_a_csv_for_dutch_excel(years, tmp_path):
             assert f"{out / table}.csv ({len(rows) - 1} " in result.output
     figures = list(csv.DictReader((out / "kengetallen.csv").open(encoding="utf-8-sig"), delimiter=";"))
     assert "0,7" in {row["waarde"] for row in figures}  # a decimal comma, as Dutch Excel reads it
+
+
+def test_export_never_overwrites_a_csv_it_did_not_write_and_replaces_its_own(years, tmp_path):
+    def export(folder: Path):
+        return CliRunner().invoke(main, ["dossier", "export", "--csv", str(folder), "--dossier", str(years.dossier)])
+
+    # into the output folder of an audit: its bevindingen.csv is the audit's, not a dossier table
+    findings = (years.out[2025] / "bevindingen.csv").read_bytes()
+    result = export(years.out[2025])
+    assert result.exit_code == 3 and "Traceback" not in result.output
+    assert "staat al bevindingen.csv" in result.output and "Dat wordt niet overschreven" in result.output
+    assert (years.out[2025] / "bevindingen.csv").read_bytes() == findings
+    assert not (years.out[2025] / "afspraken.csv").exists()  # nothing written at all
+
+    # the officer's own files with a table's name: named, kept, plural
+    own = tmp_path / "eigen"
+    own.mkdir()
+    (own / "afspraken.csv").write_text("mijn eigen afspraken\n", encoding="utf-8")
+    (own / "opgaven.csv").write_text("mijn eigen lijst\n", encoding="utf-8")
+    result = export(own)
+    assert result.exit_code == 3
+    assert "staan al opgaven.csv en afspraken.csv" in result.output and "Die worden niet overschreven" in result.output
+    assert (own / "afspraken.csv").read_text(encoding="utf-8") == "mijn eigen afspraken\n"
+    assert sorted(p.name for p in own.iterdir() if not p.name.startswith(".")) == ["afspraken.csv", "opgaven.csv"]
+
+    # its own earlier export is replaced; one changed since is not
+    out = tmp_path / "csv"
+    assert export(out).exit_code == 0
+    assert export(out).exit_code == 0, "an export replaces its own files"
+    with (out / "kengetallen.csv").open("a", encoding="utf-8") as handle:
+        handle.write("met de hand toegevoegd\n")
+    result = export(out)
+    assert result.exit_code == 3 and "staat al kengetallen.csv" in result.output
+    assert (out / "kengetallen.csv").read_text(encoding="utf-8").endswith("met de hand toegevoegd\n")
 
 
 def test_the_documented_queries_run_and_every_column_is_documented(years):

@@ -272,6 +272,35 @@ def test_a_workbook_that_is_not_from_the_latest_audit_is_not_mailed(out, setting
     assert "3 concepten" in result.output
 
 
+def test_an_audit_that_died_while_swapping_its_files_in_is_put_back_before_anything_is_mailed(out, settings):
+    import subprocess
+    import sys
+
+    from kvcompliance.outputs import JOURNAL_FILE
+    from tests.test_outputs import CRASHING_SWAP, ROOT
+
+    # the next audit dies (power cut, kill -9) after moving the manifest and the first old workbook out of place
+    new = ["accountgesprek/2026_Nieuw_C-9.xlsx", "verzendlijst.csv", "overzicht.xlsx", "bevindingen.csv", "verwerking.jsonl"]
+    crashed = subprocess.run([sys.executable, "-c", CRASHING_SWAP, str(out), "3", *new], capture_output=True, text=True, cwd=ROOT)
+    assert crashed.returncode == 9 and (out / JOURNAL_FILE).exists()
+    assert len(list((out / "accountgesprek").glob("*.xlsx"))) == len(PROVIDERS) - 1  # a mix of two runs
+    result = verzend(out, settings)
+    assert "4 concepten met de brief" in result.output and "staat niet (meer)" not in result.output, result.output
+    assert not (out / JOURNAL_FILE).exists() and len(list((out / "accountgesprek").glob("*.xlsx"))) == len(PROVIDERS)
+
+
+def test_verzend_and_an_audit_never_use_the_same_output_folder_at_once(out, settings, audited):
+    from kvcompliance.outputs import OutputFolder, settled_output
+
+    with OutputFolder(out):  # an audit is writing into the folder
+        result = verzend(out, settings)
+    assert result.exit_code == 3 and "loopt al een controle" in result.output and "Traceback" not in result.output
+    assert not (out / "verzending").exists()
+    with settled_output(out, "kvcompliance verzend"):  # verzend is running
+        result = CliRunner().invoke(main, ["audit", str(audited / "opgaven"), "-o", str(out), "--stil"])
+    assert result.exit_code == 3 and "loopt al kvcompliance verzend" in result.output
+
+
 # ------------------------------------------------------------------ sending
 def test_sending_delivers_each_workbook_once_and_goes_on_after_a_refusal(out, settings, smtp_server):
     mailbox, port = smtp_server()
@@ -377,6 +406,15 @@ def test_usage_errors_are_dutch_and_exit_2(out, settings):
 def test_a_folder_without_a_mailing_list_is_refused_in_dutch(tmp_path, settings):
     result = verzend(tmp_path, settings)
     assert result.exit_code == 3 and "staat geen verzendlijst.csv" in result.output and "Traceback" not in result.output
+
+
+def test_a_mailing_list_row_cut_short_is_named_with_the_right_count(out, settings):
+    path = out / "verzendlijst.csv"
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    path.write_text("\n".join([lines[0], "Stichting Afgebroken", *lines[1:]]) + "\n", encoding="utf-8-sig")
+    result = verzend(out, settings)
+    assert result.exit_code == 3 and "Traceback" not in result.output
+    assert "regel 2: 1 kolom in plaats van" in result.output
 
 
 # ------------------------------------------------------------------ TLS and login

@@ -258,6 +258,24 @@ def test_wide_csv_one_row_per_return_with_commas_audits_the_same(reference, tmp_
     assert audit_one(path, tmp_path) == reference
 
 
+@pytest.mark.parametrize(("name", "delimiter", "encoding"), [
+    ("export uit ons systeem.xls", "\t", "utf-16"),  # what many 'export to Excel' buttons write
+    ("opgave.xlsx", ";", "cp1252"),  # a CSV renamed by hand
+])
+def test_a_text_export_with_a_spreadsheet_extension_is_read_as_the_csv_it_is(reference, tmp_path, name, delimiter, encoding):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter)
+    writer.writerow(["veld", "waarde"])
+    for key, value in _answers().items():
+        writer.writerow([key, as_typed(value)])
+    path = tmp_path / name
+    path.write_bytes(buffer.getvalue().encode(encoding))
+    assert audit_one(path, tmp_path) == reference
+    # plain text that is no table stays refused as a damaged spreadsheet
+    (tmp_path / "kapot.xls").write_text("dit is geen excel", encoding="utf-8")
+    assert refused(tmp_path / "kapot.xls").kind == "onleesbaar"
+
+
 def test_hand_typed_csv_with_an_unquoted_dutch_decimal(tmp_path):
     """'fte,12,5' typed in a ','-separated file: the answer is what was typed, 12,5."""
     lines = ["Naam organisatie,Stichting Getypt", "kvk_nummer,01234567", "fte,12,5",

@@ -97,6 +97,50 @@ def test_a_workbook_name_an_officer_already_uses_is_not_overwritten(tmp_path):
     assert workbooks(out) == sorted([name, name.replace(".xlsx", "_2.xlsx")])
 
 
+def test_a_workbook_the_officer_typed_agreements_in_survives_the_next_run(tmp_path):
+    import openpyxl
+
+    inbox = inbox_of(tmp_path)
+    out = tmp_path / "uitvoer"
+    assert audit(inbox, "-o", out).exit_code == 0
+    first = workbooks(out)
+    # the accountgesprek: the officer types an agreement into the workbook, as the README says, and saves it
+    typed = out / "accountgesprek" / first[0]
+    book = openpyxl.load_workbook(typed)
+    (sheet, ref), = book.defined_names["kv_agenda"].destinations
+    rows = book[sheet][ref.replace("$", "")]
+    rows[1][[c.value for c in rows[0]].index("Afspraak")].value = "Intervisie elk kwartaal"
+    book.save(typed)
+    edited = typed.read_bytes()
+    # a late return arrives; the audit runs again into the same folder, before `afspraken` was run
+    shutil.copy(SAMPLES / "03_eemland-ambulante-gezinsbegeleiding.xlsx", inbox)
+    result = audit(inbox, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert typed.read_bytes() == edited  # the agreements are still there
+    renamed = typed.name.replace(".xlsx", "_2.xlsx")
+    assert len(workbooks(out)) == 4 and renamed in workbooks(out)
+    assert f"{typed.name} is gewijzigd sinds de vorige controle" in result.output and renamed in result.output
+    manifest = json.loads((out / MANIFEST_FILE).read_text(encoding="utf-8"))
+    assert f"accountgesprek/{typed.name}" not in manifest["bestanden"]  # the officer's now, never replaced or removed
+    # an unchanged workbook of the tool is still replaced: a third run keeps exactly these names
+    assert audit(inbox, "-o", out).exit_code == 0 and len(workbooks(out)) == 4
+    # the kept workbook is still earlier output, never a return, when the folder lies in an inbox
+    result = audit(tmp_path, "-o", tmp_path.parent / f"{tmp_path.name}-elders")
+    assert result.exit_code == 0, result.output
+    assert "3 opgaven gecontroleerd, 0 bestanden niet verwerkt" in result.output
+    assert f"overgeslagen: uitvoer/accountgesprek/{typed.name} — Deze map is de uitvoer van een eerdere controle" in result.output
+
+    # notes in the overview: the run stops rather than replace them
+    overview = out / "overzicht.xlsx"
+    book = openpyxl.load_workbook(overview)
+    book.active["A1"] = "eerst Horizon bellen"
+    book.save(overview)
+    before = snapshot(out)
+    result = audit(inbox, "-o", out)
+    assert result.exit_code == 3 and "overzicht.xlsx" in result.output and "gewijzigd" in result.output
+    assert snapshot(out) == before
+
+
 def test_a_file_with_a_name_the_run_writes_but_that_it_did_not_write_is_refused(tmp_path):
     inbox = inbox_of(tmp_path)
     out = tmp_path / "uitvoer"

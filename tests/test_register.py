@@ -65,6 +65,14 @@ def test_a_bad_row_is_refused_naming_the_row(tmp_path, body, expected):
     assert expected in str(caught.value)
 
 
+@pytest.mark.parametrize(("bad", "rest"), [(11, "; en nog 1 fout."), (12, "; en nog 2 fouten.")])
+def test_past_ten_bad_rows_the_rest_is_counted_in_dutch(tmp_path, bad, rest):
+    body = "".join(f"JH-{n};Stichting {n};1234567;jeugdhulp;a@a.nl;\n" for n in range(bad))
+    with pytest.raises(RegisterError) as caught:
+        load_register(_register(tmp_path, body), load_catalogue())
+    assert str(caught.value).count("is geen 8 cijfers") == 10 and str(caught.value).endswith(rest)
+
+
 def test_a_missing_column_is_named(tmp_path):
     path = _register(tmp_path, "JH-1;A;12345678\n", header="contractnummer;aanbieder_naam;kvk_nummer\n")
     with pytest.raises(RegisterError, match="mist de kolom 'sector'"):

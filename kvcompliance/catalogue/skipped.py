@@ -24,6 +24,7 @@ PLACEHOLDERS = frozenset({"naam", "doel", "wat", "fout"})
 EARLIER_OUTPUT = "eerdere uitvoer"
 WORK_FILE = "werkbestand"
 DOSSIER = "dossier"
+INPUT_FILE = "invoer"
 OFFICE_LOCK = "tijdelijk bestand"
 HIDDEN = "verborgen"
 SYSTEM_FILE = "systeembestand"
@@ -31,8 +32,10 @@ LINK = "snelkoppeling"
 SPECIAL = "speciaal bestand"
 EMPTY_FOLDER = "lege map"
 UNREADABLE_FOLDER = "map niet leesbaar"
-KINDS = (EARLIER_OUTPUT, WORK_FILE, DOSSIER, OFFICE_LOCK, HIDDEN, SYSTEM_FILE, LINK, SPECIAL, EMPTY_FOLDER, UNREADABLE_FOLDER)
+KINDS = (EARLIER_OUTPUT, WORK_FILE, DOSSIER, INPUT_FILE, OFFICE_LOCK, HIDDEN, SYSTEM_FILE, LINK, SPECIAL, EMPTY_FOLDER, UNREADABLE_FOLDER)
 SPECIAL_KINDS = ("fifo", "socket", "apparaat", "onbekend")
+#: The files a run is given besides the inbox (for ``{wat}`` of :data:`INPUT_FILE`).
+INPUT_KINDS = ("contracten", "regels", "instellingen")
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class SkipKind:
 class SkipCatalogue:
     kinds: Mapping[str, SkipKind]
     special: Mapping[str, str]  # fifo / socket / apparaat / onbekend -> Dutch words
+    inputs: Mapping[str, str]  # contracten / regels / instellingen -> Dutch words
     notes: Mapping[str, str]
 
 
@@ -63,8 +67,11 @@ def skip_catalogue() -> SkipCatalogue:
     missing = set(KINDS) - set(kinds)
     if missing:
         raise CatalogueError(f"{SKIPPED_FILE} mist de soort(en) {', '.join(sorted(missing))}.")
+    inputs = dict(data.get("invoer", {}))
+    if set(inputs) != set(INPUT_KINDS):
+        raise CatalogueError(f"{SKIPPED_FILE}: [invoer] hoort precies {', '.join(INPUT_KINDS)} te noemen.")
     return SkipCatalogue(MappingProxyType(kinds), MappingProxyType(dict(data.get("speciaal", {}))),
-                         MappingProxyType(dict(data.get("opmerkingen", {}))))
+                         MappingProxyType(inputs), MappingProxyType(dict(data.get("opmerkingen", {}))))
 
 
 def skip_reason(kind: str, **values: str) -> str:
@@ -81,3 +88,9 @@ def special_kind(mode: int) -> str:
     key = "fifo" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode) else (
         "apparaat" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "onbekend")
     return skip_catalogue().special[key]
+
+
+def input_kind(key: str) -> str:
+    """The Dutch words for an input file of the run (``contracten``, ``regels``,
+    ``instellingen``), for ``{wat}``."""
+    return skip_catalogue().inputs[key]

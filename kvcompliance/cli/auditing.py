@@ -74,6 +74,7 @@ def audit(
     from kvcompliance.dossier import discarded_unless_used
     from kvcompliance.outputs import OutputFolder
     from kvcompliance.parallel import default_jobs
+    from kvcompliance.values import plural
 
     settings = load_settings_for(settings_file)
     dossier = open_dossier_for(dossier_file, settings, announce=False)  # checked before any return is read
@@ -96,6 +97,7 @@ def audit(
                 exclude=out_dir,
                 dossier=dossier.path if dossier is not None else None,
                 year_given=year_given,
+                settings_file=Path(settings.path) if settings.path else None,
             )
             if dossier is not None:  # the Historie sheets need the earlier years before the workbooks are written
                 from kvcompliance.dossier.history import attach_history
@@ -130,8 +132,8 @@ def audit(
     if result.register is not None:
         match = result.register
         click.echo(
-            f"Contractregister: {len(match.matched)} opgaven bij een contract, {len(match.unmatched)} zonder contract, "
-            f"{len(match.missing)} {'contract' if len(match.missing) == 1 else 'contracten'} zonder opgave."
+            f"Contractregister: {plural(len(match.matched), 'opgave', 'opgaven')} bij een contract, {len(match.unmatched)} zonder"
+            f" contract, {plural(len(match.missing), 'contract', 'contracten')} zonder opgave."
         )
     if result.trends is not None:
         from collections import Counter
@@ -157,6 +159,11 @@ def audit(
     click.echo(f"Verzendlijst en verwerkingslog: {printable(out / 'verzendlijst.csv')}, {printable(out / 'verwerking.jsonl')}")
     if stored is not None and dossier.created:
         announce_new(dossier)
+    for rel, new_name in reports.changed:
+        click.secho(
+            f"Let op: {printable(rel)} is gewijzigd sinds de vorige controle (bijvoorbeeld afspraken ingevuld) en blijft"
+            " staan zoals het is" + (f"; het werkboek van deze controle heet {printable(new_name)}" if new_name else "")
+            + ". Bewaar de afspraken met kvcompliance afspraken.", fg="yellow", err=True)
     for line in stored.summary(result.dossier) if stored is not None else ():
         click.echo(printable(line))
     sys.exit(EXIT_NOT_ALL_PROCESSED if result.rejected else EXIT_OK)

@@ -72,14 +72,24 @@ def verzend(
       kvcompliance verzend uitvoer/ --herinnering
       kvcompliance verzend uitvoer/ --verstuur --smtp smtp.gemeente.nl:587 --gebruiker inkoop
     """
-    from kvcompliance.mail.messages import write_drafts
-    from kvcompliance.mail.plan import REMINDERS, make_plan
-
     if smtp_server and not verstuur:
         fail("--smtp hoort bij --verstuur: geef beide op om te versturen, of geen van beide voor concepten.", EXIT_USAGE)
     if verstuur and not smtp_server:
         fail("Met --verstuur is --smtp SERVER[:POORT] nodig, bijvoorbeeld --smtp smtp.gemeente.nl:587.", EXIT_USAGE)
+    from kvcompliance.mail.mailinglist import read_mailing_list
+    from kvcompliance.outputs import is_output_folder, settled_output
+
     settings = load_settings_for(settings_file)
+    if not is_output_folder(out_dir):
+        read_mailing_list(out_dir)  # no output folder of an audit at all: say so before taking its lock
+    with settled_output(out_dir, "kvcompliance verzend"):  # no audit swaps its files in while we read and send
+        _verzend(out_dir, settings, herinnering, verstuur, smtp_server, security, gebruiker, pauze, ja, opnieuw)
+
+
+def _verzend(out_dir, settings, herinnering, verstuur, smtp_server, security, gebruiker, pauze, ja, opnieuw) -> None:
+    from kvcompliance.mail.messages import write_drafts
+    from kvcompliance.mail.plan import REMINDERS, make_plan
+
     head = settings.letterhead()
     plan = make_plan(out_dir, settings, reminders=herinnering)
     mails = ("herinnering", "herinneringen") if plan.mailing == REMINDERS else ("e-mail", "e-mails")

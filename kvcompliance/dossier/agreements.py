@@ -32,6 +32,9 @@ KEY_HEADER = "sleutel"
 TOPIC_HEADER = "Onderwerp"
 TITLE_PREFIX = "Accountgesprek kindermishandeling — "
 PROPERTIES = ("kv_kvk", "kv_contractnummer", "kv_controlejaar")
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+#: Formats a workbook can be saved to but that afspraken cannot read back.
+OTHER_SPREADSHEETS = (".ods", ".xls", ".xlsb")
 
 
 class NotAgreements(KvError):
@@ -79,15 +82,25 @@ class FolderAgreements:
 
 
 def read_folder(folder: Path, catalogue: Catalogue) -> FolderAgreements:
-    """Read every .xlsx/.xlsm under ``folder`` (or the one file ``folder``)."""
+    """Read every .xlsx/.xlsm under ``folder`` (or the one file ``folder``).
+
+    Of two workbooks for the same provider, contract and year, one with agreements wins
+    over one without (the workbook as the audit wrote it, next to the copy the officer
+    typed in), else the one saved last. A workbook saved in another spreadsheet format
+    (.ods, .xls, .xlsb) cannot be read back and is named, never passed over in silence.
+    """
     folder = Path(folder)
-    paths = [folder] if folder.is_file() else sorted(
-        p for p in folder.rglob("*") if p.suffix.lower() in (".xlsx", ".xlsm") and p.is_file()
+    candidates = [folder] if folder.is_file() else sorted(
+        p for p in folder.rglob("*") if p.suffix.lower() in (*WORKBOOK_SUFFIXES, *OTHER_SPREADSHEETS) and p.is_file()
         and not p.name.startswith(("~$", ".")) and p.name != OVERVIEW_FILE
     )
     found = FolderAgreements()
     newest: dict[tuple[str, str, int], AgreementWorkbook] = {}
-    for path in paths:
+    for path in candidates:
+        if path.suffix.lower() in OTHER_SPREADSHEETS:
+            found.skipped.append((path, f"geen Excel-werkboek ({path.suffix.lower()}): staan hierin afspraken, open het dan, sla"
+                                        " het op als Excel-werkboek (.xlsx) en lees het opnieuw in"))
+            continue
         try:
             book = read_workbook(path, catalogue)
         except NotAgreements as exc:
@@ -98,11 +111,24 @@ def read_folder(folder: Path, catalogue: Catalogue) -> FolderAgreements:
             continue
         other = newest.get(book.key)
         if other is not None:
-            older, book = sorted((other, book), key=lambda b: (b.saved_on or date.min, str(b.path)))
-            found.skipped.append((older.path, f"een ouder werkboek voor dezelfde aanbieder en hetzelfde jaar als {book.path.name}"))
+            older, book = sorted((other, book), key=_recency)
+            if older.agreements or not book.agreements:
+                reason = f"een ouder werkboek voor dezelfde aanbieder en hetzelfde jaar als {book.path.name}"
+            else:
+                reason = f"geen afspraken ingevuld; die van dezelfde aanbieder en hetzelfde jaar komen uit {book.path.name}"
+            found.skipped.append((older.path, reason))
         newest[book.key] = book
     found.read = list(newest.values())
     return found
+
+
+def _recency(book: AgreementWorkbook) -> tuple:
+    """Sort key: agreements first, then the day it was saved, then the file's own time."""
+    try:
+        mtime = book.path.stat().st_mtime
+    except OSError:
+        mtime = 0.0
+    return (bool(book.agreements), book.saved_on or date.min, mtime, str(book.path))
 
 
 def read_workbook(path: Path, catalogue: Catalogue) -> AgreementWorkbook:

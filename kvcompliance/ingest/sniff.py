@@ -127,7 +127,27 @@ def sniff(path: Path) -> Sniffed:
         raise refusal("xml_spreadsheet_2003")
     if suffix == ".csv":
         return Sniffed("csv")
+    if suffix in SPREADSHEET_EXTENSIONS and _delimited_text(head, full=len(head) == 512):
+        return Sniffed("csv")  # an 'export to Excel' (or a renamed .csv) that is a table as text
     raise _by_extension(suffix)
+
+
+def _delimited_text(head: bytes, full: bool) -> bool:
+    """Whether the start of a file is a table as text: printable lines that each split
+    into two or more fields by one delimiter (``;``, ``,`` or tab). ``full``: the head was
+    cut off, so its last line may be too."""
+    import csv
+
+    from kvcompliance.tabular import decode_text, sniff_delimiter
+
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
+    lines = decode_text(head).splitlines()
+    lines = [line for line in (lines[:-1] if full else lines) if line.strip()]
+    if not lines or not all(ch.isprintable() or ch == "\t" for line in lines for ch in line):
+        return False
+    delimiter = sniff_delimiter("\n".join(lines))
+    return all(len(next(csv.reader([line], delimiter=delimiter))) >= 2 for line in lines)
 
 
 def _by_extension(suffix: str) -> UnreadableFile:

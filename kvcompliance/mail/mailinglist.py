@@ -16,6 +16,7 @@ from kvcompliance.errors import MailError
 from kvcompliance.outputs import LOG_FILE, MAILING_FILE, PROVIDER_DIR
 from kvcompliance.report.csvout import DELIMITER, unguard_formula
 from kvcompliance.report.logbook import MAILING_COLUMNS
+from kvcompliance.values import plural
 
 #: A mailing list larger than this is not the audit's (10,000 providers take some 5 MB).
 MAX_BYTES = 64 * 1024 * 1024
@@ -78,7 +79,8 @@ def read_mailing_list(out_dir: Path) -> list[MailRow]:
         if not any(cells):
             continue
         if len(cells) != len(MAILING_COLUMNS):
-            raise MailError(f"{path}, regel {line}: {len(cells)} kolommen in plaats van {len(MAILING_COLUMNS)}. Draai de controle opnieuw.")
+            raise MailError(f"{path}, regel {line}: {plural(len(cells), 'kolom', 'kolommen')} in plaats van {len(MAILING_COLUMNS)}."
+                            " Draai de controle opnieuw.")
         value = dict(zip(MAILING_COLUMNS, (unguard_formula(c) for c in cells)))
         rows.append(
             MailRow(
