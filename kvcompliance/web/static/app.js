@@ -319,7 +319,7 @@ function volg(controle, klaar) {
   async function kijk() {
     const antwoord = await vraag(`/controles/${controle}/voortgang`, { headers: { Accept: "application/json" } });
     const stand = antwoord.data;
-    if (!antwoord.ok) { toon(melding, stand.fout || "De voortgang is niet te zien.", "melding fout"); return; }
+    if (!antwoord.ok) { toon(melding, stand.fout || "De voortgang is niet te zien.", "fout"); return; }
     fase.textContent = stand.fase || "";
     if (stand.totaal) {
       balk.max = stand.totaal;
@@ -334,7 +334,7 @@ function volg(controle, klaar) {
     if (stand.toestand === "fout" || stand.toestand === "gestopt") {
       if (!stand.totaal) { balk.max = 1; balk.value = 0; } // no bar that seems to go on
       if (stand.toestand === "gestopt") fase.textContent = "Gestopt";
-      toon(melding, stand.fout, stand.toestand === "gestopt" ? "melding let-op" : "melding fout");
+      toon(melding, stand.fout, stand.toestand === "gestopt" ? "let-op" : "fout");
       klaar(false);
       return;
     }
@@ -357,14 +357,14 @@ function initStarten() {
   stoppen.addEventListener("click", async () => {
     stoppen.disabled = true;
     const antwoord = await vraag(`/controles/${controle}/stoppen`, { method: "POST" });
-    if (!antwoord.ok) toon(document.getElementById("melding-start"), antwoord.data.fout || "Stoppen is mislukt.", "melding fout");
+    if (!antwoord.ok) toon(document.getElementById("melding-start"), antwoord.data.fout || "Stoppen is mislukt.", "fout");
   });
   knop.addEventListener("click", async () => {
     knop.disabled = true;
     toon(document.getElementById("melding-start"), "");
     const antwoord = await vraag(`/controles/${controle}/start`, { method: "POST" });
     if (!antwoord.ok) {
-      toon(document.getElementById("melding-start"), antwoord.data.fout || "Starten is mislukt.", "melding fout");
+      toon(document.getElementById("melding-start"), antwoord.data.fout || "Starten is mislukt.", "fout");
       knop.disabled = false;
       return;
     }
@@ -415,10 +415,10 @@ function initConcepten() {
   knop.addEventListener("click", async () => {
     knop.disabled = true;
     const melding = document.getElementById("melding-concepten");
-    toon(melding, "E-mailconcepten maken…", "melding");
+    toon(melding, "E-mailconcepten maken…", "bezig");
     const antwoord = await vraag(`/controles/${vak.dataset.controle}/e-mailconcepten`, { method: "POST" });
     knop.disabled = false;
-    if (!antwoord.ok) { toon(melding, antwoord.data.fout || "Het maken is mislukt.", "melding fout"); return; }
+    if (!antwoord.ok) { toon(melding, antwoord.data.fout || "Het maken is mislukt.", "fout"); return; }
     const data = antwoord.data;
     const zin = document.createElement("p");
     zin.append(`${aantal(data.aantal, "concept", "concepten")} gemaakt`);
