@@ -21,25 +21,29 @@ disk, a crash) or the new one, never a mix. How:
   the journal and rolls back the same way (a run that did not finish never counts).
   Staging and backup folders left by a killed run are removed by the next run.
 
-The files the tool writes and the names it keeps for itself are defined here, once.
+The files the tool writes and the names it keeps for itself are defined here, once (the
+lock's name, the prefix of its work folders and the JSON helpers in
+:mod:`kvcompliance.folderlock`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import secrets
 import shutil
-import socket
-import time
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator
 
 from kvcompliance import __version__
 from kvcompliance.errors import OutputError, os_reason
+from kvcompliance.folderlock import LOCK_FILE, PROGRAM, WORK_PREFIX
+from kvcompliance.folderlock import FolderLock as _Lock
+from kvcompliance.folderlock import read_json as _read_json
+from kvcompliance.folderlock import sync_dir as _sync_dir
+from kvcompliance.folderlock import write_json as _write_json
 
 OVERVIEW_FILE = "overzicht.xlsx"
 FINDINGS_FILE = "bevindingen.csv"
@@ -53,20 +57,12 @@ MAIL_DIR = "verzending"
 SENT_LOG = "verzonden.jsonl"
 
 MANIFEST_FILE = ".kvcompliance.json"
-LOCK_FILE = ".kvcompliance.lock"
 JOURNAL_FILE = ".kvcompliance.wissel.json"
 #: Staging, backup and temporary entries of a run start with this; the next run removes them.
-WORK_PREFIX = ".kvcompliance-"
 STAGING_PREFIX = WORK_PREFIX + "nieuw-"
 BACKUP_PREFIX = WORK_PREFIX + "oud-"
-TEMP_PREFIX = WORK_PREFIX + "tmp-"
-PROGRAM = "kvcompliance"
 #: Manifest key of the files of earlier runs that were changed since and are kept.
 KEPT_KEY = "bewaard"
-#: A manifest or journal larger than this is not the tool's (10,000 workbooks take ~1 MB).
-MAX_BOOKKEEPING_BYTES = 16 * 1024 * 1024
-#: A lock file that cannot be read is taken for one being written, unless it is this old.
-UNREADABLE_LOCK_SECONDS = 60
 
 
 def is_internal_name(name: str) -> bool:
@@ -417,136 +413,7 @@ def _owned_files(root: Path, key: str = "bestanden") -> frozenset[str]:
     return frozenset(p for p in manifest[key] if _own_shape(p) and p != MANIFEST_FILE)
 
 
-# ---------------------------------------------------------------------- the lock
-class _Lock:
-    """``.kvcompliance.lock``, created with O_EXCL; holds pid, host and process start."""
-
-    def __init__(self, path: Path, token: str):
-        self.path, self.token = path, token
-
-    @classmethod
-    def take(cls, folder: Path, who: str = "") -> _Lock:
-        path = folder / LOCK_FILE
-        token = secrets.token_hex(8)
-        me = {"programma": PROGRAM, "pid": os.getpid(), "host": socket.gethostname(), "start": _process_start(os.getpid()),
-              "sinds": datetime.now().isoformat(timespec="seconds"), "token": token}
-        if who:
-            me["wie"] = who
-        for _ in range(3):
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            except FileExistsError:
-                holder = _read_json(path, "pid")
-                if not _is_stale(path, holder):
-                    raise OutputError(_busy_message(folder, holder, other_folder=not who)) from None
-                _break_lock(path, holder)
-                continue
-            except OSError as exc:
-                raise OutputError(f"De uitvoermap {folder} kan niet worden beschreven: {_reason(exc)}.") from None
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(json.dumps(me))
-            return cls(path, token)
-        raise OutputError(_busy_message(folder, None, other_folder=not who))
-
-    def release(self) -> None:
-        holder = _read_json(self.path, "token")
-        if holder is not None and holder.get("token") == self.token:
-            with contextlib.suppress(OSError):
-                self.path.unlink()
-
-
-def _is_stale(path: Path, holder: dict | None) -> bool:
-    if holder is None:  # being written right now, or left half-written long ago
-        try:
-            return time.time() - path.stat().st_mtime > UNREADABLE_LOCK_SECONDS
-        except OSError:
-            return True
-    pid = holder.get("pid")
-    if holder.get("host") != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
-        return False  # another computer's run (a shared drive): it cannot be checked from here
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        pass  # alive, another user's
-    started = _process_start(pid)
-    return started is not None and holder.get("start") is not None and started != holder.get("start")
-
-
-def _break_lock(path: Path, seen: dict | None) -> None:
-    """Remove a stale lock, unless another run replaced it meanwhile (then put that back)."""
-    grave = path.with_name(f"{TEMP_PREFIX}lock-{secrets.token_hex(6)}")
-    try:
-        os.rename(path, grave)
-    except OSError:
-        return  # another run got there first
-    if _read_json(grave, "pid") != seen:
-        with contextlib.suppress(OSError):
-            os.link(grave, path)  # a fresh lock was taken meanwhile: restore it (never replaces)
-    with contextlib.suppress(OSError):
-        grave.unlink()
-
-
-def _busy_message(folder: Path, holder: dict | None, other_folder: bool = True) -> str:
-    process = ""
-    if holder:
-        process = f" (proces {holder.get('pid')} op {holder.get('host')}, gestart {str(holder.get('sinds', '')).replace('T', ' ')})"
-    who = holder.get("wie") if holder and isinstance(holder.get("wie"), str) else "een controle"
-    return (
-        f"In de uitvoermap {folder} loopt al {who}{process}. Wacht tot die klaar is"
-        f"{', of kies met -o een andere map' if other_folder else ''}. "
-        f"Loopt er zeker niets meer, verwijder dan het bestand {folder / LOCK_FILE}."
-    )
-
-
-def _process_start(pid: int) -> str | None:
-    """When process ``pid`` started (clock ticks since boot), to tell a reused pid apart."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            data = handle.read()
-        return data[data.rindex(b")") + 2 :].split()[19].decode()
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 # ---------------------------------------------------------------------- small helpers
-def _read_json(path: Path, required: str) -> dict | None:
-    """A small JSON object holding key ``required``, or None (missing, too big, not ours)."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_BOOKKEEPING_BYTES + 1)
-        value = json.loads(data) if len(data) <= MAX_BOOKKEEPING_BYTES else None
-    except (OSError, ValueError, RecursionError):
-        return None
-    return value if isinstance(value, dict) and required in value else None
-
-
-def _write_json(path: Path, data: dict, durable: bool = False) -> None:
-    tmp = path.with_name(f"{TEMP_PREFIX}{secrets.token_hex(6)}")
-    try:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, ensure_ascii=False, indent=1)
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-    if durable:
-        _sync_dir(path.parent)
-
-
-def _sync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
