@@ -483,6 +483,52 @@ def test_e_mail_drafts_and_the_dossier_as_the_cli_makes_them(tmp_path):
         server.stop()
 
 
+def test_e_mail_drafts_wait_for_an_audit_in_the_folder_and_put_back_one_that_died_in_its_swap(tmp_path):
+    """As kvcompliance verzend: while an audit holds the output folder the page gets a Dutch
+    message and nothing is written; after an audit died halfway through swapping its files
+    in, the previous output is put back first and every provider gets its own workbook."""
+    import subprocess
+    import sys
+
+    from kvcompliance.outputs import JOURNAL_FILE, OutputFolder
+    from tests.test_outputs import CRASHING_SWAP, ROOT
+
+    server = RunningServer(tmp_path / "werkmap", jobs=1)
+    try:
+        audit_id = new_audit(server, 2025)
+        for path in sorted(SAMPLES.glob("0[1-3]_*.xlsx")):
+            upload(server, audit_id, path)
+        server.post(f"/controles/{audit_id}/start")
+        assert wait_for_run(server, audit_id)["toestand"] == "klaar"
+        output = server.state.workspace.audit(audit_id).output
+        books = sorted(p.name for p in (output / "accountgesprek").iterdir())
+
+        with OutputFolder(output):  # an audit (the CLI's, say) is writing into the folder
+            status, _, body = server.post(f"/controles/{audit_id}/e-mailconcepten")
+        answer = json.loads(body)
+        assert status == 400 and answer["fout"].startswith(f"In de uitvoermap {output} loopt al een controle")
+        assert "Wacht tot die klaar is" in answer["fout"] and not (output / "verzending").exists()
+
+        # the next audit dies (power cut, kill -9) after moving the manifest and the first workbook out of place
+        new = ["accountgesprek/2026_Nieuw_C-9.xlsx", "verzendlijst.csv", "overzicht.xlsx", "bevindingen.csv", "verwerking.jsonl"]
+        crashed = subprocess.run([sys.executable, "-c", CRASHING_SWAP, str(output), "3", *new], capture_output=True, text=True,
+                                 cwd=ROOT)
+        assert crashed.returncode == 9 and (output / JOURNAL_FILE).exists()
+        assert sorted(p.name for p in (output / "accountgesprek").iterdir()) != books  # a mix of two runs
+        status, _, body = server.post(f"/controles/{audit_id}/e-mailconcepten")
+        answer = json.loads(body)
+        assert status == 200 and not (output / JOURNAL_FILE).exists(), answer
+        assert sorted(p.name for p in (output / "accountgesprek").iterdir()) == books
+        assert not any("staat niet (meer)" in item["reden"] for item in answer["overgeslagen"]), answer
+        status, _, body = server.request("GET", answer["adres"])
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            drafts = [message_from_bytes(archive.read(name), policy=policy.default) for name in archive.namelist()]
+        attached = sorted(part.get_filename() for draft in drafts for part in draft.iter_attachments())
+        assert len(drafts) == answer["aantal"] > 0 and set(attached) <= set(books)
+    finally:
+        server.stop()
+
+
 def test_a_first_run_stopped_before_it_stored_anything_leaves_no_empty_dossier(tmp_path):
     server = RunningServer(tmp_path / "werkmap", jobs=1)
     try:

@@ -22,6 +22,11 @@ from pathlib import Path
 from typing import Any
 
 
+#: Who holds the output folder while the drafts are made, in the words of the message an
+#: audit that wants to write there meanwhile gets.
+DRAFTS_MAKER = "een bewerking in kvcompliance web die e-mailconcepten maakt"
+
+
 def _installed(module: str) -> bool:
     try:
         return importlib.util.find_spec(module) is not None
@@ -64,13 +69,20 @@ class DraftsMade:
 
 
 def make_drafts(out_dir: Path, settings: Any, rules_file: str | None = None) -> DraftsMade:
-    """One e-mail draft per provider workbook, as ``kvcompliance verzend UITVOER`` writes them."""
+    """One e-mail draft per provider workbook, as ``kvcompliance verzend UITVOER`` writes them.
+
+    As verzend does, the output folder is held meanwhile (an audit running there refuses
+    this with a Dutch :class:`~kvcompliance.errors.OutputError`, and is refused while this
+    runs) and a swap that an audit died in is put back first."""
     from kvcompliance.catalogue import load_catalogue
     from kvcompliance.mail.messages import write_drafts
     from kvcompliance.mail.plan import make_plan
+    from kvcompliance.outputs import settled_output
 
-    plan = make_plan(Path(out_dir), settings, catalogue=load_catalogue(rules_file))
-    drafts = write_drafts(Path(out_dir), plan.mailing, plan.outgoing, settings.letterhead())
+    catalogue = load_catalogue(rules_file)
+    with settled_output(Path(out_dir), DRAFTS_MAKER):
+        plan = make_plan(Path(out_dir), settings, catalogue=catalogue)
+        drafts = write_drafts(Path(out_dir), plan.mailing, plan.outgoing, settings.letterhead())
     left = [(f"{item.who} ({item.address})" if item.address else item.who, item.reason) for item in plan.left]
     left += [(name, reason) for name, reason in drafts.kept]
     return DraftsMade([drafts.folder / name for name in drafts.written], left)
