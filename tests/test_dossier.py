@@ -381,6 +381,46 @@ def test_a_copy_with_the_agreements_next_to_the_untouched_workbook_is_the_one_st
         assert conn.execute("SELECT afspraak, werkboek FROM afspraken").fetchall() == [("Intervisie elk kwartaal", copy.name)]
 
 
+def _two_providers_audited(tmp_path, blank_form) -> tuple[Path, Path, dict[str, Path]]:
+    """An output folder of two providers, with an agreement typed into Aanbieder A's workbook."""
+    inbox = tmp_path / "opgaven"
+    inbox.mkdir()
+    for n, name in enumerate("AB", start=1):
+        fill(blank_form, inbox / f"o{n}.xlsx", {**BASE, "aanbieder_naam": f"Aanbieder {name}", "kvk_nummer": f"1000000{n}",
+                                                "contractnummer": f"C-{n}", "intervisie_bijeenkomsten": 2})
+    dossier, out = tmp_path / "dossier.sqlite", tmp_path / "uit"
+    assert CliRunner().invoke(main, ["audit", str(inbox), "-o", str(out), "--dossier", str(dossier), "--stil"]).exit_code == 0
+    books = {p.name.split("_")[1]: p for p in (out / "accountgesprek").iterdir()}
+    _agree(books["Aanbieder A"], books["Aanbieder A"], "Intervisie elk kwartaal")
+    return out, dossier, books
+
+
+def _agree(book_path: Path, target: Path, text: str) -> None:
+    book = openpyxl.load_workbook(book_path)
+    (sheet, ref), = book.defined_names["kv_agenda"].destinations
+    rows = book[sheet][ref.replace("$", "")]
+    heads = [c.value for c in rows[0]]
+    next(cells for cells in rows[1:] if cells[-1].value == "KV09")[heads.index("Afspraak")].value = text
+    target.parent.mkdir(parents=True, exist_ok=True)
+    book.save(target)
+
+
+def test_afspraken_never_reads_the_work_folders_of_an_audit(tmp_path, blank_form):  # noqa: F811
+    """A killed audit leaves its staging folder (and a backup) in the output folder, with
+    workbooks that never counted: afspraken reads only the workbooks in their place."""
+    out, dossier, books = _two_providers_audited(tmp_path, blank_form)
+    name = books["Aanbieder A"].name
+    _agree(books["Aanbieder A"], out / ".kvcompliance-nieuw-20990101-000000-abcdef" / "accountgesprek" / name, "Uit de staging")
+    _agree(books["Aanbieder A"], out / ".kvcompliance-oud-20990101-000000-abcdef" / "accountgesprek" / name, "Uit de backup")
+    _agree(books["Aanbieder A"], out / ".verborgen" / name, "Uit een verborgen map")
+    result = CliRunner().invoke(main, ["afspraken", str(out), "--dossier", str(dossier)])
+    assert result.exit_code == 0, result.output
+    assert "2 werkboeken gelezen: 1 afspraak van 1 aanbieder bewaard" in result.output
+    assert ".kvcompliance-" not in result.output and ".verborgen" not in result.output
+    with sqlite3.connect(dossier) as conn:
+        assert conn.execute("SELECT afspraak, werkboek FROM afspraken").fetchall() == [("Intervisie elk kwartaal", name)]
+
+
 def test_a_return_without_kvk_number_has_only_this_year_and_says_why():
     context = build_context(make_result({"kvk_nummer": None}), _past({2024: {"KV09": R}}))
     history = context.providers["R0001"]

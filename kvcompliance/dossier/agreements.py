@@ -21,7 +21,7 @@ from typing import Any
 from kvcompliance.catalogue import Catalogue
 from kvcompliance.dossier.schema import Dossier, dutch_reason
 from kvcompliance.errors import DossierError, KvError
-from kvcompliance.outputs import OVERVIEW_FILE
+from kvcompliance.outputs import OVERVIEW_FILE, is_internal_name
 from kvcompliance.report.conversation import AGENDA_NAME, AGREEMENT_COLUMNS, OTHER_KEY
 
 #: A provider workbook is some 100 kB; anything this big is something else.
@@ -88,11 +88,13 @@ def read_folder(folder: Path, catalogue: Catalogue) -> FolderAgreements:
     over one without (the workbook as the audit wrote it, next to the copy the officer
     typed in), else the one saved last. A workbook saved in another spreadsheet format
     (.ods, .xls, .xlsb) cannot be read back and is named, never passed over in silence.
+    Hidden files and folders are not searched, above all the tool's own work folders: a
+    killed audit's staging and backup folders hold workbooks that never counted.
     """
     folder = Path(folder)
     candidates = [folder] if folder.is_file() else sorted(
         p for p in folder.rglob("*") if p.suffix.lower() in (*WORKBOOK_SUFFIXES, *OTHER_SPREADSHEETS) and p.is_file()
-        and not p.name.startswith(("~$", ".")) and p.name != OVERVIEW_FILE
+        and not p.name.startswith("~$") and p.name != OVERVIEW_FILE and not _hidden(p.relative_to(folder))
     )
     found = FolderAgreements()
     newest: dict[tuple[str, str, int], AgreementWorkbook] = {}
@@ -120,6 +122,13 @@ def read_folder(folder: Path, catalogue: Catalogue) -> FolderAgreements:
         newest[book.key] = book
     found.read = list(newest.values())
     return found
+
+
+def _hidden(rel: Path) -> bool:
+    """Whether a file is, or is in, something hidden: the tool's own work folders above all
+    (the staging folder of a killed audit holds workbooks that never counted), and hidden
+    folders and files, as the inbox skips them."""
+    return any(is_internal_name(part) or part.startswith(".") for part in rel.parts)
 
 
 def _recency(book: AgreementWorkbook) -> tuple:
