@@ -221,7 +221,7 @@ def run_audit(
     if previous_dir is not None:
         from kvcompliance.history import load_previous
 
-        previous = load_previous(Path(previous_dir), catalogue)
+        previous = load_previous(Path(previous_dir), catalogue, own_output=exclude)
     run_date = datetime.now().replace(microsecond=0)
     stopwatch = stopwatch or Stopwatch()
     inputs = {"contracten": register_file, "regels": rules_file, "instellingen": settings_file}

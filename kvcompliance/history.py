@@ -8,12 +8,13 @@ compared: grijs means "unknown" and n.v.t. "does not apply", so those are not a 
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kvcompliance.catalogue import Catalogue, Status
 from kvcompliance.errors import KvError, os_reason
-from kvcompliance.outputs import FINDINGS_FILE
+from kvcompliance.outputs import FINDINGS_FILE, is_output_folder, settled_output
 from kvcompliance.register import contract_key
 from kvcompliance.tabular import allow_long_fields, open_csv_text
 
@@ -25,6 +26,9 @@ SAME = "gelijk"
 NOT_COMPARABLE = "niet te vergelijken"
 NEW = "nieuw"
 
+#: Who holds a previous audit's output folder while it is read, in the words of the message
+#: an audit that wants to write there meanwhile gets.
+PREVIOUS_READER = "een controle die deze map als vorige controle (--vorige) leest"
 #: Largest previous findings file read (10,000 returns with long answers stay far below).
 FINDINGS_MAX_BYTES = 512 * 1024 * 1024
 
@@ -50,9 +54,30 @@ def _key(kvk: str, contract: str) -> tuple[str, str]:
     return (str(kvk).lstrip("'").strip(), contract_key(str(contract).lstrip("'")))
 
 
-def load_previous(folder: Path, catalogue: Catalogue) -> dict[tuple[str, str], PreviousReturn]:
-    """Statuses per (KvK-nummer, contractnummer) from a previous audit's output folder."""
-    path = Path(folder) / FINDINGS_FILE
+def load_previous(folder: Path, catalogue: Catalogue, own_output: Path | None = None) -> dict[tuple[str, str], PreviousReturn]:
+    """Statuses per (KvK-nummer, contractnummer) from a previous audit's output folder.
+
+    The folder is read as its last audit left it: while it is read, its lock is held (an
+    audit running there is refused, and refuses to start) and a swap that an audit died in
+    is put back first, as ``kvcompliance verzend`` does. ``own_output``: the output folder
+    of this run, which this run holds and has put back already (``--vorige`` may name it).
+    """
+    folder = Path(folder)
+    if not is_output_folder(folder) or (own_output is not None and _same_folder(folder, Path(own_output))):
+        return _read_previous(folder, catalogue)
+    with settled_output(folder, PREVIOUS_READER, reading=True):
+        return _read_previous(folder, catalogue)
+
+
+def _same_folder(one: Path, other: Path) -> bool:
+    try:
+        return os.path.samefile(one, other)
+    except OSError:
+        return one.resolve() == other.resolve()
+
+
+def _read_previous(folder: Path, catalogue: Catalogue) -> dict[tuple[str, str], PreviousReturn]:
+    path = folder / FINDINGS_FILE
     if not path.is_file():
         raise KvError(f"In {folder} staat geen {FINDINGS_FILE}: is dit de uitvoermap van een eerdere controle?")
     labels = {info.label.lower(): info.status for info in catalogue.statuses}

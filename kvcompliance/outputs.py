@@ -20,6 +20,9 @@ disk, a crash) or the new one, never a mix. How:
   during the swap moves everything back at once; after a hard crash the next run finds
   the journal and rolls back the same way (a run that did not finish never counts).
   Staging and backup folders left by a killed run are removed by the next run.
+* **Readers.** Whatever reads an earlier run's folder (``verzend``, the web app's e-mail
+  drafts, ``afspraken``, ``audit --vorige``) holds its lock meanwhile and first rolls back
+  a swap that a run died in (:func:`settled_output`): it reads the last whole run.
 
 The files the tool writes and the names it keeps for itself are defined here, once (the
 lock's name, the prefix of its work folders and the JSON helpers in
@@ -266,13 +269,26 @@ class OutputFolder:
 
 
 @contextlib.contextmanager
-def settled_output(path: Path, who: str) -> Iterator[Path]:
+def settled_output(path: Path, who: str, *, reading: bool = False) -> Iterator[Path]:
     """Hold the output folder of an earlier audit while ``who`` (a command, in the words
     of the messages) reads from it and writes beside it: take the folder's lock, so that
     no audit swaps its files in meanwhile (and an audit started now is refused, naming
     ``who``), and first put the previous run back if an audit died in its swap. Raises
-    :class:`OutputError` when an audit is running there."""
+    :class:`OutputError` when an audit is running there.
+
+    ``reading``: ``who`` only reads. A folder it may not write in (an archived year on a
+    read-only share) is read as it is, since no lock can be taken there; unless an audit
+    died in its swap there, which cannot be put back then: that is refused."""
     path = Path(path)
+    if reading and os.path.isdir(path) and not os.access(path, os.W_OK):
+        if os.path.lexists(path / JOURNAL_FILE):
+            raise OutputError(
+                f"In de uitvoermap {path} is een controle afgebroken terwijl ze haar bestanden verving; de vorige uitvoer "
+                "moet eerst worden teruggezet, maar in deze map mag u niet schrijven. Vraag schrijfrechten voor de map "
+                "en probeer het opnieuw."
+            )
+        yield path
+        return
     lock = _Lock.take(path, who)
     try:
         _recover(path)
@@ -281,6 +297,32 @@ def settled_output(path: Path, who: str) -> Iterator[Path]:
         raise OutputError(f"De uitvoermap {path} kan niet worden gebruikt: {_reason(exc)}.") from None
     finally:
         lock.release()
+
+
+@contextlib.contextmanager
+def settled_outputs(folders: list[Path], who: str) -> Iterator[None]:
+    """:func:`settled_output` (reading) for each of ``folders`` at once."""
+    with contextlib.ExitStack() as stack:
+        for folder in folders:
+            stack.enter_context(settled_output(folder, who, reading=True))
+        yield
+
+
+def output_folders_around(path: Path) -> list[Path]:
+    """The output folders of audits that reading ``path`` (a folder searched through, or
+    one workbook) reads from: the one it is, or is in (``uitvoer/accountgesprek/``), and
+    every one below it. The tool's own work folders and symbolic links are not entered."""
+    path = Path(path)
+    start = path if path.is_dir() else path.parent
+    found = [folder for folder in (start, start.parent) if folder.is_dir() and is_output_folder(folder)]
+    if path.is_dir():
+        for root, dirs, _ in os.walk(path, onerror=lambda exc: None):
+            dirs[:] = sorted(d for d in dirs if not is_internal_name(d) and not os.path.islink(os.path.join(root, d)))
+            found += [Path(root, d) for d in dirs if is_output_folder(Path(root, d))]
+    unique: dict[Path, Path] = {}
+    for folder in found:
+        unique.setdefault(folder.resolve(), folder)
+    return list(unique.values())
 
 
 # ---------------------------------------------------------------------- the swap

@@ -405,6 +405,37 @@ def _agree(book_path: Path, target: Path, text: str) -> None:
     book.save(target)
 
 
+def test_afspraken_waits_for_an_audit_and_reads_the_folder_as_its_last_audit_left_it(tmp_path, blank_form):  # noqa: F811
+    import subprocess
+    import sys
+
+    from kvcompliance.outputs import JOURNAL_FILE, OutputFolder
+    from tests.test_outputs import CRASHING_SWAP, ROOT
+
+    out, dossier, books = _two_providers_audited(tmp_path, blank_form)
+    with OutputFolder(out):  # an audit is writing into the folder
+        busy = CliRunner().invoke(main, ["afspraken", str(out / "accountgesprek"), "--dossier", str(dossier)])
+    assert busy.exit_code == 3 and f"In de uitvoermap {out} loopt al een controle" in busy.output, busy.output
+    with sqlite3.connect(dossier) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM afspraken").fetchone() == (0,)
+
+    # the next audit dies (power cut, kill -9) after moving its manifest and Aanbieder B's workbook out of place
+    # (Aanbieder A's is the officer's now: it was changed, so it stays)
+    new = ["accountgesprek/2026_Nieuw_C-9.xlsx", "verzendlijst.csv", "overzicht.xlsx", "bevindingen.csv", "verwerking.jsonl"]
+    crashed = subprocess.run([sys.executable, "-c", CRASHING_SWAP, str(out), "3", *new], capture_output=True, text=True, cwd=ROOT)
+    assert crashed.returncode == 9 and (out / JOURNAL_FILE).exists() and not books["Aanbieder B"].exists()
+    for folder in (out / "accountgesprek", books["Aanbieder A"]):  # the folder, or one workbook in it
+        result = CliRunner().invoke(main, ["afspraken", str(folder), "--dossier", str(dossier)])
+        assert result.exit_code == 0, result.output
+        assert not (out / JOURNAL_FILE).exists() and books["Aanbieder B"].exists()
+        if folder.is_dir():
+            assert "2 werkboeken gelezen: 1 afspraak van 1 aanbieder bewaard" in result.output
+            assert "in 1 werkboek is niets afgesproken" in result.output
+        crashed = subprocess.run([sys.executable, "-c", CRASHING_SWAP, str(out), "3", *new], capture_output=True, text=True,
+                                 cwd=ROOT)
+        assert crashed.returncode == 9
+
+
 def test_afspraken_never_reads_the_work_folders_of_an_audit(tmp_path, blank_form):  # noqa: F811
     """A killed audit leaves its staging folder (and a backup) in the output folder, with
     workbooks that never counted: afspraken reads only the workbooks in their place."""

@@ -9,6 +9,7 @@ from kvcompliance.errors import KvError
 from kvcompliance.history import IMPROVED, NEW, NOT_COMPARABLE, SAME, WORSENED, compare, load_previous, trend_of
 from kvcompliance.normalise import typed_frame
 from kvcompliance.validate import evaluate
+from tests.test_audit import blank_form  # noqa: F401 - the fixture is used by name
 from tests.test_validate import BASE, _records
 
 
@@ -103,3 +104,50 @@ def test_findings_saved_again_by_excel_as_windows_1252_are_read(tmp_path):
         "aanbieder;kvk_nummer;contractnummer;regel;status\r\nCafé Één;'12345678;JH-1;KV01;Rood\r\n".encode("cp1252")
     )
     assert load_previous(tmp_path, load_catalogue())[("12345678", "JH-1")].statuses == {"KV01": Status.ROOD}
+
+
+def test_vorige_reads_the_previous_folder_as_its_last_audit_left_it(tmp_path, blank_form):  # noqa: F811
+    """--vorige holds the previous output folder while reading it, as verzend does: an audit
+    running there refuses the new one in Dutch, and a swap an audit died in is put back
+    before its findings are read (not the half-swapped-in findings of the dead run)."""
+    import subprocess
+    import sys
+
+    from click.testing import CliRunner
+
+    from kvcompliance.cli import main
+    from kvcompliance.history import PREVIOUS_READER
+    from kvcompliance.outputs import JOURNAL_FILE, OutputFolder, settled_output
+    from tests.test_audit import fill
+    from tests.test_outputs import CRASHING_SWAP, ROOT
+
+    inbox = tmp_path / "opgaven"
+    inbox.mkdir()
+    fill(blank_form, inbox / "o.xlsx", BASE)
+    before, after = tmp_path / "uitvoer-2024", tmp_path / "uitvoer-2025"
+
+    def audit(out, previous):
+        return CliRunner().invoke(main, ["audit", str(inbox), "-o", str(out), "--vorige", str(previous), "--stil"])
+
+    assert CliRunner().invoke(main, ["audit", str(inbox), "-o", str(before), "--stil"]).exit_code == 0
+    findings = (before / "bevindingen.csv").read_bytes()
+    with OutputFolder(before):  # an audit is writing into last year's folder
+        busy = audit(after, before)
+    assert busy.exit_code == 3 and f"In de uitvoermap {before} loopt al een controle" in busy.output, busy.output
+    with settled_output(before, PREVIOUS_READER):  # and the other way round: it is being read as --vorige
+        refused = CliRunner().invoke(main, ["audit", str(inbox), "-o", str(before), "--stil"])
+    assert refused.exit_code == 3 and "loopt al een controle die deze map als vorige controle (--vorige) leest" in refused.output
+
+    # an audit into last year's folder dies (kill -9) with its own findings moved in, its manifest not yet:
+    # out go the manifest, the workbook and the 4 files of the run (6 renames), in comes bevindingen.csv (7)
+    crashed = subprocess.run([sys.executable, "-c", CRASHING_SWAP, str(before), "8", "bevindingen.csv"], capture_output=True,
+                             text=True, cwd=ROOT)
+    assert crashed.returncode == 9 and (before / JOURNAL_FILE).exists()
+    assert (before / "bevindingen.csv").read_text() == "nieuw bevindingen.csv"
+    result = audit(after, before)
+    assert result.exit_code == 0, result.output
+    assert "Ten opzichte van vorig jaar: 0 verbeterd, 0 verslechterd, 1 gelijk" in result.output
+    assert not (before / JOURNAL_FILE).exists() and (before / "bevindingen.csv").read_bytes() == findings
+    # the same folder as output and as --vorige: this run holds it already, and reads it before replacing it
+    again = audit(before, before)
+    assert again.exit_code == 0 and "1 gelijk" in again.output, again.output

@@ -34,12 +34,15 @@ def afspraken(folder: Path, dossier_file: Path | None, settings_file: Path | Non
     """
     from kvcompliance.catalogue import load_catalogue
     from kvcompliance.dossier.agreements import read_folder, store_agreements, summary
+    from kvcompliance.outputs import output_folders_around, settled_outputs
 
     settings = load_settings_for(settings_file)
     dossier = open_dossier_for(dossier_file, settings)
     if dossier is None:
         fail("Geef het dossier op met --dossier BESTAND (of met [dossier] pad in de instellingen).", EXIT_USAGE)
-    found = read_folder(folder, load_catalogue())
+    # no audit swaps its files in while the workbooks are read; a run that died in its swap is put back first
+    with settled_outputs(output_folders_around(folder), "kvcompliance afspraken"):
+        found = read_folder(folder, load_catalogue())
     stored = store_agreements(dossier, found.read)
     lines, notes, problems = summary(folder, found, stored, dossier.path)
     for note in notes:
