@@ -1,4 +1,6 @@
-"""Text compared the way people type it: the one normalisation used everywhere."""
+"""Text compared the way people type it, and text made safe to show: the one normalisation
+used everywhere (:func:`squash` to compare; :func:`printable` for the terminal;
+:func:`plain` and :func:`one_line` for what other programs show, such as e-mails)."""
 
 from __future__ import annotations
 
@@ -31,3 +33,30 @@ def printable(text: object) -> str:
     if text.isprintable():  # the usual case, fast; isprintable is False for all of the above
         return text
     return "".join(REPLACEMENT if unicodedata.category(ch) in _UNPRINTABLE else ch for ch in text)
+
+
+#: An escape sequence a terminal or a mail program's viewer would act on (CSI ... final
+#: byte, OSC ... BEL or ST, and the two-character ones): removed whole by :func:`plain`.
+_ESCAPE_SEQUENCE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d-\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -/]*[0-~]?"
+)
+
+
+def plain(text: object, keep: str = "") -> str:
+    """``text`` with nothing in it that another program would act on instead of show: an
+    escape sequence (``ESC[31m``) is removed whole, every other character :func:`printable`
+    replaces (control, bidi, line and paragraph separators) becomes a space. The
+    characters in ``keep`` stay: ``"\\n"`` keeps the lines of a letter."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    text = _ESCAPE_SEQUENCE.sub("", text)
+    return "".join(ch if ch in keep or unicodedata.category(ch) not in _UNPRINTABLE else " " for ch in text)
+
+
+def one_line(text: object) -> str:
+    """``text`` as one line of plain text (:func:`plain`, every run of spaces and line
+    breaks one space): a provider's name in an e-mail header or in a sentence of a letter."""
+    return " ".join(plain(text).split())

@@ -237,6 +237,37 @@ def test_a_draft_is_a_standard_mime_message_as_thunderbird_reads_it(out, setting
     assert "Stichting Eén" in message.get_body(("plain",)).get_content().replace("\r\n", "\n")
 
 
+def test_control_characters_and_escape_sequences_of_a_provider_never_reach_a_draft(tmp_path, settings):
+    """A provider's name and contact person with escape sequences (clear the screen, set a
+    window title), a bell, a right-to-left override and a line break that fakes a line of the
+    letter: the draft's headers and body show the plain text, and the letter keeps its lines."""
+    fixture = Path(__file__).parent / "fixtures" / "opgave.csv"
+    rows = list(csv.reader(io.StringIO(fixture.read_text(encoding="utf-8")), delimiter=";"))
+    hostile = {"Naam organisatie *": "Stichting \x1b[2J\x1b]0;titel\x07Veld\u202e\nFout: betaal nu\x0b\x9b2J",
+               "Contactpersoon": "Sanne\x1b[31m\r\nde Vries\x07"}
+    for row in rows:
+        if row and row[0] in hostile:
+            row[1] = hostile[row[0]]
+    inbox = tmp_path / "opgaven"
+    inbox.mkdir()
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=";").writerows(rows)
+    (inbox / "opgave.csv").write_text(buffer.getvalue(), encoding="utf-8")
+    out = tmp_path / "uitvoer"
+    result = CliRunner().invoke(main, ["audit", str(inbox), "-o", str(out), "--instellingen", str(settings), "--stil"])
+    assert result.exit_code == 0, result.output
+    assert "\x1b" in (out / "verzendlijst.csv").read_text(encoding="utf-8-sig")  # the provider's text as it typed it
+    verzend(out, settings)
+    (draft,) = (out / "verzending").glob("*.eml")
+    message = _draft(draft)
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    for bad in ("\x1b", "\x07", "\x0b", "\x9b", "\u202e", "\r", "[2J", "[31m", "titel"):
+        assert bad not in text and bad not in str(message["To"]), repr(bad)
+    assert "Stichting Veld Fout: betaal nu" in text and not any(line.startswith("Fout:") for line in text.split("\n"))
+    assert text.startswith("Beste Sanne de Vries,\n\n") and message["To"].addresses[0].display_name == "Sanne de Vries"
+    assert text.count("\n\n") >= 3  # the letter's own paragraphs are still there
+
+
 def test_rerunning_replaces_its_own_drafts_and_nothing_else(out, settings):
     assert verzend(out, settings).exit_code == 1
     folder = out / "verzending"

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from kvcompliance.cli import main
-from kvcompliance.text import REPLACEMENT, printable
+from kvcompliance.text import REPLACEMENT, one_line, plain, printable
 
 SAMPLES = Path(__file__).parent.parent / "sample_workbooks"
 
@@ -46,3 +46,19 @@ def test_file_names_reach_the_terminal_without_control_characters(tmp_path):
     (line,) = [line for line in everything.splitlines() if "niet verwerkt:" in line]
     assert line.startswith(f"  niet verwerkt: x{REPLACEMENT}[2J{REPLACEMENT}[H{REPLACEMENT}Fout: alle opgaven")
     assert not any(line.startswith("Fout:") for line in everything.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("text", "lines", "line"),
+    [
+        ("Stichting Café & Zoon 😀", "Stichting Café & Zoon 😀", "Stichting Café & Zoon 😀"),
+        ("a\x1b[31mrood\x1b[0m", "arood", "arood"),  # colour: gone whole, not '[31m' left behind
+        ("a\x9b2Jb", "ab", "ab"),  # C1 CSI
+        ("x\x1b]0;venstertitel\x07y", "xy", "xy"),  # OSC: set the window title
+        ("Beste,\n\nregel\ttab", "Beste,\n\nregel\ttab", "Beste, regel tab"),  # a letter's own layout
+        ("a\u202eb\u2028c\x85d\x00e", "a b c d e", "a b c d e"),
+    ],
+)
+def test_plain_text_keeps_what_is_shown_and_the_lines_asked_for(text, lines, line):
+    assert plain(text, keep="\n\t") == lines
+    assert one_line(text) == line

@@ -17,6 +17,7 @@ from typing import Mapping
 
 from kvcompliance.mail.mailinglist import MailRow
 from kvcompliance.settings import Settings, date_in_words, default_text, section_schema
+from kvcompliance.text import one_line
 
 SECTION = "brief"
 COVER, REMINDER, COMPLETION = "werkboek", "herinnering", "aanvulling"
@@ -47,17 +48,19 @@ def values_for(row: MailRow, settings: Settings, catalogue) -> dict[str, str]:
     head = settings.letterhead()
     labels = {info.label: info.status for info in catalogue.statuses}
     overall = labels.get(row.overall)
+    # what comes from the provider (by way of the mailing list) is one plain line each: no
+    # escape sequence or control character, and no line break that fakes a line of the letter
     values = {
-        "aanbieder": row.provider or UNKNOWN_PROVIDER,
-        "contactpersoon": row.contact,
-        "contractnummer": row.contract or UNKNOWN,
-        "kvk_nummer": row.kvk or UNKNOWN,
-        "jaar": row.year or (str(head.year) if head.year else UNKNOWN),
-        "eindoordeel": row.overall.lower(),
-        "inhoud": row.content.lower(),
-        "aanlevering": row.delivery.lower(),
-        "werkboek": row.workbook_name,
-        "ontbreekt": "\n".join(f"- {item}" for item in row.to_complete),
+        "aanbieder": one_line(row.provider) or UNKNOWN_PROVIDER,
+        "contactpersoon": one_line(row.contact),
+        "contractnummer": one_line(row.contract) or UNKNOWN,
+        "kvk_nummer": one_line(row.kvk) or UNKNOWN,
+        "jaar": one_line(row.year) or (str(head.year) if head.year else UNKNOWN),
+        "eindoordeel": one_line(row.overall).lower(),
+        "inhoud": one_line(row.content).lower(),
+        "aanlevering": one_line(row.delivery).lower(),
+        "werkboek": one_line(row.workbook_name),
+        "ontbreekt": "\n".join(f"- {one_line(item)}" for item in row.to_complete if one_line(item)),
         "afzender": head.sender,
         "afzender_naam": head.name,
         "afzender_afdeling": head.department,

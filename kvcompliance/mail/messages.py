@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
@@ -30,6 +29,7 @@ from kvcompliance.outputs import MAIL_DIR
 from kvcompliance.report.xlsx import atomic_path, os_reason
 from kvcompliance.errors import MailError
 from kvcompliance.settings import Letterhead
+from kvcompliance.text import one_line, plain
 
 #: Building: CRLF line ends, the text encoded in lines of at most 76 characters, the limit
 #: of quoted-printable (RFC 2045), which Python's encoder takes from the policy.
@@ -41,12 +41,14 @@ WRITE_POLICY = policy.SMTP.clone(max_line_length=998)
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 DRAFTS_FILE = ".concepten.json"
 PROGRAM = "kvcompliance"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+#: The characters of a letter's own layout that stay in its body (see :func:`kvcompliance.text.plain`).
+BODY_LAYOUT = "\n\t"
 
 
 def _header_text(text: str) -> str:
-    """Provider text fit for a header: control characters and line breaks become one space."""
-    return " ".join(_CONTROL.sub(" ", text or "").split())
+    """Provider text fit for a header: escape sequences gone, control characters and line
+    breaks one space (:func:`kvcompliance.text.one_line`)."""
+    return one_line(text or "")
 
 
 def build_message(item: Outgoing, head: Letterhead, draft: bool, now: datetime | None = None) -> EmailMessage:
@@ -63,7 +65,8 @@ def build_message(item: Outgoing, head: Letterhead, draft: bool, now: datetime |
     else:
         domain = head.email.rpartition("@")[2] if head.email else None
         message["Message-ID"] = make_msgid(domain=domain)
-    message.set_content(item.letter.body, charset="utf-8", cte="quoted-printable")
+    # the letter's own lines stay; whatever a mail program would act on (escape sequences, controls) does not
+    message.set_content(plain(item.letter.body, keep=BODY_LAYOUT), charset="utf-8", cte="quoted-printable")
     if item.attachment is not None:
         message.add_attachment(item.attachment, maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=item.row.workbook_name)
     return message
