@@ -452,6 +452,19 @@ def test_afspraken_never_reads_the_work_folders_of_an_audit(tmp_path, blank_form
         assert conn.execute("SELECT afspraak, werkboek FROM afspraken").fetchall() == [("Intervisie elk kwartaal", name)]
 
 
+def test_an_sqlite_error_nobody_foresaw_is_told_in_dutch_and_shown_to_the_beheerder_with_debug(tmp_path, blank_form):  # noqa: F811
+    out, dossier, books = _two_providers_audited(tmp_path, blank_form)
+    with sqlite3.connect(dossier) as conn:  # something in the dossier refuses in words of its own
+        conn.execute("CREATE TRIGGER weiger BEFORE INSERT ON afspraken BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END")
+    result = CliRunner().invoke(main, ["afspraken", str(out), "--dossier", str(dossier)])
+    assert result.exit_code == 3, result.output
+    assert ("Fout: Het dossier dossier.sqlite kan niet worden gebruikt: SQLite gaf een onverwachte fout. Gebeurt dat opnieuw,"
+            " start kvcompliance dan nog eens met --debug en stuur wat er verschijnt naar de beheerder.") in result.output
+    assert "refused by trigger" not in result.output and "Error" not in result.output
+    debug = CliRunner().invoke(main, ["afspraken", str(out), "--dossier", str(dossier), "--debug"])
+    assert debug.exit_code == 3 and "sqlite3.IntegrityError: refused by trigger" in debug.output
+
+
 def test_a_return_without_kvk_number_has_only_this_year_and_says_why():
     context = build_context(make_result({"kvk_nummer": None}), _past({2024: {"KV09": R}}))
     history = context.providers["R0001"]

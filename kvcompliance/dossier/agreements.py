@@ -287,7 +287,7 @@ def store_agreements(dossier: Dossier, books: list[AgreementWorkbook]) -> Stored
     except sqlite3.Error as exc:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
-        raise DossierError(dutch_reason(exc, dossier.path)) from None
+        raise DossierError(dutch_reason(exc, dossier.path)) from exc
     finally:
         conn.close()
     return StoredAgreements(stored, sum(1 for b in books if b.agreements), replaced)

@@ -66,7 +66,7 @@ def export_csv(dossier: Dossier, folder: Path) -> list[ExportedTable]:
             exported.append(ExportedTable(table, path, len(rows)))
         conn.execute("COMMIT")
     except sqlite3.Error as exc:
-        raise DossierError(dutch_reason(exc, dossier.path)) from None
+        raise DossierError(dutch_reason(exc, dossier.path)) from exc
     finally:
         conn.close()
     _write_record(folder, record)

@@ -123,7 +123,7 @@ def read_past(dossier: Dossier, audit_year: int) -> Past:
         ]
         conn.execute("COMMIT")
     except sqlite3.Error as exc:
-        raise DossierError(dutch_reason(exc, dossier.path)) from None
+        raise DossierError(dutch_reason(exc, dossier.path)) from exc
     except ValueError:  # a status or date that no kvcompliance wrote
         raise DossierError(f"Het dossier {dossier.name} bevat gegevens die kvcompliance niet kent; is het met de hand gewijzigd?") from None
     finally:

@@ -152,12 +152,14 @@ def connect(path: Path) -> sqlite3.Connection:
         conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT)
         conn.execute("PRAGMA foreign_keys = ON")
     except sqlite3.Error as exc:
-        raise DossierError(dutch_reason(exc, path)) from None
+        raise DossierError(dutch_reason(exc, path)) from exc
     return conn
 
 
 def dutch_reason(exc: BaseException, path: Path) -> str:
-    """A Dutch sentence for what went wrong with the dossier ``path``."""
+    """A Dutch sentence for what went wrong with the dossier ``path``. SQLite's own words
+    are English and technical: they are never part of it; raise the :class:`DossierError`
+    ``from`` the SQLite error, so that ``--debug`` shows them to the beheerder."""
     text = str(exc).lower()
     name = Path(path).name
     if "locked" in text or "busy" in text:
@@ -173,7 +175,8 @@ def dutch_reason(exc: BaseException, path: Path) -> str:
         return f"Het dossier {name} kan niet worden geschreven: de schijf is vol of gaf een fout."
     if "unable to open" in text:
         return f"Het dossier {name} kan niet worden geopend (bestaat de map {Path(path).parent}, en mag u daar schrijven?)."
-    return f"Het dossier {name} kan niet worden gebruikt ({exc.__class__.__name__}: {exc})."
+    return (f"Het dossier {name} kan niet worden gebruikt: SQLite gaf een onverwachte fout. Gebeurt dat opnieuw, start "
+            "kvcompliance dan nog eens met --debug en stuur wat er verschijnt naar de beheerder.")
 
 
 def open_dossier(path: Path | str, *, create: bool = True, write: bool = True) -> Dossier:
@@ -207,7 +210,7 @@ def open_dossier(path: Path | str, *, create: bool = True, write: bool = True) -
         if write:
             _can_write(conn, path)
     except sqlite3.Error as exc:
-        raise DossierError(dutch_reason(exc, path)) from None
+        raise DossierError(dutch_reason(exc, path)) from exc
     finally:
         conn.close()
     return Dossier(path, created=not exists or version == 0, migrated_from=version if 0 < version < SCHEMA_VERSION else None,

@@ -185,7 +185,7 @@ def store_audit(dossier: Dossier, result: "AuditResult", *, sender: str = "", pr
         conn.execute("COMMIT")
     except sqlite3.Error as exc:
         _rollback(conn)
-        raise DossierError(dutch_reason(exc, dossier.path)) from None
+        raise DossierError(dutch_reason(exc, dossier.path)) from exc
     except BaseException:  # also a DossierError or Ctrl+C: nothing of this run stays
         _rollback(conn)
         raise

@@ -8,6 +8,8 @@ adding returns: :mod:`~.intake`; running), its results and one page per return
 
 from __future__ import annotations
 
+import logging
+
 from datetime import datetime
 from typing import Any
 
@@ -137,6 +139,7 @@ async def progress(request: Request) -> Response:
 async def kv_error(request: Request, exc: Exception) -> Response:
     """A project error (a Dutch message): a page, or ``{"fout": ...}`` for a script."""
     status = 404 if isinstance(exc, NotFound) else 400
+    logging.getLogger(__name__).debug("%s %s: refused", request.method, request.url.path, exc_info=exc)  # with --debug
     if request.method != "GET":
         return JSONResponse({"fout": str(exc)}, status_code=status)
     title = "Niet gevonden" if status == 404 else "Dat lukte niet"

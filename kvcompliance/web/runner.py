@@ -176,6 +176,7 @@ def _run(conn: Any, request: RunRequest) -> None:
                 files = files_from_log(Path(request.out_dir))
         conn.send(("klaar", result, files))
     except KvError as exc:
+        logging.getLogger(__name__).debug("the audit stopped", exc_info=True)  # what caused it: with --debug
         conn.send(("fout", str(exc)))
     except KeyboardInterrupt:  # Ctrl+C in the window reaches this process too: stop quietly
         pass
