@@ -18,7 +18,7 @@ from kvcompliance.catalogue import Catalogue
 from kvcompliance.errors import RegisterError, UnreadableFile, os_reason
 from kvcompliance.normalise import sector_lookup
 from kvcompliance.tabular import read_rows
-from kvcompliance.text import squash
+from kvcompliance.text import after_colon, squash
 from kvcompliance.values import NotUnderstood, parse_amount, parse_code, parse_text, plural
 
 COLUMNS = ("contractnummer", "aanbieder_naam", "kvk_nummer", "sector", "contact_email")
@@ -124,7 +124,7 @@ def load_register(path: Path, catalogue: Catalogue) -> Register:
             )
         rows = _read_rows_bounded(path)
     except UnreadableFile as exc:
-        raise RegisterError(f"Het contractregister {path.name} kan niet worden gelezen: {exc.reason}") from None
+        raise RegisterError(f"Het contractregister {path.name} kan niet worden gelezen: {after_colon(exc.reason)}") from None
     except OSError as exc:
         raise RegisterError(f"Het contractregister {path.name} kan niet worden gelezen: {os_reason(exc, reading=True)}.") from None
     rows = [r for r in rows if any(v not in (None, "") for v in r)]

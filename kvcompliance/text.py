@@ -1,6 +1,7 @@
 """Text compared the way people type it, and text made safe to show: the one normalisation
 used everywhere (:func:`squash` to compare; :func:`printable` for the terminal;
-:func:`plain` and :func:`one_line` for what other programs show, such as e-mails)."""
+:func:`plain` and :func:`one_line` for what other programs show, such as e-mails;
+:func:`after_colon` to make a sentence of the catalogue part of a message)."""
 
 from __future__ import annotations
 
@@ -60,3 +61,14 @@ def one_line(text: object) -> str:
     """``text`` as one line of plain text (:func:`plain`, every run of spaces and line
     breaks one space): a provider's name in an e-mail header or in a sentence of a letter."""
     return " ".join(plain(text).split())
+
+
+def after_colon(sentence: str) -> str:
+    """A sentence of its own (a reason from the catalogue, 'Het bestand is leeg.') as the
+    part after the colon of a message, so that the message reads as one sentence: 'Het
+    contractregister kan niet worden gelezen: het bestand is leeg.' Only an ordinary first
+    word loses its capital; a name or an abbreviation ('CSV-bestand', 'KvK') keeps it."""
+    first = sentence.split(" ", 1)[0]
+    if first[:1].isupper() and first[1:] == first[1:].lower():
+        return sentence[:1].lower() + sentence[1:]
+    return sentence

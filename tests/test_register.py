@@ -180,3 +180,25 @@ def test_a_register_that_is_not_a_regular_file_is_named_as_such(tmp_path):
     for path, expected in ((fifo, "geen gewoon bestand"), (tmp_path, "geen gewoon bestand"), (tmp_path / "weg.csv", "bestaat niet")):
         with pytest.raises(RegisterError, match=expected):
             load_register(path, load_catalogue())
+
+
+def test_a_register_that_cannot_be_read_is_told_in_one_dutch_sentence(tmp_path):
+    import io
+
+    import openpyxl
+
+    (tmp_path / "contracten.csv").write_bytes(HEADER.encode() + b"C-1;\x00\x01\x02;12345678\n")
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["contractnummer", "aanbieder_naam", "kvk_nummer", "sector", "contact_email"])
+    whole = io.BytesIO()
+    workbook.save(whole)
+    (tmp_path / "kapot.xlsx").write_bytes(whole.getvalue()[:2000])
+    for name, expected in (
+        ("contracten.csv", "Het contractregister contracten.csv kan niet worden gelezen: het bestand is geen tekstbestand, al heet "
+                           "het .csv."),
+        ("kapot.xlsx", "Het contractregister kapot.xlsx kan niet worden gelezen: het werkblad kon niet worden gelezen (het "
+                       "bestand is beschadigd of onvolledig)."),
+    ):
+        with pytest.raises(RegisterError) as caught:
+            load_register(tmp_path / name, load_catalogue())
+        assert str(caught.value) == expected

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from kvcompliance.cli import main
-from kvcompliance.text import REPLACEMENT, one_line, plain, printable
+from kvcompliance.text import REPLACEMENT, after_colon, one_line, plain, printable
 
 SAMPLES = Path(__file__).parent.parent / "sample_workbooks"
 
@@ -62,3 +62,12 @@ def test_file_names_reach_the_terminal_without_control_characters(tmp_path):
 def test_plain_text_keeps_what_is_shown_and_the_lines_asked_for(text, lines, line):
     assert plain(text, keep="\n\t") == lines
     assert one_line(text) == line
+
+
+@pytest.mark.parametrize(
+    ("sentence", "part"),
+    [("Het bestand is leeg.", "het bestand is leeg."), ("Deze map is leeg.", "deze map is leeg."),
+     ("CSV-bestand te groot.", "CSV-bestand te groot."), ("KvK-nummer ontbreekt.", "KvK-nummer ontbreekt."), ("", "")],
+)
+def test_a_sentence_after_a_colon_loses_only_an_ordinary_capital(sentence, part):
+    assert after_colon(sentence) == part
