@@ -381,7 +381,7 @@ def test_a_copy_with_the_agreements_next_to_the_untouched_workbook_is_the_one_st
         assert conn.execute("SELECT afspraak, werkboek FROM afspraken").fetchall() == [("Intervisie elk kwartaal", copy.name)]
 
 
-def _two_providers_audited(tmp_path, blank_form) -> tuple[Path, Path, dict[str, Path]]:
+def _two_providers_audited(tmp_path, blank_form) -> tuple[Path, Path, dict[str, Path]]:  # noqa: F811
     """An output folder of two providers, with an agreement typed into Aanbieder A's workbook."""
     inbox = tmp_path / "opgaven"
     inbox.mkdir()
