@@ -76,3 +76,21 @@ def test_a_file_refused_on_the_start_page_is_said_on_the_audit_page(page, tmp_pa
     expect(row).to_contain_text("regels eemvallei.txt is geen regels: kies een bestand op .toml")
     page.reload()  # said once, where it happened
     expect(row).not_to_contain_text("regels eemvallei.txt")
+
+
+def test_the_drop_zone_opens_the_file_chooser_from_the_keyboard(page, tmp_path):
+    """A keyboard user who tabs to the drop zone gets the file chooser with Enter or Space,
+    and the chosen file is added as a dragged one would be."""
+    from playwright.sync_api import expect
+
+    server = page.server
+    audit_id = new_audit(server, 2023)
+    page.goto(f"{server.base}/controles/{audit_id}")
+    zone = page.get_by_role("group", name="Opgaven toevoegen: sleep de bestanden hierheen, of druk op Enter om ze te kiezen")
+    zone.focus()
+    for key in ("Enter", " "):
+        with page.expect_file_chooser() as chosen:
+            page.keyboard.press(key)
+        assert chosen.value.is_multiple()
+    chosen.value.set_files(str(SAMPLES / "01_stichting-jeugdhulp-de-kern.xlsx"))
+    expect(page.locator("#aantal-bestanden")).to_have_text("1 bestand")

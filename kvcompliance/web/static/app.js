@@ -290,6 +290,12 @@ function initSleepvak() {
     if (start) start.disabled = false;
   }
 
+  // the drop zone is a keyboard stop too: Enter or Space there opens the file chooser
+  vak.addEventListener("keydown", (gebeurtenis) => {
+    if (gebeurtenis.target !== vak || (gebeurtenis.key !== "Enter" && gebeurtenis.key !== " ")) return;
+    gebeurtenis.preventDefault();
+    document.getElementById("kies-bestanden").click();
+  });
   vak.addEventListener("dragover", (gebeurtenis) => { gebeurtenis.preventDefault(); vak.classList.add("erboven"); });
   vak.addEventListener("dragleave", () => vak.classList.remove("erboven"));
   vak.addEventListener("drop", async (gebeurtenis) => {
