@@ -39,6 +39,17 @@ def server(tmp_path_factory):
     running.stop()
 
 
+def two_returns(server, year: int, run: bool = False) -> str:
+    """A new audit for ``year`` with the first two sample returns; with ``run``, audited."""
+    audit_id = new_audit(server, year)
+    for path in sorted(SAMPLES.glob("0[1-2]_*.xlsx")):
+        upload(server, audit_id, path)
+    if run:
+        server.post(f"/controles/{audit_id}/start")
+        assert wait_for_run(server, audit_id)["toestand"] == "klaar"
+    return audit_id
+
+
 def test_the_token_in_the_address_becomes_a_cookie_and_leaves_the_address(server):
     status, headers, _ = server.request("GET", f"/controles?x=1&sleutel={server.token}", cookie=False)
     assert status == 303
@@ -202,9 +213,7 @@ def test_an_audit_over_http_escapes_provider_text_and_serves_the_files_it_wrote(
 
 
 def test_a_return_added_by_mistake_is_taken_out_by_its_exact_name_only(server):
-    audit_id = new_audit(server, 2021)
-    for path in sorted(SAMPLES.glob("0[1-2]_*.xlsx")):
-        upload(server, audit_id, path)
+    audit_id = two_returns(server, 2021)
     inbox = server.state.workspace.audit(audit_id).inbox
     first, second = sorted(p.name for p in inbox.iterdir())
     form = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -231,9 +240,7 @@ def test_a_return_is_not_taken_out_under_a_run_that_started_while_the_request_ar
     import socket
     from urllib.parse import urlencode
 
-    audit_id = new_audit(server, 2020)
-    for path in sorted(SAMPLES.glob("0[1-2]_*.xlsx")):
-        upload(server, audit_id, path)
+    audit_id = two_returns(server, 2020)
     inbox = server.state.workspace.audit(audit_id).inbox
     names = sorted(p.name for p in inbox.iterdir())
     body = urlencode({"naam": names[0]}).encode()
@@ -314,11 +321,7 @@ def test_a_run_stopped_by_the_officer_leaves_the_last_outcome_as_it_was(server):
 def test_after_a_return_is_taken_out_both_pages_say_the_outcome_is_out_of_date(server):
     from urllib.parse import urlencode
 
-    audit_id = new_audit(server, 2019)
-    for path in sorted(SAMPLES.glob("0[1-2]_*.xlsx")):
-        upload(server, audit_id, path)
-    server.post(f"/controles/{audit_id}/start")
-    assert wait_for_run(server, audit_id)["toestand"] == "klaar"
+    audit_id = two_returns(server, 2019, run=True)
     results = f"/controles/{audit_id}/resultaten"
     assert "sinds deze controle" not in server.request("GET", results)[2].decode()
     status, _, _ = server.post(f"/controles/{audit_id}/opgaven/verwijderen",
@@ -334,11 +337,7 @@ def test_after_a_return_is_taken_out_both_pages_say_the_outcome_is_out_of_date(s
 
 
 def test_after_another_rules_file_is_chosen_both_pages_say_the_outcome_is_out_of_date(server):
-    audit_id = new_audit(server, 2017)
-    for path in sorted(SAMPLES.glob("0[1-2]_*.xlsx")):
-        upload(server, audit_id, path)
-    server.post(f"/controles/{audit_id}/start")
-    assert wait_for_run(server, audit_id)["toestand"] == "klaar"
+    audit_id = two_returns(server, 2017, run=True)
     results, audit_page = f"/controles/{audit_id}/resultaten", f"/controles/{audit_id}"
     assert "sinds deze controle" not in server.request("GET", results)[2].decode()
     status, _, body = server.post(f"/controles/{audit_id}/invoer/regels/bestand?naam=regio.toml",
