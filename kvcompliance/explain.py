@@ -41,7 +41,7 @@ def scope_text(catalogue: Catalogue, rule: Rule) -> str:
     if rule.sectors is None:
         scope = "alle sectoren"
     else:
-        labels = [s.label.lower() if s.key != "wmo" else "Wmo" for s in catalogue.sectors if s.key in rule.sectors]
+        labels = [s.label_in_sentence for s in catalogue.sectors if s.key in rule.sectors]
         scope = ", ".join(labels) if labels else "geen enkele sector"
     if rule.params.get("ook_bij_volwassen_clienten"):
         parents = rule.params.get("volwassenen_zijn_ouders_in", ())
@@ -66,7 +66,7 @@ def params_text(catalogue: Catalogue, rule: Rule) -> str:
 def sector_laws(catalogue: Catalogue) -> str:
     """Each sector with a statutory meldcode duty and its law: 'jeugdhulp: Jeugdwet art. 4.1.7; ...'."""
     return "; ".join(
-        f"{s.label if s.key == 'wmo' else s.label.lower()}: {s.legal_basis}" for s in catalogue.sectors if s.legal_basis
+        f"{s.label_in_sentence}: {s.legal_basis}" for s in catalogue.sectors if s.legal_basis
     )
 
 

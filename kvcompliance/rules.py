@@ -245,7 +245,7 @@ def _expectation_text(agreed, children, factor, prevalence, catalogue: Catalogue
     if pd.isna(children) or factor is None or pd.isna(factor):
         return texts["verwachting_onbekend"]
     info = catalogue.sector(sector) if isinstance(sector, str) else None
-    label = info.label.lower() if info and info.key != "wmo" else (info.label if info else str(sector))
+    label = info.label_in_sentence if info else str(sector)
     return texts["verwachting_geschat"].format(
         prevalentie=format_percent(float(prevalence)),
         jeugdigen=format_number(float(children), 0),

@@ -153,7 +153,8 @@ def _build_fields(data: dict[str, Any], where: str) -> tuple[tuple[Section, ...]
     sections = tuple(Section(s["key"], s["titel"]) for s in data.get("sectie", []))
     section_keys = {s.key for s in sections}
     sectors = tuple(
-        Sector(s["key"], s["label"], s.get("grondslag", ""), tuple(s.get("aliassen", ())), s.get("toezichthouder", ""))
+        Sector(s["key"], s["label"], s.get("grondslag", ""), tuple(s.get("aliassen", ())), s.get("toezichthouder", ""),
+               s.get("in_zin", ""))
         for s in data.get("sector", [])
     )
     fields = []

@@ -68,6 +68,11 @@ class Sector:
     legal_basis: str  # the statute that obliges a meldcode; '' when only contractual
     aliases: tuple[str, ...] = ()
     supervisor: str = ""  # who supervises the statutory duty (DOMAIN §5.5)
+    in_sentence: str = ""  # the label inside a sentence ('jeugdhulp', 'Wmo'); '' = label in lower case
+
+    @property
+    def label_in_sentence(self) -> str:
+        return self.in_sentence or self.label.lower()
 
     @property
     def statutory(self) -> bool:
