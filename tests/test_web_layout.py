@@ -65,8 +65,17 @@ def test_no_page_is_wider_than_a_phone(tmp_path):
                 width = page.evaluate("document.documentElement.scrollWidth")
                 if width > PHONE["width"]:
                     found[path] = (width, page.evaluate(SPILLING)[:5])
+            # on a phone each download's explanation sits below its button, in the card's
+            # whole width (beside it, it was a column of two or three words a line)
+            page.goto(f"{server.base}/controles/{audit_id}/resultaten")
+            squeezed = page.locator(".downloads > li").evaluate_all("""(items) => items.filter((li) => {
+                const knop = li.querySelector(".knop").getBoundingClientRect();
+                const uitleg = li.querySelector(".uitleg").getBoundingClientRect();
+                return uitleg.top < knop.bottom || uitleg.width < li.getBoundingClientRect().width * 0.8;
+            }).map((li) => li.querySelector(".knop").textContent.trim())""")
             browser.close()
         assert found == {}
+        assert squeezed == []
     finally:
         server.stop()
 
