@@ -1,0 +1,73 @@
+"""The officer's year through the CLI (DOMAIN §6): after the audit the screen says what to do
+next, the call list says who must also complete their data and who sent nothing, and
+verzend reminds the officer of the reminders. Real forms, a real register, the real CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from kvcompliance.cli import main
+from tests.test_audit import blank_form, fill  # noqa: F401 - the fixture is used by name
+from tests.test_instrument import SETTINGS
+from tests.test_validate import BASE
+
+REGISTER = (
+    "contractnummer;aanbieder_naam;kvk_nummer;sector;contact_email\n"
+    "O-1;Bijna Goed;10000001;onderwijs;bijna@goed.example\n"
+    "A-1;Alles Goed;10000002;jeugdhulp;alles@goed.example\n"
+    "W-1;Weggebleven;10000003;wmo;weg@gebleven.example\n"
+)
+
+
+@pytest.fixture(scope="module")
+def year(tmp_path_factory, blank_form):  # noqa: F811
+    """An audit of two returns against a register of three contracts: 'Bijna Goed' is oranje
+    and left the fte empty (Aanlevering grijs), 'Alles Goed' is groen, 'Weggebleven' sent nothing."""
+    root = tmp_path_factory.mktemp("jaar")
+    settings = root / "instellingen.toml"
+    settings.write_text(SETTINGS, encoding="utf-8")
+    register = root / "contracten.csv"
+    register.write_text(REGISTER, encoding="utf-8")
+    inbox = root / "opgaven"
+    inbox.mkdir()
+    fill(blank_form, inbox / "bijna.xlsx", {**BASE, "aanbieder_naam": "Bijna Goed", "kvk_nummer": "10000001",
+                                             "contractnummer": "O-1", "sector": "onderwijs", "intervisie_bijeenkomsten": 2,
+                                             "fte": None})
+    fill(blank_form, inbox / "alles.xlsx", {**BASE, "aanbieder_naam": "Alles Goed", "kvk_nummer": "10000002",
+                                             "contractnummer": "A-1"})
+    out = root / "uitvoer 2025"
+    dossier = root / "dossier.sqlite"
+    result = CliRunner().invoke(main, ["audit", str(inbox), "-o", str(out), "--contracten", str(register), "--stil",
+                                       "--dossier", str(dossier), "--instellingen", str(settings)])
+    assert result.exit_code == 0, result.output
+    return out, settings, dossier, result.output
+
+
+def _call_list(out: Path):
+    ws = openpyxl.load_workbook(out / "overzicht.xlsx")["Bellijst"]
+    header = next(c.row for c in ws["A"] if c.value == "Rang")
+    heads = [c.value for c in ws[header]]
+    rows = {ws.cell(r, heads.index("Aanbieder") + 1).value: ws.cell(r, heads.index("Actie") + 1).value
+            for r in range(header + 1, ws.max_row + 1) if ws.cell(r, 1).value}
+    intro = [ws.cell(r, 1).value for r in range(1, header)]
+    return intro, rows
+
+
+def test_the_call_list_says_an_oranje_return_must_also_complete_its_data(year):
+    out, *_ = year
+    _, actions = _call_list(out)
+    assert actions["Bijna Goed"] == "Bespreken: inhoud oranje; ook gegevens laten aanvullen"
+    assert actions["Alles Goed"] == "Voldoet"
+
+
+def test_per_sector_counts_every_return_that_needs_data(year):
+    out, *_ = year
+    ws = openpyxl.load_workbook(out / "overzicht.xlsx")["Per sector"]
+    header = next(c.row for c in ws["A"] if c.value == "Sector")
+    heads = [c.value for c in ws[header]]
+    rows = {ws.cell(r, 1).value: ws.cell(r, heads.index("Gegevens aanvullen") + 1).value for r in range(header + 1, ws.max_row + 1)}
+    assert rows["Onderwijs"] == 1 and rows["Jeugdhulp"] == 0 and rows["Totaal"] == 1
