@@ -64,6 +64,14 @@ def test_the_call_list_says_an_oranje_return_must_also_complete_its_data(year):
     assert actions["Alles Goed"] == "Voldoet"
 
 
+def test_the_call_list_points_to_the_contracts_without_a_return(year):
+    out, *_ = year
+    intro, _ = _call_list(out)
+    line = intro[1]
+    assert "1 contract zonder opgave (zie tabblad Ontbrekend)" in line
+    assert "0 bestanden niet verwerkt" in line and "zie tabblad Niet verwerkt" not in line  # no pointer to an empty sheet
+
+
 def test_per_sector_counts_every_return_that_needs_data(year):
     out, *_ = year
     ws = openpyxl.load_workbook(out / "overzicht.xlsx")["Per sector"]
