@@ -79,3 +79,29 @@ def test_per_sector_counts_every_return_that_needs_data(year):
     heads = [c.value for c in ws[header]]
     rows = {ws.cell(r, 1).value: ws.cell(r, heads.index("Gegevens aanvullen") + 1).value for r in range(header + 1, ws.max_row + 1)}
     assert rows["Onderwijs"] == 1 and rows["Jeugdhulp"] == 0 and rows["Totaal"] == 1
+
+
+def test_the_audit_says_the_next_steps_as_commands_to_copy(year):
+    out, settings, dossier, output = year
+    lines = output.splitlines()
+    assert f"Volgende stap: begin bij de Bellijst in {out / 'overzicht.xlsx'}." in lines
+    assert f'Werkboeken versturen: kvcompliance verzend "{out}" --instellingen {settings}' in lines
+    assert (f'Herinneren (1 contract zonder opgave en 1 opgave met aanlevering grijs): kvcompliance verzend "{out}"'
+            f" --herinnering --instellingen {settings}") in lines
+    assert (f'Na de gesprekken de afspraken bewaren: kvcompliance afspraken "{out / "accountgesprek"}" --dossier {dossier}'
+            f" --instellingen {settings}") in lines
+
+
+def test_the_commands_the_audit_names_run(year, tmp_path):
+    out, settings, dossier, output = year
+    reminders = CliRunner().invoke(main, ["verzend", str(out), "--herinnering", "--instellingen", str(settings)])
+    assert reminders.exit_code == 0, reminders.output
+    assert "2 concepten met de herinnering" in reminders.output
+    agreements = CliRunner().invoke(main, ["afspraken", str(out / "accountgesprek"), "--dossier", str(dossier),
+                                           "--instellingen", str(settings)])
+    assert agreements.exit_code == 0, agreements.output
+
+
+def test_the_audit_help_names_the_settings_as_the_first_source_of_the_year():
+    result = CliRunner().invoke(main, ["audit", "--help"])
+    assert "verslagjaar uit de instellingen, anders het verslagjaar dat de meeste" in " ".join(result.output.split())
