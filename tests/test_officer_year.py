@@ -102,6 +102,14 @@ def test_the_commands_the_audit_names_run(year, tmp_path):
     assert agreements.exit_code == 0, agreements.output
 
 
+def test_verzend_reminds_the_officer_of_the_reminders(year):
+    out, settings, *_ = year
+    result = CliRunner().invoke(main, ["verzend", str(out), "--instellingen", str(settings)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == ("Nog te herinneren: 1 contract zonder opgave en 1 opgave met aanlevering grijs."
+                                              " Maak die e-mails met --herinnering.")
+
+
 def test_the_audit_help_names_the_settings_as_the_first_source_of_the_year():
     result = CliRunner().invoke(main, ["audit", "--help"])
     assert "verslagjaar uit de instellingen, anders het verslagjaar dat de meeste" in " ".join(result.output.split())

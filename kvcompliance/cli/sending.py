@@ -119,6 +119,10 @@ def _verzend(out_dir, settings, herinnering, verstuur, smtp_server, security, ge
     elif plan.outgoing:
         click.echo("Open een concept (.eml) in Outlook of Thunderbird om het na te lezen en te versturen, "
                    "of verstuur alles met --verstuur --smtp SERVER.")
+    if plan.mailing != REMINDERS and (plan.missing or plan.incomplete):
+        chase = ([_count(plan.missing, "contract", "contracten") + " zonder opgave"] if plan.missing else []) + (
+            [_count(plan.incomplete, "opgave", "opgaven") + " met aanlevering grijs"] if plan.incomplete else [])
+        click.echo(f"Nog te herinneren: {' en '.join(chase)}. Maak die e-mails met --herinnering.")
     sys.exit(EXIT_NOT_ALL_PROCESSED if failed else EXIT_OK)
 
 
