@@ -20,13 +20,16 @@ REGISTER = (
     "O-1;Bijna Goed;10000001;onderwijs;bijna@goed.example\n"
     "A-1;Alles Goed;10000002;jeugdhulp;alles@goed.example\n"
     "W-1;Weggebleven;10000003;wmo;weg@gebleven.example\n"
+    "H-1;Half Gevuld;10000004;jeugdhulp;half@gevuld.example\n"
 )
 
 
 @pytest.fixture(scope="module")
 def year(tmp_path_factory, blank_form):  # noqa: F811
-    """An audit of two returns against a register of three contracts: 'Bijna Goed' is oranje
-    and left the fte empty (Aanlevering grijs), 'Alles Goed' is groen, 'Weggebleven' sent nothing."""
+    """An audit of three returns against a register of four contracts: 'Bijna Goed' is oranje
+    and left the fte empty (Aanlevering grijs), 'Alles Goed' is groen, 'Half Gevuld' left the
+    optional hours of its aandachtsfunctionaris empty (KV06 grijs, Aanlevering groen),
+    'Weggebleven' sent nothing."""
     root = tmp_path_factory.mktemp("jaar")
     settings = root / "instellingen.toml"
     settings.write_text(SETTINGS, encoding="utf-8")
@@ -39,6 +42,8 @@ def year(tmp_path_factory, blank_form):  # noqa: F811
                                              "fte": None})
     fill(blank_form, inbox / "alles.xlsx", {**BASE, "aanbieder_naam": "Alles Goed", "kvk_nummer": "10000002",
                                              "contractnummer": "A-1"})
+    fill(blank_form, inbox / "half.xlsx", {**BASE, "aanbieder_naam": "Half Gevuld", "kvk_nummer": "10000004",
+                                            "contractnummer": "H-1", "af_uren_per_week": None})
     out = root / "uitvoer 2025"
     dossier = root / "dossier.sqlite"
     result = CliRunner().invoke(main, ["audit", str(inbox), "-o", str(out), "--contracten", str(register), "--stil",
@@ -62,6 +67,7 @@ def test_the_call_list_says_an_oranje_return_must_also_complete_its_data(year):
     _, actions = _call_list(out)
     assert actions["Bijna Goed"] == "Bespreken: inhoud oranje; ook gegevens laten aanvullen"
     assert actions["Alles Goed"] == "Voldoet"
+    assert actions["Half Gevuld"] == "Gegevens laten aanvullen"
 
 
 def test_the_call_list_points_to_the_contracts_without_a_return(year):
@@ -78,7 +84,7 @@ def test_per_sector_counts_every_return_that_needs_data(year):
     header = next(c.row for c in ws["A"] if c.value == "Sector")
     heads = [c.value for c in ws[header]]
     rows = {ws.cell(r, 1).value: ws.cell(r, heads.index("Gegevens aanvullen") + 1).value for r in range(header + 1, ws.max_row + 1)}
-    assert rows["Onderwijs"] == 1 and rows["Jeugdhulp"] == 0 and rows["Totaal"] == 1
+    assert rows["Onderwijs"] == 1 and rows["Jeugdhulp"] == 1 and rows["Totaal"] == 2  # Bijna Goed, Half Gevuld
 
 
 def test_the_audit_says_the_next_steps_as_commands_to_copy(year):
@@ -86,7 +92,7 @@ def test_the_audit_says_the_next_steps_as_commands_to_copy(year):
     lines = output.splitlines()
     assert f"Volgende stap: begin bij de Bellijst in {out / 'overzicht.xlsx'}." in lines
     assert f'Werkboeken versturen: kvcompliance verzend "{out}" --instellingen {settings}' in lines
-    assert (f'Herinneren (1 contract zonder opgave en 1 opgave met aanlevering grijs): kvcompliance verzend "{out}"'
+    assert (f'Herinneren (1 contract zonder opgave en 2 opgaven die moeten worden aangevuld): kvcompliance verzend "{out}"'
             f" --herinnering --instellingen {settings}") in lines
     assert (f'Na de gesprekken de afspraken bewaren: kvcompliance afspraken "{out / "accountgesprek"}" --dossier {dossier}'
             f" --instellingen {settings}") in lines
@@ -96,7 +102,7 @@ def test_the_commands_the_audit_names_run(year, tmp_path):
     out, settings, dossier, output = year
     reminders = CliRunner().invoke(main, ["verzend", str(out), "--herinnering", "--instellingen", str(settings)])
     assert reminders.exit_code == 0, reminders.output
-    assert "2 concepten met de herinnering" in reminders.output
+    assert "3 concepten met de herinnering" in reminders.output
     agreements = CliRunner().invoke(main, ["afspraken", str(out / "accountgesprek"), "--dossier", str(dossier),
                                            "--instellingen", str(settings)])
     assert agreements.exit_code == 0, agreements.output
@@ -106,8 +112,23 @@ def test_verzend_reminds_the_officer_of_the_reminders(year):
     out, settings, *_ = year
     result = CliRunner().invoke(main, ["verzend", str(out), "--instellingen", str(settings)])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[-1] == ("Nog te herinneren: 1 contract zonder opgave en 1 opgave met aanlevering grijs."
-                                              " Maak die e-mails met --herinnering.")
+    assert result.output.splitlines()[-1] == ("Nog te herinneren: 1 contract zonder opgave en 2 opgaven die moeten worden"
+                                              " aangevuld. Maak die e-mails met --herinnering.")
+
+
+def test_every_return_the_call_list_asks_to_complete_gets_the_reminder_naming_what(year):
+    """'Half Gevuld' is in the call list's aanvullen group although its Aanlevering is groen:
+    the reminder goes to it too, naming the optional field its KV06 needs."""
+    import email
+    from email import policy
+
+    out, settings, *_ = year
+    result = CliRunner().invoke(main, ["verzend", str(out), "--herinnering", "--instellingen", str(settings)])
+    assert result.exit_code == 0, result.output
+    (draft,) = (out / "verzending").glob("herinnering_*H-1.eml")
+    letter = email.message_from_bytes(draft.read_bytes(), policy=policy.default).get_body(("plain",)).get_content()
+    assert "- ‘Beschikbare uren aandachtsfunctionaris per week (totaal)’ is niet ingevuld" in letter
+    assert "Uw opgave over 2025 is nog niet compleet" in email.message_from_bytes(draft.read_bytes())["Subject"]
 
 
 def test_the_audit_help_names_the_settings_as_the_first_source_of_the_year():

@@ -177,7 +177,7 @@ def _next_steps(result, out: Path, dossier_file: Path | None, settings_file: Pat
     """What the officer does next (DOMAIN §6): triage on the call list, send the workbooks,
     chase missing and incomplete returns, and after the conversations keep the agreements
     (in the dossier named the way this audit was given it)."""
-    from kvcompliance.catalogue import Status
+    from kvcompliance.report.calllist import needs_data
     from kvcompliance.values import plural
 
     def argument(path: Path) -> str:
@@ -188,9 +188,9 @@ def _next_steps(result, out: Path, dossier_file: Path | None, settings_file: Pat
     settings = f" --instellingen {argument(settings_file)}" if settings_file else ""  # the letters' sender and dates
     click.echo(f"Werkboeken versturen: kvcompliance verzend {argument(out)}{settings}")
     missing = len(result.register.missing) if result.register is not None else 0
-    incomplete = sum(1 for verdict in result.verdicts.values() if verdict.delivery == Status.GRIJS)
+    incomplete = sum(1 for record in result.returns if needs_data(result, record.return_id))
     chase = ([plural(missing, "contract", "contracten") + " zonder opgave"] if missing else []) + (
-        [plural(incomplete, "opgave", "opgaven") + " met aanlevering grijs"] if incomplete else [])
+        [plural(incomplete, "# opgave die moet", "# opgaven die moeten") + " worden aangevuld"] if incomplete else [])
     if chase:
         click.echo(f"Herinneren ({' en '.join(chase)}): kvcompliance verzend {argument(out)} --herinnering{settings}")
     if result.dossier is not None:

@@ -59,7 +59,7 @@ class Plan:
     outgoing: tuple[Outgoing, ...]
     left: tuple[Left, ...]
     missing: int = 0  # rows for a contract without a return: a reminder mailing writes to them
-    incomplete: int = 0  # rows for a return whose Aanlevering is grijs: a reminder mailing asks to complete it
+    incomplete: int = 0  # rows for a return with something to complete (grijs): a reminder mailing asks for it
 
 
 def make_plan(out_dir: Path, settings: Settings, reminders: bool = False, catalogue=None) -> Plan:
@@ -79,7 +79,7 @@ def make_plan(out_dir: Path, settings: Settings, reminders: bool = False, catalo
         if reminders:
             if not row.has_return:
                 kind = REMINDER
-            elif row.delivery == grey:
+            elif row.to_complete or row.delivery == grey:
                 kind = COMPLETION
             else:
                 continue
@@ -109,7 +109,7 @@ def make_plan(out_dir: Path, settings: Settings, reminders: bool = False, catalo
         for name in unlisted_workbooks(out_dir, rows):
             left.append(Left(name, "", f"niet in de laatste controle: dit werkboek staat niet in {MAILING_FILE}"))
     missing = sum(1 for row in rows if not row.has_return)
-    incomplete = sum(1 for row in rows if row.has_return and row.delivery == grey)
+    incomplete = sum(1 for row in rows if row.has_return and (row.to_complete or row.delivery == grey))
     return Plan(out_dir, REMINDERS if reminders else WORKBOOKS, len(rows), tuple(outgoing), tuple(left), missing, incomplete)
 
 

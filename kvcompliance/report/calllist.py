@@ -32,9 +32,12 @@ GROUPS = (
 ALSO_COMPLETE = "; ook gegevens laten aanvullen"
 
 
-def needs_data(verdict: Verdict) -> bool:
-    """True when the provider must send (part of) its data again: Inhoud or Aanlevering grijs."""
-    return Status.GRIJS in (verdict.content, verdict.delivery)
+def needs_data(result: AuditResult, return_id: str) -> bool:
+    """True when the provider must send (part of) its data again: a finding is grijs. The
+    same returns get the reminder to complete the return (verzend --herinnering)."""
+    from kvcompliance.report.logbook import to_complete
+
+    return bool(to_complete(result, return_id))
 
 
 def call_group(verdict: Verdict, who: Identity) -> int:
@@ -43,7 +46,7 @@ def call_group(verdict: Verdict, who: Identity) -> int:
         return 0 if who.duty == "wettelijk" else 1
     if verdict.content == Status.ORANJE:
         return 2
-    if needs_data(verdict):
+    if Status.GRIJS in (verdict.content, verdict.delivery):
         return 3
     return 4
 
@@ -87,7 +90,7 @@ def call_list(result: AuditResult, files: dict[str, str]) -> list[CallRow]:
     keyed.sort(key=lambda item: item[0])
     rows = []
     for rank, (_, group, rid, who, verdict, red, orange, first, history, officer) in enumerate(keyed, start=1):
-        action = GROUPS[group][1] + (ALSO_COMPLETE if group < 3 and needs_data(verdict) else "")
+        action = GROUPS[group][1] + (ALSO_COMPLETE if group < 3 and needs_data(result, rid) else "")
         rows.append(
             CallRow(rank, rid, action, who, verdict, red, orange, first, rule_trend(history), files.get(rid, ""),
                     *escalation_cells(officer))

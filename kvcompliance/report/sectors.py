@@ -27,7 +27,7 @@ def sector_counts(result: AuditResult) -> list[tuple[str, dict[str, Any]]]:
         counts["opgaven"] += 1
         counts["eindoordeel"][verdict.overall] += 1
         counts["inhoud"][verdict.content] += 1
-        counts["aanvullen"] += needs_data(verdict)
+        counts["aanvullen"] += needs_data(result, rid)
         providers.setdefault(key, set()).add(who.kvk or f"zonder KvK {rid}")
     order = [s.key for s in result.catalogue.sectors if s.key in rows] + ([""] if "" in rows else [])
     labels = {s.key: s.label for s in result.catalogue.sectors}
