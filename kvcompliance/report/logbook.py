@@ -22,7 +22,7 @@ NOT_PROCESSED = "niet verwerkt"
 REPLACED = "vervangen"
 SKIPPED = "overgeslagen"
 #: Kinds of a file that was not audited because another return for the same contract was.
-REPLACED_KINDS = ("vervangen", "dubbel")
+REPLACED_KINDS = ("vervangen", "dubbel", "ander jaar")
 
 #: The columns of verzendlijst.csv (``kvcompliance.mail.mailinglist`` reads them back).
 MAILING_COLUMNS = (
