@@ -232,8 +232,8 @@ def run_audit(
     from kvcompliance.validate import evaluate
 
     with stopwatch.stage("normaliseren"):
-        normalised = normalise(collected.records, catalogue, register)
-    audit_year, year_source, year_warning = choose_year(normalised.frame, year, year_given)
+        normalised = normalise(collected.records, catalogue, register, lambda frame: choose_year(frame, year, year_given))
+    audit_year, year_source, year_warning = normalised.year
     with stopwatch.stage("valideren"):
         evaluation = evaluate(normalised.frame, list(normalised.issues), catalogue, audit_year)
     trends = None

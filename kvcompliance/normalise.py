@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 import pandas as pd
 
@@ -65,16 +65,33 @@ class Normalised:
     records: tuple[ReturnRecord, ...]  # returns that count, with remarks added here
     frame: pd.DataFrame  # index return_id: one column per field, plus EXTRA_COLUMNS
     issues: tuple[FieldIssue, ...]
-    replaced: tuple[RejectedFile, ...]  # older returns for the same contract and year
+    replaced: tuple[RejectedFile, ...]  # older returns for the same contract and year, or for another year
     identities: Mapping[str, Identity]
     register: "RegisterMatch | None" = None
+    year: Any = None  # what ``choose_year`` gave for the frame (the audit year and where it came from)
 
 
-def normalise(records: Iterable[ReturnRecord], catalogue: Catalogue, register: "Register | None" = None) -> Normalised:
-    """Type every return, keep the newest per contract and year, match the register."""
+def normalise(
+    records: Iterable[ReturnRecord],
+    catalogue: Catalogue,
+    register: "Register | None" = None,
+    choose_year: Callable[[pd.DataFrame], Any] | None = None,
+) -> Normalised:
+    """Type every return, keep the newest per contract and year, match the register.
+
+    ``choose_year``: given the frame, the audit year (or a tuple starting with it); a
+    return over another year is then set aside when the same contract has a return over
+    the audit year (:func:`drop_other_years`).
+    """
     records = list(records)
     frame, issues = typed_frame(records, catalogue)
     records, frame, issues, replaced = drop_replaced(records, frame, issues)
+    year = None
+    if choose_year is not None:
+        year = choose_year(frame)
+        records, frame, issues, other_years = drop_other_years(
+            records, frame, issues, year[0] if isinstance(year, tuple) else year)
+        replaced += other_years
     match = None
     if register is not None:
         from kvcompliance.register import match_returns
@@ -98,6 +115,7 @@ def normalise(records: Iterable[ReturnRecord], catalogue: Catalogue, register: "
         replaced=tuple(replaced),
         identities=identities(records, frame, catalogue, match),
         register=match,
+        year=year,
     )
 
 
@@ -187,6 +205,42 @@ def drop_replaced(records: list[ReturnRecord], frame: pd.DataFrame, issues: list
     frame = frame.drop(index=list(dropped))
     issues = [i for i in issues if i.return_id not in dropped]
     return kept, frame, issues, replaced
+
+
+def drop_other_years(records: list[ReturnRecord], frame: pd.DataFrame, issues: list[FieldIssue], audit_year: int):
+    """Set aside a return over another year than ``audit_year`` when a return over the audit
+    year came in for the same KvK-nummer + contractnummer (last year's file left in the
+    folder, or sent again with this year's): only the audit year's return is judged, and no
+    reminder asks the provider to correct a year it already sent. A return over another
+    year without such a return stays (KV92 makes it grijs)."""
+    from kvcompliance.catalogue import load_file_reasons
+    from kvcompliance.register import contract_key
+
+    reasons = load_file_reasons()
+    keys = {}
+    for rid, kvk, contract, year in zip(frame.index, frame["kvk_nummer"], frame["contractnummer"], frame["verslagjaar"]):
+        if not (pd.isna(kvk) or pd.isna(contract) or pd.isna(year)):
+            keys[rid] = (str(kvk), contract_key(contract), int(year))
+    current = {key[:2]: rid for rid, key in keys.items() if key[2] == audit_year}
+    by_id = {r.return_id: r for r in records}
+    dropped: set[str] = set()
+    set_aside: list[RejectedFile] = []
+    notes: dict[str, list[str]] = {}
+    for rid, key in keys.items():
+        kept = current.get(key[:2])
+        if key[2] == audit_year or kept is None:
+            continue
+        dropped.add(rid)
+        other, this = by_id[rid].source.path, by_id[kept].source.path
+        set_aside.append(RejectedFile(by_id[rid].source, reasons.text("ander_jaar", jaar=key[2], controlejaar=audit_year,
+                                                                      bestand=this), reasons.kind("ander_jaar")))
+        notes.setdefault(kept, []).append(
+            f"Voor hetzelfde contract kwam ook een opgave over {key[2]} binnen ({other}); alleen deze opgave over"
+            f" {audit_year} is beoordeeld.")
+    if not dropped:
+        return records, frame, issues, []
+    kept_records = [replace(r, notes=r.notes + tuple(notes.get(r.return_id, ()))) for r in records if r.return_id not in dropped]
+    return kept_records, frame.drop(index=list(dropped)), [i for i in issues if i.return_id not in dropped], set_aside
 
 
 def _with_register_notes(record: ReturnRecord, match: "RegisterMatch") -> ReturnRecord:

@@ -332,7 +332,8 @@ def test_the_program_exits_with_its_code_and_all_output_written(tmp_path):
     )
     assert done.returncode == 1, done.stderr  # one file not processed
     assert "2 opgaven gecontroleerd, 1 bestand niet verwerkt." in done.stdout
-    assert done.stdout.rstrip().splitlines()[-1].startswith("Verzendlijst en verwerkingslog:")
+    assert "Verzendlijst en verwerkingslog:" in done.stdout
+    assert done.stdout.rstrip().splitlines()[-1].startswith("Werkboeken versturen: kvcompliance verzend")  # the last line too
     assert len(list((out / "accountgesprek").glob("*.xlsx"))) == 2
     assert len((out / "verwerking.jsonl").read_text().splitlines()) == 3
     openpyxl.load_workbook(out / "overzicht.xlsx")
@@ -361,6 +362,30 @@ def test_the_same_file_twice_is_a_duplicate_and_an_older_version_is_replaced(tmp
     assert set(kinds.values()) == {"dubbel", "vervangen"}
     duplicate = next(r for r in result.rejected if r.kind == "dubbel")
     assert duplicate.reason.startswith("Dit bestand is gelijk aan a")
+
+
+def test_last_years_return_beside_this_years_for_the_same_contract_is_set_aside(tmp_path, blank_form):
+    """Last year's file left in the folder (or sent again) next to this year's return for the
+    same contract: only this year's is judged, so no second, grijs return (KV92) is listed,
+    stored or reminded. A return over another year for a contract without one over the audit
+    year stays, grijs on KV92."""
+    from kvcompliance.audit import run_audit
+
+    inbox = tmp_path / "opgaven"
+    inbox.mkdir()
+    fill(blank_form, inbox / "a-2026.xlsx", {**BASE, "verslagjaar": 2026})
+    fill(blank_form, inbox / "a-2025.xlsx", BASE)
+    fill(blank_form, inbox / "b-2025.xlsx", {**BASE, "contractnummer": "B-1"})
+    result = run_audit(inbox, year=2026)
+    assert sorted(r.source.path for r in result.returns) == ["a-2026.xlsx", "b-2025.xlsx"]
+    (other,) = result.rejected
+    assert other.source.path == "a-2025.xlsx" and other.kind == "ander jaar"
+    assert other.reason == ("Deze opgave gaat over 2025; voor hetzelfde contract is de opgave over het controlejaar 2026"
+                            " beoordeeld: a-2026.xlsx.")
+    kept = next(r for r in result.returns if r.source.path == "a-2026.xlsx")
+    assert any("ook een opgave over 2025 binnen (a-2025.xlsx)" in note for note in kept.notes)
+    b = next(r.return_id for r in result.returns if r.source.path == "b-2025.xlsx")
+    assert next(f for f in result.findings_for(b) if f.rule_id == "KV92").status == Status.GRIJS
 
 
 def test_a_file_name_that_is_not_utf8_is_read_and_reported_never_fatal(tmp_path, blank_form):

@@ -23,7 +23,9 @@ from kvcompliance.text import printable
     default=Path("uitvoer"),
     help="Map voor het overzicht, de bevindingen en de werkboeken per aanbieder (standaard: uitvoer).",
 )
-@click.option("--jaar", type=year_type(), metavar="JAAR", help="Het controlejaar. Standaard: het verslagjaar dat de meeste opgaven noemen.")
+@click.option("--jaar", type=year_type(), metavar="JAAR",
+              help="Het controlejaar. Standaard: het verslagjaar uit de instellingen, anders het verslagjaar dat de meeste "
+                   "opgaven noemen.")
 @rules_option
 @contracts_option
 @click.option(
@@ -166,4 +168,31 @@ def audit(
             + ". Bewaar de afspraken met kvcompliance afspraken.", fg="yellow", err=True)
     for line in stored.summary(result.dossier) if stored is not None else ():
         click.echo(printable(line))
+    if reports.provider_files:
+        _next_steps(result, out, dossier_file, settings_file)
     sys.exit(EXIT_NOT_ALL_PROCESSED if result.rejected else EXIT_OK)
+
+
+def _next_steps(result, out: Path, dossier_file: Path | None, settings_file: Path | None) -> None:
+    """What the officer does next (DOMAIN §6): triage on the call list, send the workbooks,
+    chase missing and incomplete returns, and after the conversations keep the agreements
+    (in the dossier named the way this audit was given it)."""
+    from kvcompliance.report.calllist import needs_data
+    from kvcompliance.values import plural
+
+    def argument(path: Path) -> str:
+        text = printable(path)
+        return f'"{text}"' if " " in text else text
+
+    click.echo(f"Volgende stap: begin bij de Bellijst in {printable(out / 'overzicht.xlsx')}.")
+    settings = f" --instellingen {argument(settings_file)}" if settings_file else ""  # the letters' sender and dates
+    click.echo(f"Werkboeken versturen: kvcompliance verzend {argument(out)}{settings}")
+    missing = len(result.register.missing) if result.register is not None else 0
+    incomplete = sum(1 for record in result.returns if needs_data(result, record.return_id))
+    chase = ([plural(missing, "contract", "contracten") + " zonder opgave"] if missing else []) + (
+        [plural(incomplete, "# opgave die moet", "# opgaven die moeten") + " worden aangevuld"] if incomplete else [])
+    if chase:
+        click.echo(f"Herinneren ({' en '.join(chase)}): kvcompliance verzend {argument(out)} --herinnering{settings}")
+    if result.dossier is not None:
+        which = (f" --dossier {argument(dossier_file)}" if dossier_file else "") + settings
+        click.echo(f"Na de gesprekken de afspraken bewaren: kvcompliance afspraken {argument(out / 'accountgesprek')}{which}")

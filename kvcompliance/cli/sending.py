@@ -25,7 +25,7 @@ def _count(n: int, one: str, many: str) -> str:
 @click.argument("out_dir", type=Folder(exists=True), metavar="UITVOER")
 @click.option("--herinnering", is_flag=True,
               help="Herinneringen in plaats van werkboeken: aan contracten zonder opgave (controle met --contracten) en aan "
-                   "opgaven waarvan de aanlevering grijs is, met wat er ontbreekt.")
+                   "opgaven die moeten worden aangevuld (een oordeel grijs), met wat er ontbreekt.")
 @click.option("--verstuur", is_flag=True, help="Verstuur de e-mails echt (met --smtp); zonder deze optie alleen concepten.")
 @click.option("--smtp", "smtp_server", metavar="SERVER[:POORT]",
               help="De mailserver, bijvoorbeeld smtp.gemeente.nl:587. Poort 465: TLS; elke andere poort: STARTTLS verplicht.")
@@ -111,7 +111,7 @@ def _verzend(out_dir, settings, herinnering, verstuur, smtp_server, security, ge
             click.echo(f"  {printable(left.who)}{printable(address)}: {printable(left.reason)}")
     if not plan.outgoing and not plan.left:
         click.echo("Er is niemand om te mailen." if plan.mailing != REMINDERS
-                   else "Er is niemand om te herinneren: geen contracten zonder opgave en geen opgaven met aanlevering grijs"
+                   else "Er is niemand om te herinneren: geen contracten zonder opgave en geen opgaven die moeten worden aangevuld"
                    " (contracten zonder opgave staan in de verzendlijst na een controle met --contracten).")
     failed = bool(plan.left or drafts.kept)
     if verstuur:
@@ -119,6 +119,10 @@ def _verzend(out_dir, settings, herinnering, verstuur, smtp_server, security, ge
     elif plan.outgoing:
         click.echo("Open een concept (.eml) in Outlook of Thunderbird om het na te lezen en te versturen, "
                    "of verstuur alles met --verstuur --smtp SERVER.")
+    if plan.mailing != REMINDERS and (plan.missing or plan.incomplete):
+        chase = ([_count(plan.missing, "contract", "contracten") + " zonder opgave"] if plan.missing else []) + (
+            [_count(plan.incomplete, "opgave die moet", "opgaven die moeten") + " worden aangevuld"] if plan.incomplete else [])
+        click.echo(f"Nog te herinneren: {' en '.join(chase)}. Maak die e-mails met --herinnering.")
     sys.exit(EXIT_NOT_ALL_PROCESSED if failed else EXIT_OK)
 
 

@@ -58,6 +58,8 @@ class Plan:
     rows: int  # rows read from the mailing list
     outgoing: tuple[Outgoing, ...]
     left: tuple[Left, ...]
+    missing: int = 0  # rows for a contract without a return: a reminder mailing writes to them
+    incomplete: int = 0  # rows for a return with something to complete (grijs): a reminder mailing asks for it
 
 
 def make_plan(out_dir: Path, settings: Settings, reminders: bool = False, catalogue=None) -> Plan:
@@ -77,7 +79,7 @@ def make_plan(out_dir: Path, settings: Settings, reminders: bool = False, catalo
         if reminders:
             if not row.has_return:
                 kind = REMINDER
-            elif row.delivery == grey:
+            elif row.to_complete or row.delivery == grey:
                 kind = COMPLETION
             else:
                 continue
@@ -106,7 +108,9 @@ def make_plan(out_dir: Path, settings: Settings, reminders: bool = False, catalo
     if not reminders:
         for name in unlisted_workbooks(out_dir, rows):
             left.append(Left(name, "", f"niet in de laatste controle: dit werkboek staat niet in {MAILING_FILE}"))
-    return Plan(out_dir, REMINDERS if reminders else WORKBOOKS, len(rows), tuple(outgoing), tuple(left))
+    missing = sum(1 for row in rows if not row.has_return)
+    incomplete = sum(1 for row in rows if row.has_return and (row.to_complete or row.delivery == grey))
+    return Plan(out_dir, REMINDERS if reminders else WORKBOOKS, len(rows), tuple(outgoing), tuple(left), missing, incomplete)
 
 
 def _checks(rows: list[MailRow], catalogue) -> list[AddressCheck]:

@@ -28,6 +28,16 @@ GROUPS = (
     ("aanvullen", "Gegevens laten aanvullen"),
     ("groen", "Voldoet"),
 )
+#: Added to the action of a rood or oranje return that must also send (part of) its data again.
+ALSO_COMPLETE = "; ook gegevens laten aanvullen"
+
+
+def needs_data(result: AuditResult, return_id: str) -> bool:
+    """True when the provider must send (part of) its data again: a finding is grijs. The
+    same returns get the reminder to complete the return (verzend --herinnering)."""
+    from kvcompliance.report.logbook import to_complete
+
+    return bool(to_complete(result, return_id))
 
 
 def call_group(verdict: Verdict, who: Identity) -> int:
@@ -47,7 +57,7 @@ class CallRow:
 
     rank: int
     return_id: str
-    action: str  # the group's label
+    action: str  # the group's label; a rood or oranje return that needs data too says so (ALSO_COMPLETE)
     identity: Identity
     verdict: Verdict
     red: int  # number of rood rules
@@ -80,8 +90,9 @@ def call_list(result: AuditResult, files: dict[str, str]) -> list[CallRow]:
     keyed.sort(key=lambda item: item[0])
     rows = []
     for rank, (_, group, rid, who, verdict, red, orange, first, history, officer) in enumerate(keyed, start=1):
+        action = GROUPS[group][1] + (ALSO_COMPLETE if group < 3 and needs_data(result, rid) else "")
         rows.append(
-            CallRow(rank, rid, GROUPS[group][1], who, verdict, red, orange, first, rule_trend(history), files.get(rid, ""),
+            CallRow(rank, rid, action, who, verdict, red, orange, first, rule_trend(history), files.get(rid, ""),
                     *escalation_cells(officer))
         )
     return rows
@@ -174,7 +185,7 @@ def write_call_list_sheet(workbook: Any, styles: Styles, result: AuditResult, fi
         who = entry.identity
         duty = {"wettelijk": "wettelijk", "contractueel": "contractueel"}.get(who.duty or "", "onbekend")
         sheet.write_number(row, at["Rang"], entry.rank, number)
-        action_kind = ("text", Status.ROOD) if entry.action == GROUPS[0][1] else ("text", None)
+        action_kind = ("text", Status.ROOD) if entry.action.startswith(GROUPS[0][1]) else ("text", None)
         sheet.write_string(row, at["Actie"], entry.action, styles.get(*action_kind) if action_kind[1] else text)
         sheet.write_string(row, at["Aanbieder"], who.name or "onbekend", text)
         sheet.write_string(row, at["Sector"], who.sector_label, text)

@@ -22,7 +22,7 @@ NOT_PROCESSED = "niet verwerkt"
 REPLACED = "vervangen"
 SKIPPED = "overgeslagen"
 #: Kinds of a file that was not audited because another return for the same contract was.
-REPLACED_KINDS = ("vervangen", "dubbel")
+REPLACED_KINDS = ("vervangen", "dubbel", "ander jaar")
 
 #: The columns of verzendlijst.csv (``kvcompliance.mail.mailinglist`` reads them back).
 MAILING_COLUMNS = (
@@ -91,7 +91,7 @@ def write_processing_log(result: AuditResult, path: Path, files: dict[str, str],
 def write_mailing_list(result: AuditResult, path: Path, files: dict[str, str], provider_dir: str) -> None:
     """``verzendlijst.csv``: per return the provider, its contact and address (the
     register's first, then the form's), the address check, its workbook and verdicts, and
-    for Aanlevering grijs what is missing or could not be read; with the contract register
+    what is missing or could not be read (:func:`to_complete`); with the contract register
     also one row per contract without a return (no workbook)."""
     from kvcompliance.mail.addresses import Recipient, address_pattern, check_addresses
 
@@ -116,17 +116,18 @@ def write_mailing_list(result: AuditResult, path: Path, files: dict[str, str], p
 
 
 def to_complete(result: AuditResult, return_id: str) -> list[str]:
-    """What a provider must add or correct before its return can be judged (its grijs
-    Aanlevering), one Dutch phrase per field or finding; empty when nothing is."""
-    from kvcompliance.catalogue import GROUP_DELIVERY, Status
+    """What a provider must add or correct before its return can be fully judged, one Dutch
+    phrase per field or finding: every grijs finding, of the Aanlevering (a required field)
+    and of the Inhoud (an optional field a rule needs, a date that cannot be right); empty
+    when nothing is. The call list, the reminders and the audit's summary all use this."""
+    from kvcompliance.catalogue import Status
     from kvcompliance.wording import missing_phrase
 
     catalogue = result.catalogue
-    delivery = {rule.id for rule in catalogue.active_rules if rule.group == GROUP_DELIVERY}
     issues = {issue.field: issue for issue in result.issues_for(return_id)}
     items: list[str] = []
     for finding in result.findings_for(return_id):
-        if finding.rule_id not in delivery or finding.status != Status.GRIJS:
+        if finding.status != Status.GRIJS:
             continue
         phrases = [missing_phrase(catalogue, key, issues.get(key)) for key in finding.missing] or [finding.message]
         items += [p for p in phrases if p not in items]

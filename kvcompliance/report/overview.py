@@ -64,10 +64,9 @@ def write_overview(
     owner = f" — {letterhead.name}" if letterhead.name else ""
     title = f"Overzicht opgaven kindermishandeling{owner} — verslagjaar {result.audit_year}"
     footer = f"Verslagjaar {result.audit_year} · gemaakt op {run_date_text(result.run_date)}"
-    intro = (
-        f"{_plural(len(result.returns), 'opgave', 'opgaven')} beoordeeld op {run_date_text(result.run_date)}"
-        f" · {_plural(len(result.rejected), 'bestand', 'bestanden')} niet verwerkt (zie tabblad Niet verwerkt)"
-    )
+    intro = _received(result)
+    if result.register is not None and result.register.missing:  # to chase: the call list names them, the sheet lists them
+        intro += f" · {_plural(len(result.register.missing), 'contract', 'contracten')} zonder opgave (zie tabblad Ontbrekend)"
     streamed = len(result.findings) >= STREAM_FROM_FINDINGS
     with new_workbook(path, streamed=streamed) as workbook:
         workbook.set_properties(
@@ -108,6 +107,14 @@ def write_overview(
 
 def _plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
+
+
+def _received(result: AuditResult) -> str:
+    """'6 opgaven beoordeeld op … · 1 bestand niet verwerkt (zie tabblad Niet verwerkt)'; the
+    sheet is pointed to only when it lists a file."""
+    text = f"{_plural(len(result.returns), 'opgave', 'opgaven')} beoordeeld op {run_date_text(result.run_date)}"
+    text += f" · {_plural(len(result.rejected), 'bestand', 'bestanden')} niet verwerkt"
+    return text + (" (zie tabblad Niet verwerkt)" if result.rejected else "")
 
 
 def _extra_lines(result: AuditResult) -> list[tuple[str, str]]:
@@ -162,11 +169,7 @@ def _overview_sheet(workbook: Any, styles: Styles, result: AuditResult, files: d
 
     sheet.set_row(0, 28)
     sheet.write_string(0, 0, title, styles.get("title"))
-    summary = (
-        f"{_plural(len(result.returns), 'opgave', 'opgaven')} beoordeeld op {run_date_text(result.run_date)}"
-        f" · {_plural(len(result.rejected), 'bestand', 'bestanden')} niet verwerkt (zie tabblad Niet verwerkt)"
-        f" · regels: {rules_file_text(catalogue)}"
-    )
+    summary = f"{_received(result)} · regels: {rules_file_text(catalogue)}"
     sheet.write_string(1, 0, summary, styles.get("subtitle"))
     extra = _extra_lines(result)
     for offset, (label, line) in enumerate(extra, start=2):

@@ -8,7 +8,7 @@ from typing import Any
 
 from kvcompliance.catalogue import Status
 from kvcompliance.model import AuditResult
-from kvcompliance.report.calllist import GROUPS, call_group
+from kvcompliance.report.calllist import needs_data
 from kvcompliance.report.styles import Styles, set_widths, setup_print
 
 VERDICT_STATUSES = (Status.ROOD, Status.ORANJE, Status.GRIJS, Status.GROEN)
@@ -23,11 +23,11 @@ def sector_counts(result: AuditResult) -> list[tuple[str, dict[str, Any]]]:
         rid = record.return_id
         who, verdict = result.identities[rid], result.verdicts[rid]
         key = who.sector_key or ""
-        counts = rows.setdefault(key, {"opgaven": 0, "eindoordeel": Counter(), "inhoud": Counter(), "groep": Counter()})
+        counts = rows.setdefault(key, {"opgaven": 0, "eindoordeel": Counter(), "inhoud": Counter(), "aanvullen": 0})
         counts["opgaven"] += 1
         counts["eindoordeel"][verdict.overall] += 1
         counts["inhoud"][verdict.content] += 1
-        counts["groep"][call_group(verdict, who)] += 1
+        counts["aanvullen"] += needs_data(result, rid)
         providers.setdefault(key, set()).add(who.kvk or f"zonder KvK {rid}")
     order = [s.key for s in result.catalogue.sectors if s.key in rows] + ([""] if "" in rows else [])
     labels = {s.key: s.label for s in result.catalogue.sectors}
@@ -56,7 +56,7 @@ def write_sector_sheet(workbook: Any, styles: Styles, result: AuditResult, title
     for label, counts in sector_counts(result):
         row += 1
         values = [counts["opgaven"], counts["aanbieders"]] + [counts["eindoordeel"][s] for s in VERDICT_STATUSES]
-        values += [counts["inhoud"][Status.ROOD], counts["inhoud"][Status.ORANJE], counts["groep"][len(GROUPS) - 2]]
+        values += [counts["inhoud"][Status.ROOD], counts["inhoud"][Status.ORANJE], counts["aanvullen"]]
         sheet.write_string(row, 0, label, styles.get("text"))
         for col, value in enumerate(values, start=1):
             sheet.write_number(row, col, value, count)
