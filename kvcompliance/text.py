@@ -1,7 +1,8 @@
 """Text compared the way people type it, and text made safe to show: the one normalisation
 used everywhere (:func:`squash` to compare; :func:`printable` for the terminal;
 :func:`plain` and :func:`one_line` for what other programs show, such as e-mails;
-:func:`after_colon` to make a sentence of the catalogue part of a message)."""
+:func:`after_colon` to make a sentence of the catalogue part of a message; :func:`quoted` for
+a field label or a typed value inside a Dutch sentence)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,22 @@ def squash(text: str) -> str:
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return _NOT_ALNUM.sub("", text.lower())
+
+
+#: The one way a Dutch sentence quotes a field label, a sheet name or what someone typed:
+#: single curly quotes, ‘Aantal fte’ (the catalogue's texts use the same marks).
+QUOTE_OPEN, QUOTE_CLOSE = "\u2018", "\u2019"
+
+
+def quoted(value: object) -> str:
+    """``value`` quoted inside a Dutch sentence: ‘ca. 20’ is geen getal. Text is quoted; a
+    number, true/false or a list from a settings file is shown as it is (12, true), so the
+    reader still sees whether a setting was written as text."""
+    if isinstance(value, str):
+        return f"{QUOTE_OPEN}{value}{QUOTE_CLOSE}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 #: What :func:`printable` puts in place of a character a terminal would act on.

@@ -21,7 +21,7 @@ RELATION_CONTRACT, RELATION_SUBSIDY = "contract", "subsidie"
 
 # ------------------------------------------------------------------ what is missing
 def missing_phrase(catalogue: Catalogue, key: str, issue: FieldIssue | None) -> str:
-    """"‘Aantal fte’ is niet ingevuld" or "‘Aantal fte’ is niet te verwerken: 'ca. 20' is geen getal"."""
+    """"‘Aantal fte’ is niet ingevuld" or "‘Aantal fte’ is niet te verwerken: ‘ca. 20’ is geen getal"."""
     label = catalogue.field(key).label
     if issue is not None:
         return catalogue.texts["veld_onbegrepen"].format(veld=label, reden=issue.reason)

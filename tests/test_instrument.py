@@ -62,7 +62,7 @@ def test_init_writes_a_commented_example_that_loads(tmp_path, monkeypatch):
     [
         ("[afzender]\nnaam = 12\n", "[afzender] naam moet tekst zijn"),
         ("[afzender]\nemail = \"inkoop@\"\n", "[afzender] email is geen geldig e-mailadres"),
-        ("[afzender]\nnmae = \"x\"\n", "onbekende sleutel 'nmae' in [afzender]"),
+        ("[afzender]\nnmae = \"x\"\n", "onbekende sleutel ‘nmae’ in [afzender]"),
         ("[afzendr]\nnaam = \"x\"\n", "onbekende sectie [afzendr]"),
         ("[uitvraag]\nverslagjaar = \"vorig jaar\"\n", "[uitvraag] verslagjaar moet een jaartal zijn"),
         ("[uitvraag]\nuiterlijk = \"volgende week\"\n", "[uitvraag] uiterlijk moet een datum zijn"),

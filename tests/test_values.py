@@ -46,7 +46,7 @@ def test_yes_no_not_understood(typed):
 
 
 def test_not_understood_reason_quotes_what_was_typed():
-    with pytest.raises(NotUnderstood, match="'misschien' is geen ja of nee"):
+    with pytest.raises(NotUnderstood, match="‘misschien’ is geen ja of nee"):
         parse_bool("misschien")
 
 
@@ -94,7 +94,7 @@ def test_numbers_not_understood(typed):
 
 
 def test_number_not_understood_is_never_a_guess():
-    with pytest.raises(NotUnderstood, match="'ca. 20' is geen getal"):
+    with pytest.raises(NotUnderstood, match="‘ca. 20’ is geen getal"):
         parse_number("ca. 20")
 
 
