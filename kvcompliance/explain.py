@@ -47,7 +47,7 @@ def scope_text(catalogue: Catalogue, rule: Rule) -> str:
         parents = rule.params.get("volwassenen_zijn_ouders_in", ())
         scope += ", en elke aanbieder met volwassen cliënten"
         if parents:
-            scope += f" buiten {param_text(catalogue, 'volwassenen_zijn_ouders_in', parents).lower()} (daar zijn de volwassenen de ouders)"
+            scope += f" buiten {param_text(catalogue, 'volwassenen_zijn_ouders_in', parents)} (daar zijn de volwassenen de ouders)"
     if "solo_tot_en_met" in rule.params:
         scope += f"; niet bij {param_text(catalogue, 'solo_tot_en_met', rule.params['solo_tot_en_met'])} medewerker of minder"
     return scope

@@ -100,14 +100,15 @@ def fill_fields(catalogue: Catalogue, template: str, columns: FrameColumns, pos:
 
 
 def param_text(catalogue: Catalogue, key: str, value: Any) -> str:
-    """A rule parameter as shown: 5%, 1, ja, or sector names."""
+    """A rule parameter as shown inside a sentence: 5%, 1, ja, 'jeugdhulp, Wmo', or one value
+    per sector ('jeugdhulp 0,5, jeugdgezondheidszorg 0,3'). Sectors are shown by their
+    Dutch label from the catalogue; their keys stay in the TOML."""
     spec = catalogue.params.get(key)
     fmt = spec.format if spec else "getal"
     if isinstance(value, dict):
-        return ", ".join(f"{k} {param_text(catalogue, key, v)}" for k, v in value.items())
+        return ", ".join(f"{_sector_in_sentence(catalogue, k)} {param_text(catalogue, key, v)}" for k, v in value.items())
     if fmt == "sectoren":
-        labels = [(catalogue.sector(s).label if catalogue.sector(s) else s) for s in value]
-        return ", ".join(labels)
+        return ", ".join(_sector_in_sentence(catalogue, s) for s in value)
     if fmt == "janee" or isinstance(value, bool):
         return "ja" if value else "nee"
     if fmt == "procent":
@@ -115,6 +116,11 @@ def param_text(catalogue: Catalogue, key: str, value: Any) -> str:
     if fmt == "geheel":
         return format_number(float(value), 0)
     return format_number(float(value))
+
+
+def _sector_in_sentence(catalogue: Catalogue, key: str) -> str:
+    sector = catalogue.sector(key)
+    return sector.label_in_sentence if sector else key
 
 
 def level_value_text(catalogue: Catalogue, rule: Rule, level: Level) -> str:

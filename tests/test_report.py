@@ -256,6 +256,18 @@ def test_normen_sheet_lists_every_active_rule_and_the_run(written):
     assert find(ws, "Controlejaar").offset(column=2).value == "2025"
 
 
+def test_normen_sheet_names_sectors_by_their_dutch_label_not_their_key(written):
+    """KV10's sector factors and KV04's scope read 'jeugdgezondheidszorg 0,3', 'Wmo 0,1'."""
+    catalogue = written[0].catalogue
+    for book in (provider_book(written, "R0001"), overview(written)):
+        ws = book["Normen"]
+        kv10 = ws.cell(find(ws, "KV10").row, 6).value
+        assert "jeugdgezondheidszorg 0,3" in kv10 and "Wmo 0,1" in kv10 and "jeugdhulp 0,5" in kv10
+        assert all(f" {s.key} " not in f" {kv10} " for s in catalogue.sectors if s.key != s.label_in_sentence)
+        kv04 = ws.cell(find(ws, "KV04").row, 3).value
+        assert "buiten jeugdhulp, jeugdgezondheidszorg, kinderopvang, onderwijs" in kv04 and " jgz" not in kv04
+
+
 def test_a_workbook_shows_its_own_catalogue_after_another_in_the_same_process(result, tmp_path):
     """What is derived from a catalogue is cached per catalogue: a second catalogue (own
     rules) in the same process shows its own norms, titles and fields, not the first one's."""
