@@ -124,7 +124,7 @@ def load_register(path: Path, catalogue: Catalogue) -> Register:
             )
         rows = _read_rows_bounded(path)
     except UnreadableFile as exc:
-        raise RegisterError(f"Het contractregister {path.name} kan niet worden gelezen: {after_colon(exc.reason)}") from None
+        raise RegisterError(f"Het contractregister {path.name} kan niet worden gelezen: {after_colon(exc.reason, catalogue.proper_names)}") from None
     except OSError as exc:
         raise RegisterError(f"Het contractregister {path.name} kan niet worden gelezen: {os_reason(exc, reading=True)}.") from None
     rows = [r for r in rows if any(v not in (None, "") for v in r)]

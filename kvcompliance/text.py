@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Iterable
 
 _NOT_ALNUM = re.compile(r"[^a-z0-9]")
 
@@ -80,11 +81,15 @@ def one_line(text: object) -> str:
     return " ".join(plain(text).split())
 
 
-def after_colon(sentence: str) -> str:
+def after_colon(sentence: str, names: Iterable[str] = ()) -> str:
     """A sentence of its own (a reason from the catalogue, 'Het bestand is leeg.') as the
     part after the colon of a message, so that the message reads as one sentence: 'Het
     contractregister kan niet worden gelezen: het bestand is leeg.' Only an ordinary first
-    word loses its capital; a name or an abbreviation ('CSV-bestand', 'KvK') keeps it."""
+    word loses its capital; a name keeps it: an abbreviation ('CSV-bestand', 'KvK') and
+    every one of ``names``, the catalogue's proper names ('Veilig Thuis', 'Wmo': see
+    ``Catalogue.proper_names``)."""
+    if any(sentence.startswith(name) and not sentence[len(name):len(name) + 1].isalnum() for name in names):
+        return sentence
     first = sentence.split(" ", 1)[0]
     if first[:1].isupper() and first[1:] == first[1:].lower():
         return sentence[:1].lower() + sentence[1:]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from kvcompliance.catalogue import load_catalogue
 from kvcompliance.cli import main
 from kvcompliance.text import REPLACEMENT, after_colon, one_line, plain, printable
 
@@ -71,3 +72,18 @@ def test_plain_text_keeps_what_is_shown_and_the_lines_asked_for(text, lines, lin
 )
 def test_a_sentence_after_a_colon_loses_only_an_ordinary_capital(sentence, part):
     assert after_colon(sentence) == part
+
+
+@pytest.mark.parametrize(
+    ("sentence", "part"),
+    [("Veilig Thuis is niet bereikt.", "Veilig Thuis is niet bereikt."),
+     ("Wmo-aanbieders vullen ook de kindcheck in.", "Wmo-aanbieders vullen ook de kindcheck in."),
+     ("Wmo geldt hier.", "Wmo geldt hier."), ("Verwijsindex ontbreekt.", "Verwijsindex ontbreekt."),
+     ("Veiligheid eerst.", "veiligheid eerst."), ("Excel kan het niet openen.", "Excel kan het niet openen."),
+     ("Het bestand is leeg.", "het bestand is leeg.")],
+)
+def test_a_name_the_catalogue_declares_keeps_its_capital_after_a_colon(sentence, part):
+    names = load_catalogue().proper_names
+    assert {"Veilig Thuis", "Verwijsindex", "Wmo"} <= set(names)  # declared, and the sector whose label is a name
+    assert "Jeugdhulp" not in names  # a sector whose label is an ordinary word
+    assert after_colon(sentence, names) == part

@@ -485,8 +485,12 @@ def _load_catalogue(rules_file: str | None, stamp: tuple[int, int] | None) -> Ca
     for key, template in contradictions.items():
         bad = [n for n in placeholders(template) if n not in field_index]
         _require(not bad, f"{RULES_FILE}, tegenstrijdigheden.{key}", f"onbekende plaatshouder {', '.join(bad)}")
+    names = field_data.get("eigennamen", [])
+    _require(isinstance(names, list) and all(isinstance(n, str) and n.strip() for n in names), FIELDS_FILE,
+             "eigennamen moet een lijst met namen zijn, bijvoorbeeld [\"Veilig Thuis\"]")
     return Catalogue(
         form_version=str(field_data["formulierversie"]),
+        names=tuple(names),
         sections=sections,
         fields=fields,
         sectors=sectors,
