@@ -47,11 +47,18 @@ def printable(text: object) -> str:
     """``text`` safe to print on a terminal: every character a terminal would act on
     instead of show (escape sequences that clear the screen or move the cursor, a line
     feed that fakes an output line, bidi controls that reverse what is read) becomes
-    U+FFFD. For file names, provider names and messages that quote them."""
+    U+FFFD. A byte of a file name that is not UTF-8 (a surrogate U+DC80..U+DCFF, as the
+    OS hands it over) is shown escaped, ``\\xe9``, so two such names stay two names.
+    For file names, provider names and messages that quote them."""
     text = str(text)
     if text.isprintable():  # the usual case, fast; isprintable is False for all of the above
         return text
-    return "".join(REPLACEMENT if unicodedata.category(ch) in _UNPRINTABLE else ch for ch in text)
+    return "".join(_shown(ch) if unicodedata.category(ch) in _UNPRINTABLE else ch for ch in text)
+
+
+def _shown(ch: str) -> str:
+    """An unprintable character on a terminal: an undecodable file-name byte escaped, else U+FFFD."""
+    return f"\\x{ord(ch) - 0xDC00:02x}" if "\udc80" <= ch <= "\udcff" else REPLACEMENT
 
 
 #: An escape sequence a terminal or a mail program's viewer would act on (CSI ... final

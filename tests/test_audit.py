@@ -364,6 +364,8 @@ def test_the_same_file_twice_is_a_duplicate_and_an_older_version_is_replaced(tmp
 
 
 def test_a_file_name_that_is_not_utf8_is_read_and_reported_never_fatal(tmp_path, blank_form):
+    """Undecodable bytes are shown escaped: two such files stay two names wherever the
+    officer reads them (terminal, log, overview), in plain ASCII."""
     import os
 
     inbox = tmp_path / "opgaven"
@@ -371,13 +373,18 @@ def test_a_file_name_that_is_not_utf8_is_read_and_reported_never_fatal(tmp_path,
     name = os.fsdecode(b"opgave-\xff\xfe.xlsx")  # bytes no UTF-8 decoder accepts
     fill(blank_form, inbox / name, BASE)
     (inbox / os.fsdecode(b"notitie-\xe9.txt")).write_bytes(b"geen opgave")
+    (inbox / os.fsdecode(b"notitie-\xe8.txt")).write_bytes(b"ook geen opgave")
     out = tmp_path / "uit"
     result = CliRunner().invoke(main, ["audit", str(inbox), "-o", str(out), "--stil", "--jaar", "2025"])
-    assert result.exit_code == 1, result.output  # the note is not a return
-    assert "1 opgave gecontroleerd, 1 bestand niet verwerkt" in result.output
-    assert "notitie-\ufffd.txt" in result.output
+    assert result.exit_code == 1, result.output  # the notes are not returns
+    assert "1 opgave gecontroleerd, 2 bestanden niet verwerkt" in result.output
+    assert "notitie-\\xe9.txt" in result.output and "notitie-\\xe8.txt" in result.output
+    shown = ["notitie-\\xe8.txt", "notitie-\\xe9.txt", "opgave-\\xff\\xfe.xlsx"]
     log = [json.loads(line) for line in (out / "verwerking.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert sorted(entry["bestand"] for entry in log) == ["notitie-\ufffd.txt", "opgave-\ufffd\ufffd.xlsx"]
+    assert sorted(entry["bestand"] for entry in log) == shown
+    book = openpyxl.load_workbook(out / "overzicht.xlsx")
+    cells = {str(c.value) for ws in book.worksheets for row in ws.iter_rows() for c in row if c.value is not None}
+    assert set(shown) <= cells
     assert (inbox / name).exists()
 
 

@@ -26,7 +26,7 @@ SAMPLES = Path(__file__).parent.parent / "sample_workbooks"
         ("factuur\u202egpj.xlsx", "factuur?gpj.xlsx"),  # right-to-left override
         ("a\u2066b\u2069\u200b\ufeff", "a?b???"),  # isolates, zero width space, BOM
         ("a\u2028b\u2029c\x85d", "a?b?c?d"),
-        ("caf\udce9.xlsx", "caf?.xlsx"),  # a name that is not valid UTF-8, as Python sees it
+        ("caf\udce9.xlsx", "caf\\xe9.xlsx"),  # a name that is not valid UTF-8, as Python sees it: the byte escaped
     ],
 )
 def test_printable_replaces_every_character_a_terminal_acts_on(text, shown):
@@ -87,3 +87,11 @@ def test_a_name_the_catalogue_declares_keeps_its_capital_after_a_colon(sentence,
     assert {"Veilig Thuis", "Verwijsindex", "Wmo"} <= set(names)  # declared, and the sector whose label is a name
     assert "Jeugdhulp" not in names  # a sector whose label is an ordinary word
     assert after_colon(sentence, names) == part
+
+
+def test_a_file_name_byte_that_is_not_utf8_is_shown_escaped_on_the_terminal():
+    import os
+
+    first, second = os.fsdecode(b"opgave-\xe9.xlsx"), os.fsdecode(b"opgave-\xe8.xlsx")
+    assert printable(first) == "opgave-\\xe9.xlsx" and printable(second) == "opgave-\\xe8.xlsx"
+    assert printable(f"{first}\x1b[2J") == f"opgave-\\xe9.xlsx{REPLACEMENT}[2J"  # a control character still is not sent
