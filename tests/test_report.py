@@ -29,6 +29,7 @@ from kvcompliance.report import (
     write_overview,
 )
 from kvcompliance.report.csvout import guard_formula
+from kvcompliance.report.tables import FINDINGS_HEADERS
 from kvcompliance.report.xlsx import atomic_path
 
 EVIL_NAME = '=HYPERLINK("http://x","y")'
@@ -204,8 +205,8 @@ def test_return_sheet_colours_and_explains_touched_fields(written):
     assert ws.cell(row, 2).value == "ca. 20"
     assert rgb(ws.cell(row, 2)) == colour(result, Status.GRIJS, light=True)
     # in the words the Samenvatting uses for it ('is niet te verwerken'), note and printed line alike
-    assert "Niet te verwerken: 'ca. 20' is geen getal" in ws.cell(row, 2).comment.text
-    assert "niet te verwerken: 'ca. 20' is geen getal" in ws.cell(row, 5).value
+    assert "Niet te verwerken: ‘ca. 20’ is geen getal" in ws.cell(row, 2).comment.text
+    assert "niet te verwerken: ‘ca. 20’ is geen getal" in ws.cell(row, 5).value
     assert "begrepen" not in ws.cell(row, 2).comment.text + ws.cell(row, 5).value
     # A field no rule looks at stays uncoloured and has no note.
     row = find(ws, label("contact_naam").label).row
@@ -386,7 +387,12 @@ def test_overzicht_row_per_return_with_coloured_rule_columns(written):
 def test_bevindingen_sheet_is_the_findings_table(written):
     result = written[0]
     ws = overview(written)["Bevindingen"]
-    assert [c.value for c in ws[1]] == list(FINDINGS_COLUMNS)
+    # Dutch headers for the officer; the CSV keeps its stable technical column names
+    assert [c.value for c in ws[1]] == ["Aanbieder", "KvK-nummer", "Contractnummer", "Regel", "Omschrijving", "Status",
+                                        "Waarde", "Norm", "Toelichting", "Grondslag", "Herkomst norm", "Bestand"]
+    assert list(FINDINGS_HEADERS) == list(FINDINGS_COLUMNS)
+    header = next(csv.reader(io.StringIO((written[1] / "bevindingen.csv").read_text(encoding="utf-8-sig")), delimiter=";"))
+    assert header == list(FINDINGS_COLUMNS) and header[:3] == ["aanbieder", "kvk_nummer", "contractnummer"]
     assert ws.max_row - 1 == len(result.returns) * len(result.catalogue.active_rules)
     assert ws.auto_filter.ref.startswith("A1:") and ws.freeze_panes == "A2"
     sheet_rows = [[c.value or "" for c in row] for row in ws.iter_rows(min_row=2)]
