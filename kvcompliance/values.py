@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import date, datetime, timedelta
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from kvcompliance.text import quoted
 
@@ -354,6 +354,12 @@ def plural(n: float, one: str, many: str) -> str:
     number = format_number(float(n))
     form = one if float(n) == 1 else many
     return form.replace("#", number) if "#" in form else f"{number} {form}"
+
+
+def listing(items: Sequence[str], last: str = "en") -> str:
+    """Items as a Dutch list: 'jeugdhulp, onderwijs en welzijn' ('of' with ``last="of"``)."""
+    items = list(items)
+    return f"{', '.join(items[:-1])} {last} {items[-1]}" if len(items) > 1 else "".join(items)
 
 
 def format_near(value: float, fmt: str, thresholds: tuple[float, ...] = ()) -> str:

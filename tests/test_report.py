@@ -266,7 +266,8 @@ def test_normen_sheet_names_sectors_by_their_dutch_label_not_their_key(written):
         assert "jeugdgezondheidszorg 0,3" in kv10 and "Wmo 0,1" in kv10 and "jeugdhulp 0,5" in kv10
         assert all(f" {s.key} " not in f" {kv10} " for s in catalogue.sectors if s.key != s.label_in_sentence)
         kv04 = ws.cell(find(ws, "KV04").row, 3).value
-        assert "buiten jeugdhulp, jeugdgezondheidszorg, kinderopvang, onderwijs" in kv04 and " jgz" not in kv04
+        assert "Wmo en elke aanbieder met volwassen cliënten buiten jeugdhulp, jeugdgezondheidszorg, kinderopvang en onderwijs" in kv04
+        assert " jgz" not in kv04 and "sport 0,05 en overig 0,1" in kv10  # a Dutch list ends in "en"
 
 
 def test_a_workbook_shows_its_own_catalogue_after_another_in_the_same_process(result, tmp_path):

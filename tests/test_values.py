@@ -227,3 +227,10 @@ def test_error_values_of_dutch_excel_and_libreoffice_are_named_as_such(typed):
     for parse in (parse_number, parse_bool, parse_date, parse_text):
         with pytest.raises(NotUnderstood, match="foutwaarde"):
             parse(typed)
+
+
+def test_a_dutch_list_ends_in_en_or_of():
+    from kvcompliance.values import listing
+
+    assert listing(["jeugdhulp", "onderwijs", "welzijn"]) == "jeugdhulp, onderwijs en welzijn"
+    assert listing(["ja", "nee"], "of") == "ja of nee" and listing(["Wmo"]) == "Wmo" and listing([]) == ""
