@@ -286,7 +286,10 @@ def test_a_given_audit_year_that_few_returns_state_is_said_loudly():
     assert choose_year(frame, 2025) == (2025, "opgegeven met --jaar", "")
     year, source, warning = choose_year(frame, 2024)
     assert (year, source) == (2024, "opgegeven met --jaar")
-    assert warning.startswith("LET OP: maar 1 van de 3 opgaven gaat over 2024.")
+    assert warning.startswith("LET OP: maar 1 van de 3 opgaven gaat over 2024. De andere worden grijs op KV92")
+    assert choose_year(frame, 2030)[2].startswith("LET OP: geen van de 3 opgaven gaat over 2030. Die worden alle grijs")
+    one = pd.DataFrame({"verslagjaar": pd.array([2025], dtype="Int64")})
+    assert choose_year(one, 2030)[2].startswith("LET OP: de enige opgave gaat niet over 2030. Die wordt grijs op KV92")
 
 
 def test_a_file_that_kills_the_reader_is_listed_and_the_others_are_audited(tmp_path, blank_form, monkeypatch):
