@@ -298,3 +298,8 @@ def test_every_text_of_the_catalogue_quotes_the_one_dutch_way():
     unbalanced = [f"{where}: {text}" for where, text in texts if text.count(QUOTE_OPEN) != text.count(QUOTE_CLOSE)]
     assert unbalanced == []
     assert sum(QUOTE_OPEN in text for _, text in texts) >= 10  # the style is in use, so this test can fail
+
+
+def test_a_sector_law_reads_inside_parentheses_without_nesting_them():
+    """The law is shown as 'wettelijk verplicht (…)': a law with its own brackets read '(… (…))'."""
+    assert [s.key for s in load_catalogue().sectors if "(" in s.legal_basis or ")" in s.legal_basis] == []
