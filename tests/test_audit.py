@@ -74,7 +74,7 @@ def test_round_trip_form_to_workbooks(tmp_path, blank_form):
     assert by[("Stichting Voorbeeld", "KV01")]["status"] == "Groen"
     assert by[("Zorg Anders", "KV01")]["status"] == "Rood"
     assert by[("Zorg Anders", "KV07")]["status"] == "Grijs"  # 'ca. 50' employees is not a number
-    assert "'ca. 50'" in by[("Zorg Anders", "KV90")]["toelichting"]
+    assert "‘ca. 50’" in by[("Zorg Anders", "KV90")]["toelichting"]
 
     workbooks = sorted((out / "accountgesprek").iterdir())
     assert [p.name for p in workbooks] == [
@@ -210,7 +210,7 @@ def test_a_bad_rules_file_stops_before_reading_with_exit_3(tmp_path, blank_form)
     rules.write_text('[[regel]]\nid = "KV77"\n', encoding="utf-8")
     result = CliRunner().invoke(main, ["audit", str(inbox), "-o", str(tmp_path / "uit"), "--regels", str(rules)])
     assert result.exit_code == 3
-    assert "onbekende regel 'KV77'" in result.output
+    assert "onbekende regel ‘KV77’" in result.output
     assert not (tmp_path / "uit").exists()
 
 
