@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from kvcompliance.errors import KvError
+from kvcompliance.mail.addresses import SENDABLE
 from kvcompliance.text import quoted
 
 DEFAULT_FILE = "kvcompliance.toml"
 SCHEMA_FILE = "instellingen.toml"
 MAX_SIZE = 256 * 1024
 TYPES = ("tekst", "email", "jaar", "datum", "pad", "brief")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")  # the shape KV91 asks of a contact address by default
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november",
           "december")
@@ -255,7 +255,7 @@ def _typed(spec: SettingKey, value: Any, where: str, base: Path) -> Any:
         raise SettingsError(f"{where} moet één korte regel tekst zijn (hoogstens 200 tekens).")
     if spec.type == "brief" and (_CONTROL.search(value.replace("\n", "").replace("\t", "")) or len(value) > 20_000):
         raise SettingsError(f"{where} bevat tekens die niet in een brief horen, of is te lang.")
-    if spec.type == "email" and not _EMAIL.match(value):
+    if spec.type == "email" and not SENDABLE.match(value):
         raise SettingsError(f"{where} is geen geldig e-mailadres: {quoted(value)}.")
     if spec.type == "pad":
         return (base / value).resolve() if not Path(value).is_absolute() else Path(value)

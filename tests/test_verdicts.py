@@ -3,6 +3,7 @@ officer see them: forms filled in like a provider would, audited into workbooks.
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import openpyxl
@@ -14,7 +15,7 @@ from tests.test_audit import blank_form, fill  # noqa: F401 - the fixture is use
 from tests.test_validate import BASE
 
 
-def _audit(tmp_path: Path, form: Path, returns: dict[str, dict], register: str | None = None):
+def _audit(tmp_path: Path, form: Path, returns: dict[str, dict], register: str | None = None, rules: str | None = None):
     inbox = tmp_path / "opgaven"
     inbox.mkdir()
     for name, changes in returns.items():
@@ -23,7 +24,11 @@ def _audit(tmp_path: Path, form: Path, returns: dict[str, dict], register: str |
     if register is not None:
         register_file = tmp_path / "contracten.csv"
         register_file.write_text(register, encoding="utf-8")
-    result = run_audit(inbox, year=2025, register_file=register_file)
+    rules_file = None
+    if rules is not None:
+        rules_file = tmp_path / "regels.toml"
+        rules_file.write_text(rules, encoding="utf-8")
+    result = run_audit(inbox, year=2025, register_file=register_file, rules_file=rules_file)
     reports = write_reports(result, tmp_path / "uit")
     return result, reports
 
@@ -73,6 +78,37 @@ def test_a_statutory_failure_reaches_the_officer_for_the_supervisor_and_never_th
         book = _book(reports, result, name)
         assert "Toezicht" not in book.sheetnames
         assert not any("toezichthouder" in value.lower() or "GGD" in value for s in book.worksheets for value in _cells(s))
+
+
+def test_the_supervisor_sheet_names_the_rules_the_catalogue_marks_for_it(audited, tmp_path, blank_form):  # noqa: F811
+    intro = openpyxl.load_workbook(audited[1].overview)["Toezicht"]["A2"].value
+    assert "bij wie een van deze regels rood is: KV01 Meldcode vastgesteld, KV02 Afwegingskader in de meldcode;" in intro
+    # a region that switched KV02 off: the sheet names only the rule that still counts
+    returns = {"kinderopvang": {"aanbieder_naam": "Kinderopvang Zonder", "kvk_nummer": "11110000", "sector": "kinderopvang",
+                                "meldcode_aanwezig": "nee", "meldcode_afwegingskader": None}}
+    result, reports = _audit(tmp_path, blank_form, returns, rules='[[regel]]\nid = "KV02"\nactief = false\n')
+    sheet = openpyxl.load_workbook(reports.overview)["Toezicht"]
+    assert "bij wie deze regel rood is: KV01 Meldcode vastgesteld;" in sheet["A2"].value and "KV02" not in sheet["A2"].value
+    assert "KV01 Meldcode vastgesteld" in _cells(sheet)
+
+
+def test_addresses_are_still_checked_when_own_rules_drop_the_e_mail_pattern(tmp_path, blank_form):  # noqa: F811
+    # a region's KV91 without the e-mail norm: the audit used to stop with an unexpected error
+    rules = """[[regel]]
+id = "KV91"
+norm_vervangen = true
+
+[[regel.norm]]
+status = "grijs"
+kolom = "kvk_nummer"
+niet_patroon = "^[0-9]{8}$"
+"""
+    returns = {"goed": {"aanbieder_naam": "Goed", "kvk_nummer": "11110000", "contact_email": "a@goed.nl"},
+               "fout": {"aanbieder_naam": "Fout", "kvk_nummer": "22220000", "contact_email": "info@fout"}}
+    result, reports = _audit(tmp_path, blank_form, returns, rules=rules)
+    assert _finding(result, "fout", "KV91").status == Status.GROEN  # the region no longer checks addresses
+    rows = list(csv.DictReader((reports.out_dir / "verzendlijst.csv").open(encoding="utf-8-sig"), delimiter=";"))
+    assert {r["aanbieder"]: r["adrescontrole"] for r in rows} == {"Goed": "geldig", "Fout": "ongeldig"}
 
 
 def test_wettelijk_only_where_the_sector_makes_it_so(audited):

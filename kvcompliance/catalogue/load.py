@@ -360,6 +360,8 @@ def build_rule(
         _require(all(isinstance(v, str) for v in table.values()), here, f"{kind}: elke tekst moet tekst zijn")
     adopted = raw.get("vastgesteld", "")
     _require(isinstance(adopted, str), here, "vastgesteld moet tekst zijn (wie, welk besluit, wanneer)")
+    supervised = raw.get("toezicht", False)
+    _require(isinstance(supervised, bool), here, "toezicht moet true of false zijn")
     check_texts = raw.get("controleteksten", [])
     _require(isinstance(check_texts, list) and all(isinstance(t, str) for t in check_texts), here, "controleteksten moet een lijst namen zijn")
     rule = Rule(
@@ -379,6 +381,7 @@ def build_rule(
         agenda=MappingProxyType(dict(raw.get("agenda", {}))),
         check_texts=tuple(check_texts),
         adopted=adopted,
+        supervised=supervised,
     )
     _check_placeholders(rule, set(fields), here)
     return rule

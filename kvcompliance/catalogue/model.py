@@ -215,6 +215,7 @@ class Rule:
     agenda: Mapping[str, str]
     check_texts: tuple[str, ...] = ()  # extra text values its check function provides
     adopted: str = ""  # who set its norm and when ('' = kvcompliance's default norm)
+    supervised: bool = False  # rood at a statutorily obliged provider goes on the Toezicht sheet
 
     @property
     def group(self) -> str:

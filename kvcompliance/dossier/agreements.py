@@ -294,20 +294,26 @@ def store_agreements(dossier: Dossier, books: list[AgreementWorkbook]) -> Stored
     return StoredAgreements(stored, sum(1 for b in books if b.agreements), replaced)
 
 
-def summary(folder: Path, found: FolderAgreements, stored: StoredAgreements, dossier: Path) -> tuple[list[str], list[str], list[str]]:
-    """Dutch lines for the terminal: (what was done, remarks to check, workbooks not read)."""
+def summary(folder: Path, found: FolderAgreements, stored: StoredAgreements, dossier: Path,
+            names_only: bool = False) -> tuple[list[str], list[str], list[str]]:
+    """Dutch lines for the terminal: (what was done, remarks to check, workbooks not read).
+    ``names_only``: files and dossier by their names (for the web page, whose folders are its own)."""
     from kvcompliance.values import plural
+
+    def shown(path: Path) -> Path | str:
+        return path.name if names_only else path
 
     notes = [f"  Let op: {book.path.name}, {note}" for book in found.read for note in book.notes]
     empty = sum(1 for book in found.read if not book.agreements)
     lines = [
         f"{plural(len(found.read), 'werkboek', 'werkboeken')} gelezen: {plural(stored.agreements, 'afspraak', 'afspraken')} van"
-        f" {plural(stored.providers, 'aanbieder', 'aanbieders')} bewaard in {dossier}"
+        f" {plural(stored.providers, 'aanbieder', 'aanbieders')} bewaard in {shown(dossier)}"
         + (f" ({stored.replaced} eerder bewaarde vervangen)" if stored.replaced else "")
         + (f"; in {plural(empty, 'werkboek', 'werkboeken')} is niets afgesproken" if empty else "")
         + "."
     ]
-    lines += [f"  overgeslagen: {path} — {reason}" for path, reason in found.skipped]
+    lines += [f"  overgeslagen: {shown(path)} — {reason}" for path, reason in found.skipped]
     if not found.read and not found.unreadable:
-        notes.append(f"Let op: in {folder} staat geen werkboek voor een accountgesprek.")
-    return lines, notes, [f"  niet gelezen: {path} — {reason}" for path, reason in found.unreadable]
+        notes.append("Let op: geen van de toegevoegde bestanden is een werkboek voor een accountgesprek." if names_only
+                     else f"Let op: in {folder} staat geen werkboek voor een accountgesprek.")
+    return lines, notes, [f"  niet gelezen: {shown(path)} — {reason}" for path, reason in found.unreadable]

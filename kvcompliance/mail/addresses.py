@@ -20,20 +20,23 @@ from typing import Sequence
 from kvcompliance.text import squash
 
 VALID, MISSING, MALFORMED, SHARED = "geldig", "ontbreekt", "ongeldig", "gedeeld"
-#: The rule and field whose pattern decides whether an address is well formed.
-ADDRESS_RULE, ADDRESS_FIELD = "KV91", "contact_email"
+#: The field whose pattern in the rules (``niet_patroon``) decides whether an address is well formed.
+ADDRESS_FIELD = "contact_email"
+#: An address mail can be sent to (name@domain.tld): the shape of the sender's address in the
+#: settings, and of a provider's when an own rules file dropped the rules' pattern.
+SENDABLE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _KVK = re.compile(r"^[0-9]{8}$")
 
 
 def address_pattern(catalogue) -> re.Pattern[str]:
-    """The e-mail pattern of KV91 in ``catalogue`` (``niet_patroon`` on contact_email)."""
+    """The e-mail pattern the rules check ``contact_email`` against (a ``niet_patroon`` norm),
+    so a mail is sent only where the workbook calls the address valid; :data:`SENDABLE` when
+    an own rules file replaced that norm without a pattern."""
     for rule in catalogue.rules:
-        if rule.id != ADDRESS_RULE:
-            continue
         for level in rule.levels:
             if level.column == ADDRESS_FIELD and level.op == "niet_patroon":
                 return re.compile(level.value)
-    raise KeyError(f"{ADDRESS_RULE} has no pattern on {ADDRESS_FIELD}")  # pragma: no cover - the catalogue declares it
+    return SENDABLE
 
 
 @dataclass(frozen=True)

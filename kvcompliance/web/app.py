@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from kvcompliance.errors import KvError
 from kvcompliance.ingest.inbox import display_name
-from kvcompliance.web import downloads, inputs, intake, pages
+from kvcompliance.web import agreements, downloads, inputs, intake, pages
 from kvcompliance.web.extras import Features
 from kvcompliance.web.security import Guard
 from kvcompliance.web.state import HERE, YEAR_GIVEN, NotFound, WebState, audit_or_404, form_fields, run_request, web
@@ -178,6 +178,7 @@ def create_app(workspace: Workspace, token: str, port: int, *, features: Feature
         Route(audit + "/voortgang", progress),
         *pages.routes(audit),
         *downloads.routes(audit),
+        *agreements.routes(audit),
         Route("/stijl/statussen.css", pages.status_css),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         Route("/favicon.ico", lambda request: RedirectResponse("/static/favicon.svg", status_code=301)),

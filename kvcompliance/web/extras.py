@@ -11,7 +11,9 @@ the CLI calls it:
 - dossier: :func:`kvcompliance.dossier.open_dossier`,
   :func:`kvcompliance.dossier.history.attach_history` before the workbooks and
   :func:`kvcompliance.dossier.store.store_audit` after them, inside the audit's process,
-  as ``kvcompliance audit --dossier`` does (see :mod:`kvcompliance.web.runner`).
+  as ``kvcompliance audit --dossier`` does (see :mod:`kvcompliance.web.runner`); the
+  agreements of the conversations are stored in it from the results page
+  (:mod:`kvcompliance.web.agreements`), as ``kvcompliance afspraken`` does.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from kvcompliance.catalogue import Status
 from kvcompliance.outputs import FINDINGS_FILE, LOG_FILE, MAILING_FILE, OVERVIEW_FILE
-from kvcompliance.web import extras
+from kvcompliance.web import agreements, extras
 from kvcompliance.web.state import NotFound, audit_or_404, dossier_path, run_request, web
 
 #: The statuses the call list can be filtered on, in the order a user sees them.
@@ -151,6 +151,7 @@ def results_view(state: Any, audit: Any, shown: Any) -> dict[str, Any]:
         "downloads": _downloads(state, audit),
         "drafts": drafts,
         "dossier": dossier if (dossier := dossier_path(state, audit)) is not None and dossier.is_file() else None,
+        "agreements_waiting": agreements.waiting(audit) if state.features.dossier else [],
         "run_date": result.run_date,
         "written": shown.written,
         "changed": audit.changed_since_run(),

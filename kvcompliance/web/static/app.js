@@ -453,6 +453,61 @@ function initConcepten() {
   });
 }
 
+/* ------------------------------------------------------------------ agreements (results page) */
+function initAfspraken() {
+  const vak = document.getElementById("afspraken");
+  const kies = document.getElementById("afspraken-bestanden");
+  const knop = document.getElementById("bewaar-afspraken");
+  if (!vak || !kies || !knop) return;
+  const adres = `/controles/${vak.dataset.controle}/afspraken`;
+  const wachtend = document.getElementById("afspraken-wachtend");
+  const melding = document.getElementById("melding-afspraken");
+  kies.addEventListener("change", async () => {
+    const bestanden = Array.from(kies.files);
+    kies.value = "";
+    if (!bestanden.length) return;
+    knop.disabled = true;
+    toon(melding, `${aantal(bestanden.length, "werkboek", "werkboeken")} toevoegen…`, "bezig");
+    const fouten = [];
+    let namen = null;
+    for (const bestand of bestanden) {
+      const antwoord = await stuurBestand(adres + "/bestand", bestand);
+      if (!antwoord.ok) fouten.push(antwoord.data.fout || `${bestand.name} is niet toegevoegd.`);
+      else namen = antwoord.data.wachtend;
+    }
+    if (namen) wachtend.textContent = namen.length ? `Klaar om te bewaren: ${namen.join(", ")}.` : "";
+    knop.disabled = !(namen && namen.length);
+    if (fouten.length) toon(melding, fouten.join(" "), "fout");
+    else toon(melding, "Klik op Afspraken bewaren om ze in het dossier te zetten.", "goed");
+  });
+  knop.addEventListener("click", async () => {
+    knop.disabled = true;
+    toon(melding, "Afspraken lezen en bewaren…", "bezig");
+    const antwoord = await vraag(adres, { method: "POST" });
+    if (!antwoord.ok) {
+      knop.disabled = false;
+      toon(melding, antwoord.data.fout || "Het bewaren is mislukt.", "fout");
+      return;
+    }
+    const data = antwoord.data;
+    const delen = data.regels.slice(0, 1).map((tekst) => { const p = document.createElement("p"); p.textContent = tekst; return p; });
+    const rest = [...data.regels.slice(1), ...data.opmerkingen, ...data.problemen];
+    if (rest.length) {
+      const lijst = document.createElement("ul");
+      for (const tekst of rest) {
+        const regel = document.createElement("li");
+        regel.textContent = tekst;
+        lijst.appendChild(regel);
+      }
+      delen.push(lijst);
+    }
+    melding.replaceChildren(...delen);
+    melding.className = rest.length ? "melding let-op" : "melding goed";
+    melding.hidden = false;
+    wachtend.textContent = "";
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   initStart();
   initInvoer();
@@ -461,4 +516,5 @@ document.addEventListener("DOMContentLoaded", () => {
   initWachten();
   initBellijst();
   initConcepten();
+  initAfspraken();
 });

@@ -1,0 +1,109 @@
+"""Recording what was agreed without a command line: the results page takes the workbooks in
+which the officer typed the agreements and stores them in the audit's dossier, as
+``kvcompliance afspraken`` does. Driven in Chromium; the dossier is read back with sqlite3."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from tests.test_dossier_years import type_agreement
+from tests.webtools import RunningServer, launch_chromium, need_chromium, new_audit, upload, wait_for_run
+
+pytestmark = pytest.mark.browser
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_workbooks"
+
+
+def _first_agenda_key(path: Path) -> str:
+    book = openpyxl.load_workbook(path)
+    (sheet, ref), = book.defined_names["kv_agenda"].destinations
+    rows = book[sheet][ref.replace("$", "")]
+    return next(cells[-1].value for cells in rows[1:] if cells[-1].value)
+
+
+def _audit(server: RunningServer, **choices: str) -> str:
+    audit_id = new_audit(server, 2025, **choices)
+    for path in sorted(SAMPLES.glob("0[1-3]_*.xlsx")):
+        upload(server, audit_id, path)
+    assert server.post(f"/controles/{audit_id}/start")[0] == 200
+    assert wait_for_run(server, audit_id)["toestand"] == "klaar"
+    return audit_id
+
+
+def test_the_officer_stores_the_agreements_from_the_results_page(tmp_path):
+    executable = need_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    server = RunningServer(tmp_path / "werkmap", jobs=1)
+    try:
+        audit_id = _audit(server, dossier="nieuw:dossier.sqlite")
+        bare = _audit(server)  # no dossier: nowhere to store
+        # what the officer does after the conversation: the provider's workbook, with the agreement typed in
+        written = sorted((server.state.workspace.audit(audit_id).output / "accountgesprek").iterdir())[0]
+        typed = tmp_path / "na het gesprek" / written.name
+        typed.parent.mkdir()
+        shutil.copy2(written, typed)
+        key = _first_agenda_key(typed)
+        type_agreement(typed, key, "Meldcode vaststellen in het MT", "Directeur", "1 maart")
+        not_a_workbook = tmp_path / "na het gesprek" / "notulen.txt"
+        not_a_workbook.write_text("notulen", encoding="utf-8")
+
+        with sync_playwright() as playwright:
+            browser = launch_chromium(playwright, executable)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(server.url)
+            page.goto(f"{server.base}/controles/{bare}/resultaten")
+            expect(page.locator("#afspraken")).to_contain_text("Deze controle heeft geen dossier")
+            assert page.locator("#bewaar-afspraken").count() == 0
+
+            page.goto(f"{server.base}/controles/{audit_id}/resultaten")
+            knop = page.get_by_role("button", name="Afspraken bewaren")
+            expect(knop).to_be_disabled()  # nothing added yet
+            page.locator("#afspraken-bestanden").set_input_files([str(not_a_workbook), str(typed)])
+            melding = page.locator("#melding-afspraken")
+            expect(melding).to_contain_text("notulen.txt is geen werkboek")
+            expect(page.locator("#afspraken-wachtend")).to_have_text(f"Klaar om te bewaren: {typed.name}.")
+            expect(knop).to_be_enabled()
+            knop.click()
+            expect(melding).to_contain_text("1 werkboek gelezen: 1 afspraak van 1 aanbieder bewaard in dossier.sqlite.")
+            expect(page.locator("#afspraken-wachtend")).to_have_text("")
+            expect(knop).to_be_disabled()
+            # the page, opened again, has nothing waiting: the copies are gone, the agreement is kept
+            page.reload()
+            expect(page.get_by_role("button", name="Afspraken bewaren")).to_be_disabled()
+            browser.close()
+
+        with sqlite3.connect(server.state.workspace.root / "dossier.sqlite") as db:
+            rows = db.execute("SELECT sleutel, afspraak, wie, termijn, werkboek FROM afspraken").fetchall()
+        assert rows == [(key, "Meldcode vaststellen in het MT", "Directeur", "1 maart", typed.name)]
+        assert not (server.state.workspace.audit(audit_id).folder / "afspraken").exists()
+    finally:
+        server.stop()
+
+
+def test_agreements_are_refused_in_dutch_without_a_dossier_or_without_workbooks(tmp_path):
+    server = RunningServer(tmp_path / "werkmap", jobs=1)
+    try:
+        bare = _audit(server)
+        status, _, body = server.post(f"/controles/{bare}/afspraken/bestand?naam=a.xlsx", b"PK",
+                                      {"Content-Type": "application/octet-stream"})
+        assert status == 400 and "Deze controle heeft geen dossier" in body.decode()
+        with_dossier = _audit(server, dossier="nieuw:dossier.sqlite")
+        status, _, body = server.post(f"/controles/{with_dossier}/afspraken")
+        assert status == 400 and "Voeg eerst de werkboeken toe" in body.decode()
+        # a file with a workbook's name that is no workbook: named, nothing stored, nothing lost
+        status, _, body = server.post(f"/controles/{with_dossier}/afspraken/bestand?naam=kapot.xlsx", b"geen zip",
+                                      {"Content-Type": "application/octet-stream"})
+        assert status == 200, body
+        status, _, body = server.post(f"/controles/{with_dossier}/afspraken")
+        answer = body.decode()
+        assert status == 200 and "0 werkboeken gelezen" in answer and "kapot.xlsx" in answer
+        with sqlite3.connect(server.state.workspace.root / "dossier.sqlite") as db:
+            assert db.execute("SELECT count(*) FROM afspraken").fetchone() == (0,)
+    finally:
+        server.stop()
