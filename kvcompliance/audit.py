@@ -169,10 +169,13 @@ def choose_year(frame, year: int | None, given: str = "opgegeven met --jaar") ->
         total, matching = len(frame), counts.get(year, 0)
         warning = ""
         if total and matching * 2 < total:
-            warning = (
-                f"LET OP: maar {matching} van de {plural(total, 'opgave', 'opgaven')} {'gaat' if matching == 1 else 'gaan'} over {year}."
-                f" De andere worden grijs op KV92 (verslagjaar). Klopt het controlejaar {year} ({given})?"
-            )
+            if total == 1:
+                said = f"de enige opgave gaat niet over {year}. Die wordt"
+            elif matching == 0:
+                said = f"geen van de {total} opgaven gaat over {year}. Die worden alle"
+            else:
+                said = f"maar {matching} van de {total} opgaven {'gaat' if matching == 1 else 'gaan'} over {year}. De andere worden"
+            warning = f"LET OP: {said} grijs op KV92 (verslagjaar). Klopt het controlejaar {year} ({given})?"
         return year, given, warning
     if not counts:
         fallback = datetime.now().year - 1

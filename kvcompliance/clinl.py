@@ -22,6 +22,8 @@ from typing import Any, Iterator
 
 import click
 
+from kvcompliance.text import quoted
+
 #: Headings click writes in a help text, in Dutch.
 HEADINGS = {"Options": "Opties", "Commands": "Commando's", "Arguments": "Argumenten", "Positional arguments": "Argumenten"}
 HELP_TEXT = "Toon deze hulp en stop."
@@ -109,7 +111,7 @@ class DutchGroup(click.Group):
         name = args[0] if args else None
         if name is not None and not name.startswith("-") and self.get_command(ctx, name) is None:
             known = ", ".join(sorted(self.list_commands(ctx)))
-            raise click.UsageError(f"Onbekend commando '{name}'. Bekend zijn: {known}.", ctx)
+            raise click.UsageError(f"Onbekend commando {quoted(name)}. Bekend zijn: {known}.", ctx)
         return super().resolve_command(ctx, args)
 
 
@@ -136,11 +138,11 @@ class _Place(click.ParamType):
         path = Path(value)
         kind = _kind(path)
         if self.exists and kind is None:
-            self.fail(f"{'de' if self.name == 'map' else 'het'} {self.name} '{value}' bestaat niet", param, ctx)
+            self.fail(f"{'de' if self.name == 'map' else 'het'} {self.name} {quoted(str(value))} bestaat niet", param, ctx)
         if kind == self.other:
-            self.fail(f"'{value}' is een {self.other}, geen {self.name}", param, ctx)
+            self.fail(f"{quoted(str(value))} is een {self.other}, geen {self.name}", param, ctx)
         if self.exists and not os.access(path, self.access):
-            self.fail(f"{'de' if self.name == 'map' else 'het'} {self.name} '{value}' is niet te lezen (geen leesrechten)",
+            self.fail(f"{'de' if self.name == 'map' else 'het'} {self.name} {quoted(str(value))} is niet te lezen (geen leesrechten)",
                       param, ctx)
         return path
 
@@ -168,7 +170,7 @@ class PathOf(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path:
         path = Path(value)
         if self.exists and _kind(path) is None:
-            self.fail(f"'{value}' bestaat niet", param, ctx)
+            self.fail(f"{quoted(str(value))} bestaat niet", param, ctx)
         return path
 
 
@@ -184,10 +186,10 @@ class Number(click.ParamType):
         try:
             number = int(text) if self.whole else float(text)
         except ValueError:
-            self.fail(f"'{value}' is geen geldig {self.name}", param, ctx)
+            self.fail(f"{quoted(str(value))} is geen geldig {self.name}", param, ctx)
         if not self.low <= number <= self.high:
             low, high = (int(x) if float(x).is_integer() else x for x in (self.low, self.high))
-            self.fail(f"'{value}' ligt niet tussen {low} en {high}", param, ctx)
+            self.fail(f"{quoted(str(value))} ligt niet tussen {low} en {high}", param, ctx)
         return number
 
 

@@ -9,6 +9,7 @@ oranje als ...; anders groen."
 from __future__ import annotations
 
 from kvcompliance.catalogue import OPERATORS, Catalogue, Level, Rule, Status
+from kvcompliance.values import listing
 from kvcompliance.wording import level_value_text, origin_text, param_text
 
 
@@ -42,12 +43,12 @@ def scope_text(catalogue: Catalogue, rule: Rule) -> str:
         scope = "alle sectoren"
     else:
         labels = [s.label_in_sentence for s in catalogue.sectors if s.key in rule.sectors]
-        scope = ", ".join(labels) if labels else "geen enkele sector"
+        scope = listing(labels) if labels else "geen enkele sector"
     if rule.params.get("ook_bij_volwassen_clienten"):
         parents = rule.params.get("volwassenen_zijn_ouders_in", ())
-        scope += ", en elke aanbieder met volwassen cliënten"
+        scope += " en elke aanbieder met volwassen cliënten"
         if parents:
-            scope += f" buiten {param_text(catalogue, 'volwassenen_zijn_ouders_in', parents).lower()} (daar zijn de volwassenen de ouders)"
+            scope += f" buiten {param_text(catalogue, 'volwassenen_zijn_ouders_in', parents)} (daar zijn de volwassenen de ouders)"
     if "solo_tot_en_met" in rule.params:
         scope += f"; niet bij {param_text(catalogue, 'solo_tot_en_met', rule.params['solo_tot_en_met'])} medewerker of minder"
     return scope

@@ -21,7 +21,7 @@ import pandas as pd
 
 from kvcompliance.catalogue import Catalogue, Field
 from kvcompliance.model import FieldIssue, Identity, RejectedFile, ReturnRecord
-from kvcompliance.text import squash
+from kvcompliance.text import quoted, squash
 from kvcompliance.values import NotUnderstood, parser_for, raw_text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -129,10 +129,10 @@ def _parse_column(field: Field, records: list[ReturnRecord], issues: list[FieldI
             if value is not None and field.type == "sector":
                 key = sectors.get(squash(value))
                 if key is None:
-                    raise NotUnderstood(f"'{value}' is geen bekende sector")
+                    raise NotUnderstood(f"{quoted(value)} is geen bekende sector")
                 value = key
             if value is not None and field.type == "datum" and not 1900 <= value.year <= 2100:
-                raise NotUnderstood(f"'{raw_text(raw)}' is geen geldige datum")
+                raise NotUnderstood(f"{quoted(raw_text(raw))} is geen geldige datum")
         except NotUnderstood as exc:
             issues.append(FieldIssue(record.return_id, field.key, raw_text(raw), exc.reason))
             value = None

@@ -18,7 +18,7 @@ from kvcompliance.catalogue import Catalogue
 from kvcompliance.errors import RegisterError, UnreadableFile, os_reason
 from kvcompliance.normalise import sector_lookup
 from kvcompliance.tabular import read_rows
-from kvcompliance.text import after_colon, squash
+from kvcompliance.text import after_colon, quoted, squash
 from kvcompliance.values import NotUnderstood, parse_amount, parse_code, parse_text, plural
 
 COLUMNS = ("contractnummer", "aanbieder_naam", "kvk_nummer", "sector", "contact_email")
@@ -99,7 +99,7 @@ def _header_index(header: list[Any], path: Path) -> dict[str, int]:
         position = names.get(squash(column))
         if position is None and column in COLUMNS:
             raise RegisterError(
-                f"Het contractregister {path.name} mist de kolom '{column}'. Nodig zijn: {', '.join(COLUMNS)}"
+                f"Het contractregister {path.name} mist de kolom {quoted(column)}. Nodig zijn: {', '.join(COLUMNS)}"
                 f" (en eventueel {', '.join(OPTIONAL_COLUMNS)})."
             )
         if position is not None:
@@ -124,7 +124,7 @@ def load_register(path: Path, catalogue: Catalogue) -> Register:
             )
         rows = _read_rows_bounded(path)
     except UnreadableFile as exc:
-        raise RegisterError(f"Het contractregister {path.name} kan niet worden gelezen: {after_colon(exc.reason)}") from None
+        raise RegisterError(f"Het contractregister {path.name} kan niet worden gelezen: {after_colon(exc.reason, catalogue.proper_names)}") from None
     except OSError as exc:
         raise RegisterError(f"Het contractregister {path.name} kan niet worden gelezen: {os_reason(exc, reading=True)}.") from None
     rows = [r for r in rows if any(v not in (None, "") for v in r)]
@@ -211,11 +211,11 @@ def _contract(number: int, cell, sectors: dict[str, str]) -> Contract:
         raise NotUnderstood("aanbieder_naam ontbreekt")
     kvk = parse_code(cell("kvk_nummer"), 8) or ""
     if not re.fullmatch(r"\d{8}", kvk):
-        raise NotUnderstood(f"kvk_nummer '{cell('kvk_nummer') or ''}' is geen 8 cijfers")
+        raise NotUnderstood(f"kvk_nummer {quoted(cell('kvk_nummer') or '')} is geen 8 cijfers")
     sector_text = parse_text(cell("sector")) or ""
     sector = sectors.get(squash(sector_text))
     if sector is None:
-        raise NotUnderstood(f"onbekende sector '{sector_text}'")
+        raise NotUnderstood(f"onbekende sector {quoted(sector_text)}")
     email = parse_text(cell("contact_email")) or ""
     expected_raw = cell("verwacht_aantal_signalen")
     try:
@@ -233,7 +233,7 @@ def _choice(value: Any, allowed: tuple[str, ...], column: str) -> str | None:
         return None
     word = text.strip().lower()
     if word not in allowed:
-        raise NotUnderstood(f"{column} '{text}' is niet {' of '.join(allowed)}")
+        raise NotUnderstood(f"{column} {quoted(text)} is niet {' of '.join(allowed)}")
     return word
 
 

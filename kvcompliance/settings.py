@@ -20,6 +20,7 @@ from typing import Any, Mapping
 
 from kvcompliance.errors import KvError
 from kvcompliance.mail.addresses import SENDABLE
+from kvcompliance.text import quoted
 
 DEFAULT_FILE = "kvcompliance.toml"
 SCHEMA_FILE = "instellingen.toml"
@@ -204,7 +205,7 @@ def _check(data: dict[str, Any], path: Path, base: Path) -> dict[str, dict[str, 
         for key, value in table.items():
             spec = keys.get(key)
             if spec is None:
-                raise SettingsError(f"{path.name}: onbekende sleutel {key!r} in [{name}] (bekend: {', '.join(keys)}).")
+                raise SettingsError(f"{path.name}: onbekende sleutel {quoted(key)} in [{name}] (bekend: {', '.join(keys)}).")
             values[name][key] = _typed(spec, value, f"{path.name}: [{name}] {key}", base)
             if section.allowed(key):
                 check_template(values[name][key], section.allowed(key), f"{path.name}: [{name}] {key}")
@@ -231,7 +232,7 @@ def check_template(text: str, allowed: frozenset[str], where: str) -> None:
 def _typed(spec: SettingKey, value: Any, where: str, base: Path) -> Any:
     if spec.type == "jaar":
         if not isinstance(value, int) or isinstance(value, bool) or not 1990 <= value <= 2100:
-            raise SettingsError(f"{where} moet een jaartal zijn, bijvoorbeeld {spec.example}; nu: {value!r}.")
+            raise SettingsError(f"{where} moet een jaartal zijn, bijvoorbeeld {spec.example}; nu: {quoted(value)}.")
         return value
     if spec.type == "datum":
         if isinstance(value, datetime):
@@ -247,15 +248,15 @@ def _typed(spec: SettingKey, value: Any, where: str, base: Path) -> Any:
                 parsed = None
             if parsed is not None:
                 return parsed
-        raise SettingsError(f"{where} moet een datum zijn, bijvoorbeeld {spec.example}; nu: {value!r}.")
+        raise SettingsError(f"{where} moet een datum zijn, bijvoorbeeld {spec.example}; nu: {quoted(value)}.")
     if not isinstance(value, str):
-        raise SettingsError(f"{where} moet tekst zijn (tussen aanhalingstekens); nu: {value!r}.")
+        raise SettingsError(f"{where} moet tekst zijn (tussen aanhalingstekens); nu: {quoted(value)}.")
     if spec.type != "brief" and (_CONTROL.search(value) or "\n" in value or len(value) > 200):
         raise SettingsError(f"{where} moet één korte regel tekst zijn (hoogstens 200 tekens).")
     if spec.type == "brief" and (_CONTROL.search(value.replace("\n", "").replace("\t", "")) or len(value) > 20_000):
         raise SettingsError(f"{where} bevat tekens die niet in een brief horen, of is te lang.")
     if spec.type == "email" and not SENDABLE.match(value):
-        raise SettingsError(f"{where} is geen geldig e-mailadres: {value!r}.")
+        raise SettingsError(f"{where} is geen geldig e-mailadres: {quoted(value)}.")
     if spec.type == "pad":
         return (base / value).resolve() if not Path(value).is_absolute() else Path(value)
     return value.strip()

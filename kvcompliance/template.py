@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from kvcompliance.catalogue import VERSION_NAME, Catalogue, Field
 from kvcompliance.errors import KvError, OutputError
 from kvcompliance.settings import Letterhead, date_in_words
+from kvcompliance.text import quoted
 
 if TYPE_CHECKING:  # pragma: no cover - the register module imports pandas
     pass
@@ -274,12 +275,13 @@ def _write_instructions(workbook: Any, formats: _Formats, catalogue: Catalogue, 
     sheet.write_string(row, 0, "Zo vult u het formulier in", formats.heading)
     row += 1
     steps = (
-        f"Vul op het tabblad '{FORM_SHEET}' alleen de gele cellen in. Velden met een * zijn verplicht.",
+        f"Vul op het tabblad {quoted(FORM_SHEET)} alleen de gele cellen in. Velden met een * zijn verplicht.",
         "Kies bij ja/nee-vragen en bij de sector een antwoord uit de keuzelijst: klik op de cel en daarna op het pijltje.",
-        "Vul aantallen en getallen in zonder tekst of eenheid: 12 of 12,5, dus niet 'ca. 12' of '12 uur'. "
+        "Vul aantallen en getallen in zonder tekst of eenheid: 12 of 12,5, dus niet ‘ca. 12’ of ‘12 uur’. "
         "Is het aantal nul, vul dan 0 in en laat de cel niet leeg.",
         "Vul datums in als dd-mm-jjjj, bijvoorbeeld 01-03-2024.",
-        "Wilt u een antwoord toelichten? Gebruik dan het veld 'Toelichting' onderaan het formulier.",
+        f"Wilt u een antwoord toelichten? Gebruik dan het veld {quoted(catalogue.field('toelichting').label)} onderaan het"
+        " formulier.",
         "Verander de opmaak niet: voeg geen rijen, kolommen of tabbladen toe en wijzig de namen van de tabbladen niet.",
         "Sla het bestand op als Excel-werkmap (.xlsx) en stuur het terug naar de gemeente. "
         "Stuur geen pdf, foto of scan: die kan de gemeente niet verwerken. Beveilig het bestand niet met een wachtwoord.",
@@ -364,7 +366,7 @@ def _write_form(workbook: Any, formats: _Formats, catalogue: Catalogue, prefill:
         + (f"; terugsturen vóór {date_in_words(letterhead.deadline)}" if letterhead.deadline else "")
         + (f" naar {letterhead.email}" if letterhead.email else "")
         + ". Vul alleen de gele cellen in. Velden met een * zijn verplicht. "
-        f"Uitleg staat op het tabblad '{INSTRUCTION_SHEET}'. Formulierversie {catalogue.form_version}.",
+        f"Uitleg staat op het tabblad {quoted(INSTRUCTION_SHEET)}. Formulierversie {catalogue.form_version}.",
         formats.intro,
     )
     sheet.set_row(HEADER_ROW, 20)

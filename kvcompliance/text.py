@@ -1,12 +1,14 @@
 """Text compared the way people type it, and text made safe to show: the one normalisation
 used everywhere (:func:`squash` to compare; :func:`printable` for the terminal;
 :func:`plain` and :func:`one_line` for what other programs show, such as e-mails;
-:func:`after_colon` to make a sentence of the catalogue part of a message)."""
+:func:`after_colon` to make a sentence of the catalogue part of a message; :func:`quoted` for
+a field label or a typed value inside a Dutch sentence)."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Iterable
 
 _NOT_ALNUM = re.compile(r"[^a-z0-9]")
 
@@ -16,6 +18,22 @@ def squash(text: str) -> str:
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return _NOT_ALNUM.sub("", text.lower())
+
+
+#: The one way a Dutch sentence quotes a field label, a sheet name or what someone typed:
+#: single curly quotes, ‘Aantal fte’ (the catalogue's texts use the same marks).
+QUOTE_OPEN, QUOTE_CLOSE = "\u2018", "\u2019"
+
+
+def quoted(value: object) -> str:
+    """``value`` quoted inside a Dutch sentence: ‘ca. 20’ is geen getal. Text is quoted; a
+    number, true/false or a list from a settings file is shown as it is (12, true), so the
+    reader still sees whether a setting was written as text."""
+    if isinstance(value, str):
+        return f"{QUOTE_OPEN}{value}{QUOTE_CLOSE}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 #: What :func:`printable` puts in place of a character a terminal would act on.
@@ -29,11 +47,18 @@ def printable(text: object) -> str:
     """``text`` safe to print on a terminal: every character a terminal would act on
     instead of show (escape sequences that clear the screen or move the cursor, a line
     feed that fakes an output line, bidi controls that reverse what is read) becomes
-    U+FFFD. For file names, provider names and messages that quote them."""
+    U+FFFD. A byte of a file name that is not UTF-8 (a surrogate U+DC80..U+DCFF, as the
+    OS hands it over) is shown escaped, ``\\xe9``, so two such names stay two names.
+    For file names, provider names and messages that quote them."""
     text = str(text)
     if text.isprintable():  # the usual case, fast; isprintable is False for all of the above
         return text
-    return "".join(REPLACEMENT if unicodedata.category(ch) in _UNPRINTABLE else ch for ch in text)
+    return "".join(_shown(ch) if unicodedata.category(ch) in _UNPRINTABLE else ch for ch in text)
+
+
+def _shown(ch: str) -> str:
+    """An unprintable character on a terminal: an undecodable file-name byte escaped, else U+FFFD."""
+    return f"\\x{ord(ch) - 0xDC00:02x}" if "\udc80" <= ch <= "\udcff" else REPLACEMENT
 
 
 #: An escape sequence a terminal or a mail program's viewer would act on (CSI ... final
@@ -63,11 +88,15 @@ def one_line(text: object) -> str:
     return " ".join(plain(text).split())
 
 
-def after_colon(sentence: str) -> str:
+def after_colon(sentence: str, names: Iterable[str] = ()) -> str:
     """A sentence of its own (a reason from the catalogue, 'Het bestand is leeg.') as the
     part after the colon of a message, so that the message reads as one sentence: 'Het
     contractregister kan niet worden gelezen: het bestand is leeg.' Only an ordinary first
-    word loses its capital; a name or an abbreviation ('CSV-bestand', 'KvK') keeps it."""
+    word loses its capital; a name keeps it: an abbreviation ('CSV-bestand', 'KvK') and
+    every one of ``names``, the catalogue's proper names ('Veilig Thuis', 'Wmo': see
+    ``Catalogue.proper_names``)."""
+    if any(sentence.startswith(name) and not sentence[len(name):len(name) + 1].isalnum() for name in names):
+        return sentence
     first = sentence.split(" ", 1)[0]
     if first[:1].isupper() and first[1:] == first[1:].lower():
         return sentence[:1].lower() + sentence[1:]

@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 import re
 from datetime import date, datetime, timedelta
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
+
+from kvcompliance.text import quoted
 
 EXCEL_EPOCH = date(1899, 12, 30)
 #: Excel serials before 1-1-1990 are not plausible dates here; '2024' is a year, not a date.
@@ -121,18 +123,18 @@ def parse_bool(value: Any) -> bool | None:
             return None
         if value in (0, 1):
             return bool(value)
-        raise NotUnderstood(f"'{raw_text(value)}' is geen ja of nee")
+        raise NotUnderstood(f"{quoted(raw_text(value))} is geen ja of nee")
     text = _text(value) if isinstance(value, str) else None
     if text is None:
         if value is None or isinstance(value, str):
             return None
-        raise NotUnderstood(f"'{raw_text(value)}' is geen ja of nee")
+        raise NotUnderstood(f"{quoted(raw_text(value))} is geen ja of nee")
     word = text.lower()
     if word in TRUE_WORDS:
         return True
     if word in FALSE_WORDS:
         return False
-    raise NotUnderstood(f"'{text}' is geen ja of nee")
+    raise NotUnderstood(f"{quoted(text)} is geen ja of nee")
 
 
 def parse_ternary(value: Any) -> str | None:
@@ -144,7 +146,7 @@ def parse_ternary(value: Any) -> str | None:
     try:
         parsed = parse_bool(value)
     except NotUnderstood:
-        raise NotUnderstood(f"'{raw_text(value)}' is geen ja, nee of n.v.t.") from None
+        raise NotUnderstood(f"{quoted(raw_text(value))} is geen ja, nee of n.v.t.") from None
     if parsed is None:
         return None
     return "ja" if parsed else "nee"
@@ -169,15 +171,15 @@ def parse_number(value: Any) -> float | None:
         except OverflowError:
             number = math.inf
         if math.isinf(number):
-            raise NotUnderstood(f"'{raw_text(value)[:20]}' is geen bruikbaar getal")
+            raise NotUnderstood(f"{quoted(raw_text(value)[:20])} is geen bruikbaar getal")
         return number
     if isinstance(value, (date, datetime)):
-        raise NotUnderstood(f"'{raw_text(value)}' is een datum, geen getal")
+        raise NotUnderstood(f"{quoted(raw_text(value))} is een datum, geen getal")
     text = _text(value) if isinstance(value, str) else None
     if text is None:
         if value is None or isinstance(value, str):
             return None
-        raise NotUnderstood(f"'{raw_text(value)}' is geen getal")
+        raise NotUnderstood(f"{quoted(raw_text(value))} is geen getal")
     compact = text.replace(" ", "").replace("\u2212", "-")
     percent = compact.endswith("%")
     if percent:
@@ -191,9 +193,9 @@ def parse_number(value: Any) -> float | None:
     elif _NUMBER_PLAIN.match(compact):
         number = float(compact)
     else:
-        raise NotUnderstood(f"'{text}' is geen getal")
+        raise NotUnderstood(f"{quoted(text)} is geen getal")
     if math.isinf(number):
-        raise NotUnderstood(f"'{text[:20]}…' is geen bruikbaar getal")
+        raise NotUnderstood(f"{quoted(text[:20] + '…')} is geen bruikbaar getal")
     return number / 100 if percent else number
 
 
@@ -203,13 +205,13 @@ def parse_count(value: Any) -> int | None:
     if number is None:
         return None
     if isinstance(value, str) and value.strip().endswith("%"):
-        raise NotUnderstood(f"'{value.strip()}' is een percentage, geen aantal")
+        raise NotUnderstood(f"{quoted(value.strip())} is een percentage, geen aantal")
     if number < 0:
-        raise NotUnderstood(f"'{raw_text(value)}' is negatief; een aantal kan niet kleiner zijn dan 0")
+        raise NotUnderstood(f"{quoted(raw_text(value))} is negatief; een aantal kan niet kleiner zijn dan 0")
     if not float(number).is_integer():
-        raise NotUnderstood(f"'{raw_text(value)}' is geen geheel getal")
+        raise NotUnderstood(f"{quoted(raw_text(value))} is geen geheel getal")
     if number > 10**9:
-        raise NotUnderstood(f"'{raw_text(value)}' is onwaarschijnlijk groot")
+        raise NotUnderstood(f"{quoted(raw_text(value))} is onwaarschijnlijk groot")
     return int(number)
 
 
@@ -219,11 +221,11 @@ def parse_amount(value: Any) -> float | None:
     if number is None:
         return None
     if isinstance(value, str) and value.strip().endswith("%"):
-        raise NotUnderstood(f"'{value.strip()}' is een percentage; vul een aantal in")
+        raise NotUnderstood(f"{quoted(value.strip())} is een percentage; vul een aantal in")
     if number < 0:
-        raise NotUnderstood(f"'{raw_text(value)}' is negatief; dit getal kan niet kleiner zijn dan 0")
+        raise NotUnderstood(f"{quoted(raw_text(value))} is negatief; dit getal kan niet kleiner zijn dan 0")
     if number > 10**9:
-        raise NotUnderstood(f"'{raw_text(value)}' is onwaarschijnlijk groot")
+        raise NotUnderstood(f"{quoted(raw_text(value))} is onwaarschijnlijk groot")
     return number
 
 
@@ -233,11 +235,11 @@ def parse_year(value: Any) -> int | None:
     try:
         number = parse_number(value)
     except NotUnderstood:
-        raise NotUnderstood(f"'{raw_text(value)}' is geen jaartal") from None
+        raise NotUnderstood(f"{quoted(raw_text(value))} is geen jaartal") from None
     if number is None:
         return None
     if not float(number).is_integer() or not 1990 <= number <= 2100:
-        raise NotUnderstood(f"'{raw_text(value)}' is geen jaartal")
+        raise NotUnderstood(f"{quoted(raw_text(value))} is geen jaartal")
     return int(number)
 
 
@@ -258,7 +260,7 @@ def _make_date(year: int, month: int, day: int, text: str, two_digit_year: bool 
     try:
         return date(year, month, day)
     except ValueError:
-        raise NotUnderstood(f"'{text}' is geen bestaande datum") from None
+        raise NotUnderstood(f"{quoted(text)} is geen bestaande datum") from None
 
 
 def parse_date(value: Any) -> date | None:
@@ -274,12 +276,12 @@ def parse_date(value: Any) -> date | None:
             return None
         if MIN_DATE_SERIAL <= value <= 2958465:  # Excel serials from 1990 up to 9999-12-31
             return EXCEL_EPOCH + timedelta(days=int(value))
-        raise NotUnderstood(f"'{raw_text(value)}' is geen datum")
+        raise NotUnderstood(f"{quoted(raw_text(value))} is geen datum")
     text = _text(value) if isinstance(value, str) else None
     if text is None:
         if value is None or isinstance(value, str):
             return None
-        raise NotUnderstood(f"'{raw_text(value)}' is geen datum")
+        raise NotUnderstood(f"{quoted(raw_text(value))} is geen datum")
     if m := _DATE_DMY.match(text):
         return _make_date(int(m.group(3)), int(m.group(2)), int(m.group(1)), text, len(m.group(3)) == 2)
     if m := _DATE_ISO.match(text):
@@ -290,7 +292,7 @@ def parse_date(value: Any) -> date | None:
             return _make_date(int(m.group(3)), month, int(m.group(1)), text)
     if re.fullmatch(r"[0-9]+([.,][0-9]+)?", text):
         return parse_date(parse_number(text))
-    raise NotUnderstood(f"'{text}' is geen datum (gebruik dd-mm-jjjj)")
+    raise NotUnderstood(f"{quoted(text)} is geen datum (gebruik dd-mm-jjjj)")
 
 
 def parser_for(field_type: str, digits: int | None = None) -> Callable[[Any], Any]:
@@ -352,6 +354,12 @@ def plural(n: float, one: str, many: str) -> str:
     number = format_number(float(n))
     form = one if float(n) == 1 else many
     return form.replace("#", number) if "#" in form else f"{number} {form}"
+
+
+def listing(items: Sequence[str], last: str = "en") -> str:
+    """Items as a Dutch list: 'jeugdhulp, onderwijs en welzijn' ('of' with ``last="of"``)."""
+    items = list(items)
+    return f"{', '.join(items[:-1])} {last} {items[-1]}" if len(items) > 1 else "".join(items)
 
 
 def format_near(value: float, fmt: str, thresholds: tuple[float, ...] = ()) -> str:

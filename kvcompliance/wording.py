@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 
 from kvcompliance.catalogue import FIELD_FORMAT, Catalogue, Level, Rule
 from kvcompliance.model import FieldIssue
-from kvcompliance.values import EMPTY, format_date, format_near, format_number, format_percent, format_value, plural
+from kvcompliance.values import EMPTY, format_date, format_near, format_number, format_percent, format_value, listing, plural
 
 DUTY_STATUTORY, DUTY_CONTRACTUAL = "wettelijk", "contractueel"
 RELATION_CONTRACT, RELATION_SUBSIDY = "contract", "subsidie"
@@ -21,7 +21,7 @@ RELATION_CONTRACT, RELATION_SUBSIDY = "contract", "subsidie"
 
 # ------------------------------------------------------------------ what is missing
 def missing_phrase(catalogue: Catalogue, key: str, issue: FieldIssue | None) -> str:
-    """"‘Aantal fte’ is niet ingevuld" or "‘Aantal fte’ is niet te verwerken: 'ca. 20' is geen getal"."""
+    """"‘Aantal fte’ is niet ingevuld" or "‘Aantal fte’ is niet te verwerken: ‘ca. 20’ is geen getal"."""
     label = catalogue.field(key).label
     if issue is not None:
         return catalogue.texts["veld_onbegrepen"].format(veld=label, reden=issue.reason)
@@ -100,14 +100,16 @@ def fill_fields(catalogue: Catalogue, template: str, columns: FrameColumns, pos:
 
 
 def param_text(catalogue: Catalogue, key: str, value: Any) -> str:
-    """A rule parameter as shown: 5%, 1, ja, or sector names."""
+    """A rule parameter as shown inside a sentence: 5%, 1, ja, 'jeugdhulp, Wmo', or one value
+    per sector ('jeugdhulp 0,5, jeugdgezondheidszorg 0,3'). Sectors are shown by their
+    Dutch label from the catalogue (their keys stay in the TOML), as a Dutch list ('... en
+    overig 0,1')."""
     spec = catalogue.params.get(key)
     fmt = spec.format if spec else "getal"
     if isinstance(value, dict):
-        return ", ".join(f"{k} {param_text(catalogue, key, v)}" for k, v in value.items())
+        return listing([f"{_sector_in_sentence(catalogue, k)} {param_text(catalogue, key, v)}" for k, v in value.items()])
     if fmt == "sectoren":
-        labels = [(catalogue.sector(s).label if catalogue.sector(s) else s) for s in value]
-        return ", ".join(labels)
+        return listing([_sector_in_sentence(catalogue, s) for s in value])
     if fmt == "janee" or isinstance(value, bool):
         return "ja" if value else "nee"
     if fmt == "procent":
@@ -115,6 +117,11 @@ def param_text(catalogue: Catalogue, key: str, value: Any) -> str:
     if fmt == "geheel":
         return format_number(float(value), 0)
     return format_number(float(value))
+
+
+def _sector_in_sentence(catalogue: Catalogue, key: str) -> str:
+    sector = catalogue.sector(key)
+    return sector.label_in_sentence if sector else key
 
 
 def level_value_text(catalogue: Catalogue, rule: Rule, level: Level) -> str:

@@ -74,7 +74,7 @@ def test_round_trip_form_to_workbooks(tmp_path, blank_form):
     assert by[("Stichting Voorbeeld", "KV01")]["status"] == "Groen"
     assert by[("Zorg Anders", "KV01")]["status"] == "Rood"
     assert by[("Zorg Anders", "KV07")]["status"] == "Grijs"  # 'ca. 50' employees is not a number
-    assert "'ca. 50'" in by[("Zorg Anders", "KV90")]["toelichting"]
+    assert "‘ca. 50’" in by[("Zorg Anders", "KV90")]["toelichting"]
 
     workbooks = sorted((out / "accountgesprek").iterdir())
     assert [p.name for p in workbooks] == [
@@ -210,7 +210,7 @@ def test_a_bad_rules_file_stops_before_reading_with_exit_3(tmp_path, blank_form)
     rules.write_text('[[regel]]\nid = "KV77"\n', encoding="utf-8")
     result = CliRunner().invoke(main, ["audit", str(inbox), "-o", str(tmp_path / "uit"), "--regels", str(rules)])
     assert result.exit_code == 3
-    assert "onbekende regel 'KV77'" in result.output
+    assert "onbekende regel ‘KV77’" in result.output
     assert not (tmp_path / "uit").exists()
 
 
@@ -286,7 +286,10 @@ def test_a_given_audit_year_that_few_returns_state_is_said_loudly():
     assert choose_year(frame, 2025) == (2025, "opgegeven met --jaar", "")
     year, source, warning = choose_year(frame, 2024)
     assert (year, source) == (2024, "opgegeven met --jaar")
-    assert warning.startswith("LET OP: maar 1 van de 3 opgaven gaat over 2024.")
+    assert warning.startswith("LET OP: maar 1 van de 3 opgaven gaat over 2024. De andere worden grijs op KV92")
+    assert choose_year(frame, 2030)[2].startswith("LET OP: geen van de 3 opgaven gaat over 2030. Die worden alle grijs")
+    one = pd.DataFrame({"verslagjaar": pd.array([2025], dtype="Int64")})
+    assert choose_year(one, 2030)[2].startswith("LET OP: de enige opgave gaat niet over 2030. Die wordt grijs op KV92")
 
 
 def test_a_file_that_kills_the_reader_is_listed_and_the_others_are_audited(tmp_path, blank_form, monkeypatch):
@@ -389,6 +392,8 @@ def test_last_years_return_beside_this_years_for_the_same_contract_is_set_aside(
 
 
 def test_a_file_name_that_is_not_utf8_is_read_and_reported_never_fatal(tmp_path, blank_form):
+    """Undecodable bytes are shown escaped: two such files stay two names wherever the
+    officer reads them (terminal, log, overview), in plain ASCII."""
     import os
 
     inbox = tmp_path / "opgaven"
@@ -396,13 +401,18 @@ def test_a_file_name_that_is_not_utf8_is_read_and_reported_never_fatal(tmp_path,
     name = os.fsdecode(b"opgave-\xff\xfe.xlsx")  # bytes no UTF-8 decoder accepts
     fill(blank_form, inbox / name, BASE)
     (inbox / os.fsdecode(b"notitie-\xe9.txt")).write_bytes(b"geen opgave")
+    (inbox / os.fsdecode(b"notitie-\xe8.txt")).write_bytes(b"ook geen opgave")
     out = tmp_path / "uit"
     result = CliRunner().invoke(main, ["audit", str(inbox), "-o", str(out), "--stil", "--jaar", "2025"])
-    assert result.exit_code == 1, result.output  # the note is not a return
-    assert "1 opgave gecontroleerd, 1 bestand niet verwerkt" in result.output
-    assert "notitie-\ufffd.txt" in result.output
+    assert result.exit_code == 1, result.output  # the notes are not returns
+    assert "1 opgave gecontroleerd, 2 bestanden niet verwerkt" in result.output
+    assert "notitie-\\xe9.txt" in result.output and "notitie-\\xe8.txt" in result.output
+    shown = ["notitie-\\xe8.txt", "notitie-\\xe9.txt", "opgave-\\xff\\xfe.xlsx"]
     log = [json.loads(line) for line in (out / "verwerking.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert sorted(entry["bestand"] for entry in log) == ["notitie-\ufffd.txt", "opgave-\ufffd\ufffd.xlsx"]
+    assert sorted(entry["bestand"] for entry in log) == shown
+    book = openpyxl.load_workbook(out / "overzicht.xlsx")
+    cells = {str(c.value) for ws in book.worksheets for row in ws.iter_rows() for c in row if c.value is not None}
+    assert set(shown) <= cells
     assert (inbox / name).exists()
 
 

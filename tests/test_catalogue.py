@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import re
+import tomllib
+from pathlib import Path
+
 import pytest
 
 from kvcompliance.catalogue import Status, load_catalogue
 from kvcompliance.errors import CatalogueError
 from kvcompliance.normalise import typed_frame
+from kvcompliance.text import QUOTE_CLOSE, QUOTE_OPEN, quoted
 from kvcompliance.validate import evaluate
 from tests.test_validate import BASE, _records
+
+SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 
 
 def test_every_field_of_the_form_is_in_the_catalogue_once():
@@ -42,7 +49,7 @@ def _write(tmp_path, text, name="regels.toml"):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ('[[regel]]\nid = "KV99"\n', "onbekende regel 'KV99'"),
+        ('[[regel]]\nid = "KV99"\n', "onbekende regel ‘KV99’"),
         ('[[regel]]\nid = "KV07"\n[[regel.norm]]\nstatus = "oranje"\nkolom = "aandeel_getraind"\nkleiner_dan = "tachtig"\n',
          "regel KV07, norm 1, kleiner_dan: moet een getal zijn"),
         ('[[regel]]\nid = "KV07"\n[[regel.norm]]\nstatus = "oranje"\nkolom = "aandeel_getraind"\nkleiner_dan = nan\n',
@@ -66,13 +73,13 @@ def _write(tmp_path, text, name="regels.toml"):
         ('[[regel]]\nid = "KV12"\n[[regel.norm]]\nstatus = "paars"\nkolom = "keurmerk_meldcode"\ngelijk_aan = false\n',
          "status moet rood, oranje of grijs zijn"),
         ('[[regel]]\nid = "KV12"\n[[regel.norm]]\nstatus = "rood"\nkolom = "keurmerk"\ngelijk_aan = false\n',
-         "onbekende kolom 'keurmerk'"),
+         "onbekende kolom ‘keurmerk’"),
         ('[[regel]]\nid = "KV12"\n[[regel.norm]]\nstatus = "rood"\nkolom = "keurmerk_meldcode"\ngelijk_aan = "nee"\n',
          "moet true of false zijn"),
         ('[[regel]]\nid = "KV10"\n[regel.parameters]\nprevalentie = "3%"\n', "parameters.prevalentie: moet een getal zijn"),
-        ('[[regel]]\nid = "KV10"\n[regel.parameters.sectorfactor]\nvoetbal = 0.1\n', "onbekende parameter 'voetbal'"),
+        ('[[regel]]\nid = "KV10"\n[regel.parameters.sectorfactor]\nvoetbal = 0.1\n', "onbekende parameter ‘voetbal’"),
         ('[[regel]]\nid = "KV05"\nactief = "nee"\n', "actief moet true of false zijn"),
-        ('[[regel]]\nid = "KV05"\nnorm_rood = 1\n', "onbekende sleutel 'norm_rood'"),
+        ('[[regel]]\nid = "KV05"\nnorm_rood = 1\n', "onbekende sleutel ‘norm_rood’"),
         ('[[regel]]\nid = "KV05"\n[[regel]]\nid = "KV05"\n', "staat twee keer in het bestand"),
         ('[regel]\nid = "KV05"\n', "gebruik [[regel]]-blokken"),
         ('[[regel]]\nid = "KV05"\ntitel = "Aandachtsfunctionaris\n', "fout op regel 3"),
@@ -222,7 +229,7 @@ def test_every_reason_for_not_auditing_a_file_is_a_dutch_sentence():
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        ({"soort": [{"key": "leeg"}], "reden": {"x": {"soort": "kwijt", "tekst": "Weg."}}}, "onbekende soort 'kwijt'"),
+        ({"soort": [{"key": "leeg"}], "reden": {"x": {"soort": "kwijt", "tekst": "Weg."}}}, "onbekende soort ‘kwijt’"),
         ({"soort": [{"key": "leeg"}], "reden": {"x": {"soort": "leeg"}}}, "reden x: tekst ontbreekt"),
         ({"soort": [{"key": "leeg"}], "reden": {"x": {"soort": "leeg", "tekst": "Open {."}}}, "geen geldig sjabloon"),
         ({"soort": [{"key": "leeg"}, {"key": "leeg"}]}, "komt twee keer voor"),
@@ -265,3 +272,34 @@ def test_a_rules_file_that_is_a_pipe_or_a_device_is_refused_at_once(tmp_path, ki
     except subprocess.TimeoutExpired:
         pytest.fail("reading the rules file did not end")
     assert "regels.toml is geen gewoon bestand" in done.stdout, done.stderr[-300:]
+
+
+#: A word or phrase between quote marks other than the project's ‘…’: 'x', "x", „x”, “x”.
+_OTHER_QUOTES = re.compile(r"(?:^|[\s(:])'[^'\s][^']*'(?=$|[\s).,;:!?])|(?:^|[\s(:])\"[^\"\s][^\"]*\"(?=$|[\s).,;:!?])|[„“”]")
+
+
+def _texts(value, where):
+    if isinstance(value, str):
+        yield where, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _texts(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            yield from _texts(item, f"{where}[{n}]")
+
+
+def test_every_text_of_the_catalogue_quotes_the_one_dutch_way():
+    """A label or a typed value inside a sentence is quoted ‘so’, as the code's quoted() does."""
+    assert quoted("ca. 20") == f"{QUOTE_OPEN}ca. 20{QUOTE_CLOSE}" == "‘ca. 20’"
+    texts = [t for path in sorted(SCHEMAS.glob("*.toml")) for t in _texts(tomllib.loads(path.read_text(encoding="utf-8")), path.name)]
+    assert len(texts) > 300
+    assert [f"{where}: {text}" for where, text in texts if _OTHER_QUOTES.search(text)] == []
+    unbalanced = [f"{where}: {text}" for where, text in texts if text.count(QUOTE_OPEN) != text.count(QUOTE_CLOSE)]
+    assert unbalanced == []
+    assert sum(QUOTE_OPEN in text for _, text in texts) >= 10  # the style is in use, so this test can fail
+
+
+def test_a_sector_law_reads_inside_parentheses_without_nesting_them():
+    """The law is shown as 'wettelijk verplicht (…)': a law with its own brackets read '(… (…))'."""
+    assert [s.key for s in load_catalogue().sectors if "(" in s.legal_basis or ")" in s.legal_basis] == []

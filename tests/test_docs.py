@@ -96,3 +96,14 @@ def test_every_command_is_in_the_readme():
     text = README.read_text(encoding="utf-8")
     for name in main.commands:
         assert f"`kvcompliance {name}" in text, name
+
+
+def test_regels_and_the_readme_name_sectors_by_their_dutch_label():
+    """The sector keys of the TOML ('jgz', 'wmo') are not what an officer reads."""
+    from kvcompliance.explain import rules_table
+
+    shown = rules_table(load_catalogue(), width=2000)  # what kvcompliance regels prints, on one line per rule
+    readme = README.read_text(encoding="utf-8")
+    for text in (shown, readme):
+        assert "jeugdhulp 0,5, jeugdgezondheidszorg 0,3," in text and "Wmo 0,1" in text
+        assert "jgz 0,3" not in text and "wmo 0,1" not in text

@@ -179,18 +179,18 @@ def test_a_changed_contract_number_is_matched_on_the_kvk_number_and_said_so(year
 def test_rood_on_the_same_rule_in_three_years_is_escalation_step_3_in_the_call_list(years):
     rows = call_list(years.out[2025])
     rood = rows["Rood Altijd"]
-    assert rood["Escalatie-trede"] == "3 formele stap"
+    assert rood["Escalatietrede"] == "3 formele stap"
     assert rood["Waarom deze trede"] == (
         "KV09: rood in 2023, 2024 en 2025; de afspraak uit het gesprek over 2024 is niet nagekomen"
     )
     assert rood["Jaren rood op rij"] == 3
     assert rood["Rang"] == 1
     # oranje again after an agreement about it: the first step; a realised agreement: none
-    assert rows["Beter Geworden"]["Escalatie-trede"] == "1 gesprek"
+    assert rows["Beter Geworden"]["Escalatietrede"] == "1 gesprek"
     assert "nog oranje na de afspraak uit het gesprek over 2024" in rows["Beter Geworden"]["Waarom deze trede"]
     assert rows["Beter Geworden"]["Jaren rood op rij"] == 0
-    assert not rows["Het Lukte"]["Escalatie-trede"]
-    assert call_list(years.out[2024])["Rood Altijd"]["Escalatie-trede"] == "2 verbeterplan"
+    assert not rows["Het Lukte"]["Escalatietrede"]
+    assert call_list(years.out[2024])["Rood Altijd"]["Escalatietrede"] == "2 verbeterplan"
     assert "Escalatie:   trede 3 (formele stap) 1 opgave, trede 1 (gesprek) 1 opgave" in years.printed[2025]
 
 

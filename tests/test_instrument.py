@@ -62,7 +62,7 @@ def test_init_writes_a_commented_example_that_loads(tmp_path, monkeypatch):
     [
         ("[afzender]\nnaam = 12\n", "[afzender] naam moet tekst zijn"),
         ("[afzender]\nemail = \"inkoop@\"\n", "[afzender] email is geen geldig e-mailadres"),
-        ("[afzender]\nnmae = \"x\"\n", "onbekende sleutel 'nmae' in [afzender]"),
+        ("[afzender]\nnmae = \"x\"\n", "onbekende sleutel ‘nmae’ in [afzender]"),
         ("[afzendr]\nnaam = \"x\"\n", "onbekende sectie [afzendr]"),
         ("[uitvraag]\nverslagjaar = \"vorig jaar\"\n", "[uitvraag] verslagjaar moet een jaartal zijn"),
         ("[uitvraag]\nuiterlijk = \"volgende week\"\n", "[uitvraag] uiterlijk moet een datum zijn"),
@@ -161,10 +161,10 @@ def test_the_call_list_comes_first_statutory_rood_at_the_top(audited):
     assert [row[heads.index("Rang")].value for row in rows] == [1, 2, 3, 4, 5]
     first = rows[0]
     assert first[heads.index("Actie")].value == "Eerst bellen: wettelijke plicht, inhoud rood"
-    assert first[heads.index("Meldcode-plicht")].value == "wettelijk"
+    assert first[heads.index("Meldcodeplicht")].value == "wettelijk"
     assert first[heads.index("Rood")].value >= 2  # KV01 and KV05
     assert first[heads.index("Eerste agendapunt")].value.startswith("KV01 Meldcode vastgesteld")
-    assert rows[1][heads.index("Meldcode-plicht")].value == "contractueel"
+    assert rows[1][heads.index("Meldcodeplicht")].value == "contractueel"
     assert rows[3][heads.index("Actie")].value == "Gegevens laten aanvullen"
 
 

@@ -52,9 +52,9 @@ def test_register_from_xlsx(tmp_path):
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ("JH-1;Stichting A;1234567;jeugdhulp;a@a.nl;\n", "rij 2: kvk_nummer '1234567' is geen 8 cijfers"),
-        ("JH-1;Stichting A;12345678;voetbal;a@a.nl;\n", "rij 2: onbekende sector 'voetbal'"),
-        ("JH-1;Stichting A;12345678;wmo;a@a.nl;veel\n", "rij 2: verwacht_aantal_signalen: 'veel' is geen getal"),
+        ("JH-1;Stichting A;1234567;jeugdhulp;a@a.nl;\n", "rij 2: kvk_nummer ‘1234567’ is geen 8 cijfers"),
+        ("JH-1;Stichting A;12345678;voetbal;a@a.nl;\n", "rij 2: onbekende sector ‘voetbal’"),
+        ("JH-1;Stichting A;12345678;wmo;a@a.nl;veel\n", "rij 2: verwacht_aantal_signalen: ‘veel’ is geen getal"),
         (";Stichting A;12345678;wmo;a@a.nl;\n", "rij 2: contractnummer ontbreekt"),
         ("JH-1;A;12345678;wmo;;\nJH 1;B;87654321;wmo;;\n", "rij 3: contractnummer JH 1 staat ook op rij 2"),
     ],
@@ -75,7 +75,7 @@ def test_past_ten_bad_rows_the_rest_is_counted_in_dutch(tmp_path, bad, rest):
 
 def test_a_missing_column_is_named(tmp_path):
     path = _register(tmp_path, "JH-1;A;12345678\n", header="contractnummer;aanbieder_naam;kvk_nummer\n")
-    with pytest.raises(RegisterError, match="mist de kolom 'sector'"):
+    with pytest.raises(RegisterError, match="mist de kolom ‘sector’"):
         load_register(path, load_catalogue())
 
 

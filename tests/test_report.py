@@ -29,6 +29,7 @@ from kvcompliance.report import (
     write_overview,
 )
 from kvcompliance.report.csvout import guard_formula
+from kvcompliance.report.tables import FINDINGS_HEADERS
 from kvcompliance.report.xlsx import atomic_path
 
 EVIL_NAME = '=HYPERLINK("http://x","y")'
@@ -204,8 +205,8 @@ def test_return_sheet_colours_and_explains_touched_fields(written):
     assert ws.cell(row, 2).value == "ca. 20"
     assert rgb(ws.cell(row, 2)) == colour(result, Status.GRIJS, light=True)
     # in the words the Samenvatting uses for it ('is niet te verwerken'), note and printed line alike
-    assert "Niet te verwerken: 'ca. 20' is geen getal" in ws.cell(row, 2).comment.text
-    assert "niet te verwerken: 'ca. 20' is geen getal" in ws.cell(row, 5).value
+    assert "Niet te verwerken: ‘ca. 20’ is geen getal" in ws.cell(row, 2).comment.text
+    assert "niet te verwerken: ‘ca. 20’ is geen getal" in ws.cell(row, 5).value
     assert "begrepen" not in ws.cell(row, 2).comment.text + ws.cell(row, 5).value
     # A field no rule looks at stays uncoloured and has no note.
     row = find(ws, label("contact_naam").label).row
@@ -254,6 +255,19 @@ def test_normen_sheet_lists_every_active_rule_and_the_run(written):
     assert find(ws, "Versie kvcompliance").offset(column=2).value == kvcompliance.__version__
     assert find(ws, "Regels").offset(column=2).value == "standaardregels"
     assert find(ws, "Controlejaar").offset(column=2).value == "2025"
+
+
+def test_normen_sheet_names_sectors_by_their_dutch_label_not_their_key(written):
+    """KV10's sector factors and KV04's scope read 'jeugdgezondheidszorg 0,3', 'Wmo 0,1'."""
+    catalogue = written[0].catalogue
+    for book in (provider_book(written, "R0001"), overview(written)):
+        ws = book["Normen"]
+        kv10 = ws.cell(find(ws, "KV10").row, 6).value
+        assert "jeugdgezondheidszorg 0,3" in kv10 and "Wmo 0,1" in kv10 and "jeugdhulp 0,5" in kv10
+        assert all(f" {s.key} " not in f" {kv10} " for s in catalogue.sectors if s.key != s.label_in_sentence)
+        kv04 = ws.cell(find(ws, "KV04").row, 3).value
+        assert "Wmo en elke aanbieder met volwassen cliënten buiten jeugdhulp, jeugdgezondheidszorg, kinderopvang en onderwijs" in kv04
+        assert " jgz" not in kv04 and "sport 0,05 en overig 0,1" in kv10  # a Dutch list ends in "en"
 
 
 def test_a_workbook_shows_its_own_catalogue_after_another_in_the_same_process(result, tmp_path):
@@ -374,7 +388,12 @@ def test_overzicht_row_per_return_with_coloured_rule_columns(written):
 def test_bevindingen_sheet_is_the_findings_table(written):
     result = written[0]
     ws = overview(written)["Bevindingen"]
-    assert [c.value for c in ws[1]] == list(FINDINGS_COLUMNS)
+    # Dutch headers for the officer; the CSV keeps its stable technical column names
+    assert [c.value for c in ws[1]] == ["Aanbieder", "KvK-nummer", "Contractnummer", "Regel", "Omschrijving", "Status",
+                                        "Waarde", "Norm", "Toelichting", "Grondslag", "Herkomst norm", "Bestand"]
+    assert list(FINDINGS_HEADERS) == list(FINDINGS_COLUMNS)
+    header = next(csv.reader(io.StringIO((written[1] / "bevindingen.csv").read_text(encoding="utf-8-sig")), delimiter=";"))
+    assert header == list(FINDINGS_COLUMNS) and header[:3] == ["aanbieder", "kvk_nummer", "contractnummer"]
     assert ws.max_row - 1 == len(result.returns) * len(result.catalogue.active_rules)
     assert ws.auto_filter.ref.startswith("A1:") and ws.freeze_panes == "A2"
     sheet_rows = [[c.value or "" for c in row] for row in ws.iter_rows(min_row=2)]

@@ -309,7 +309,9 @@ def test_sector_median_of_five_other_providers_is_shown(tmp_path):
     rows = comparison_rows(ws)
     own, median, note = rows["Bereik training meldcode"]
     assert (own, median) == ("45%", "75%")
-    assert note.startswith("Mediaan van 5 andere aanbieders in de sector Jeugdhulp in deze controle.")
+    assert note.startswith("Mediaan van 5 andere aanbieders in de sector jeugdhulp in deze controle.")  # inside a sentence
+    intro = next(str(c.value) for row in ws.iter_rows() for c in row if str(c.value).startswith("Uw kengetallen"))
+    assert "in uw sector (jeugdhulp)" in intro
     # 10 signals per 300 children; 6 AF hours for 40 staff
     assert rows["Signalen per 100 bereikte jeugdigen"][:2] == ("3,3", "3,3")
     assert rows["Uren aandachtsfunctionaris per week per 25 medewerkers"][:2] == ("3,8", "3,8")

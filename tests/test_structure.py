@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "kvcompliance"
@@ -82,3 +83,32 @@ def test_no_library_module_is_reached_by_name_and_patched():
 def test_no_module_is_too_large():
     sizes = {p.relative_to(PACKAGE).as_posix(): len(p.read_text(encoding="utf-8").splitlines()) for p in PACKAGE.rglob("*.py")}
     assert {name: n for name, n in sizes.items() if n > 600} == {}
+
+
+#: A word between quote marks other than the ‘…’ of kvcompliance.text.quoted: 'x', "x", „x”, “x”.
+_OTHER_QUOTES = re.compile(r"(?:^|[\s(:])'[^'\s][^']{0,60}'(?=$|[\s).,;:!?])|(?:^|[\s(:])\"[^\"\s][^\"]{0,60}\"(?=$|[\s).,;:!?])|[„“”]")
+#: Strings that are not Dutch sentences: SQL, a Content-Security-Policy, tomllib's English
+#: messages matched to translate them, and TOML the officer is told to type literally.
+_NOT_PROSE = ("SELECT ", "CREATE TABLE", "default-src", "Expected ", "Illegal character", "Unescaped",
+              'moet "alle" zijn', '(bijvoorbeeld "verbeterplan")', "--help' voor hulp")  # the last: a command to type
+
+
+def _texts(tree: ast.Module) -> list[tuple[int, str]]:
+    """Every string of a module but its docstrings; an f-string with X for each {value}."""
+    skip = {id(node.body[0].value) for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    texts = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            skip |= {id(part) for part in node.values}
+            texts.append((node.lineno, "".join(p.value if isinstance(p, ast.Constant) else "X" for p in node.values)))
+    texts += [(node.lineno, node.value) for node in ast.walk(tree)
+              if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip]
+    return texts
+
+
+def test_code_quotes_a_label_or_a_typed_value_the_one_dutch_way():
+    offences = [f"{path.name}:{line}: {text[:80]}" for path, tree in _modules() for line, text in _texts(tree)
+                if _OTHER_QUOTES.search(text) and not any(mark in text for mark in _NOT_PROSE)]
+    assert offences == []

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from kvcompliance.catalogue import load_catalogue
 from kvcompliance.cli import main
 from kvcompliance.text import REPLACEMENT, after_colon, one_line, plain, printable
 
@@ -25,7 +26,7 @@ SAMPLES = Path(__file__).parent.parent / "sample_workbooks"
         ("factuur\u202egpj.xlsx", "factuur?gpj.xlsx"),  # right-to-left override
         ("a\u2066b\u2069\u200b\ufeff", "a?b???"),  # isolates, zero width space, BOM
         ("a\u2028b\u2029c\x85d", "a?b?c?d"),
-        ("caf\udce9.xlsx", "caf?.xlsx"),  # a name that is not valid UTF-8, as Python sees it
+        ("caf\udce9.xlsx", "caf\\xe9.xlsx"),  # a name that is not valid UTF-8, as Python sees it: the byte escaped
     ],
 )
 def test_printable_replaces_every_character_a_terminal_acts_on(text, shown):
@@ -71,3 +72,26 @@ def test_plain_text_keeps_what_is_shown_and_the_lines_asked_for(text, lines, lin
 )
 def test_a_sentence_after_a_colon_loses_only_an_ordinary_capital(sentence, part):
     assert after_colon(sentence) == part
+
+
+@pytest.mark.parametrize(
+    ("sentence", "part"),
+    [("Veilig Thuis is niet bereikt.", "Veilig Thuis is niet bereikt."),
+     ("Wmo-aanbieders vullen ook de kindcheck in.", "Wmo-aanbieders vullen ook de kindcheck in."),
+     ("Wmo geldt hier.", "Wmo geldt hier."), ("Verwijsindex ontbreekt.", "Verwijsindex ontbreekt."),
+     ("Veiligheid eerst.", "veiligheid eerst."), ("Excel kan het niet openen.", "Excel kan het niet openen."),
+     ("Het bestand is leeg.", "het bestand is leeg.")],
+)
+def test_a_name_the_catalogue_declares_keeps_its_capital_after_a_colon(sentence, part):
+    names = load_catalogue().proper_names
+    assert {"Veilig Thuis", "Verwijsindex", "Wmo"} <= set(names)  # declared, and the sector whose label is a name
+    assert "Jeugdhulp" not in names  # a sector whose label is an ordinary word
+    assert after_colon(sentence, names) == part
+
+
+def test_a_file_name_byte_that_is_not_utf8_is_shown_escaped_on_the_terminal():
+    import os
+
+    first, second = os.fsdecode(b"opgave-\xe9.xlsx"), os.fsdecode(b"opgave-\xe8.xlsx")
+    assert printable(first) == "opgave-\\xe9.xlsx" and printable(second) == "opgave-\\xe8.xlsx"
+    assert printable(f"{first}\x1b[2J") == f"opgave-\\xe9.xlsx{REPLACEMENT}[2J"  # a control character still is not sent

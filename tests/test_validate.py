@@ -302,7 +302,7 @@ def test_grijs_names_the_missing_field(evaluated):
 def test_not_understood_value_is_quoted_in_kv90(evaluated):
     cases, records, evaluation = evaluated
     finding = _finding(evaluation, records, cases, "KV90", {"medewerkers": "ca. 20"})
-    assert "'ca. 20'" in finding.message
+    assert "‘ca. 20’" in finding.message
     assert finding.fields == ("medewerkers",)
 
 

@@ -46,7 +46,7 @@ def test_yes_no_not_understood(typed):
 
 
 def test_not_understood_reason_quotes_what_was_typed():
-    with pytest.raises(NotUnderstood, match="'misschien' is geen ja of nee"):
+    with pytest.raises(NotUnderstood, match="‘misschien’ is geen ja of nee"):
         parse_bool("misschien")
 
 
@@ -94,7 +94,7 @@ def test_numbers_not_understood(typed):
 
 
 def test_number_not_understood_is_never_a_guess():
-    with pytest.raises(NotUnderstood, match="'ca. 20' is geen getal"):
+    with pytest.raises(NotUnderstood, match="‘ca. 20’ is geen getal"):
         parse_number("ca. 20")
 
 
@@ -227,3 +227,10 @@ def test_error_values_of_dutch_excel_and_libreoffice_are_named_as_such(typed):
     for parse in (parse_number, parse_bool, parse_date, parse_text):
         with pytest.raises(NotUnderstood, match="foutwaarde"):
             parse(typed)
+
+
+def test_a_dutch_list_ends_in_en_or_of():
+    from kvcompliance.values import listing
+
+    assert listing(["jeugdhulp", "onderwijs", "welzijn"]) == "jeugdhulp, onderwijs en welzijn"
+    assert listing(["ja", "nee"], "of") == "ja of nee" and listing(["Wmo"]) == "Wmo" and listing([]) == ""

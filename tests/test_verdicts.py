@@ -133,7 +133,7 @@ def test_what_the_provider_typed_is_shown_when_it_was_not_understood(audited):
     result, reports = audited
     kv08 = _finding(result, "rommelig", "KV08")
     assert kv08.status == Status.GRIJS and kv08.value.startswith("trainingsuren: 120; fte: ‘ca. 20’")
-    assert "'ca. 20' is geen getal" in kv08.message
+    assert "‘ca. 20’ is geen getal" in kv08.message
     ws = _book(reports, result, "rommelig")["Samenvatting"]
     assert any("ca. 20" in value for value in _cells(ws))
 

@@ -376,10 +376,10 @@ def test_a_file_name_that_is_not_utf8_is_shown_and_can_be_taken_out(server):
     odd = inbox / os.fsdecode(b"opgave-\xe9.xlsx")  # copied in by hand from an old Windows share
     odd.write_bytes((SAMPLES / "01_stichting-jeugdhulp-de-kern.xlsx").read_bytes())
     status, _, body = server.request("GET", f"/controles/{audit_id}")
-    assert status == 200 and "opgave-\ufffd.xlsx" in body.decode()
+    assert status == 200 and "opgave-\\xe9.xlsx" in body.decode()  # the undecodable byte escaped
     from urllib.parse import urlencode
 
-    status, _, body = server.post(f"/controles/{audit_id}/opgaven/verwijderen", urlencode({"naam": "opgave-\ufffd.xlsx"}).encode(),
+    status, _, body = server.post(f"/controles/{audit_id}/opgaven/verwijderen", urlencode({"naam": "opgave-\\xe9.xlsx"}).encode(),
                                   {"Content-Type": "application/x-www-form-urlencoded"})
     assert status == 200 and not odd.exists()
 

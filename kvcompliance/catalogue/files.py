@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 from kvcompliance.catalogue.load import _require, read_toml, schemas_dir
 from kvcompliance.errors import CatalogueError, UnreadableFile
+from kvcompliance.text import quoted
 
 #: Why a file was not audited: its kinds, reasons and the words they use (schemas/bestanden.toml).
 FILES_FILE = "bestanden.toml"
@@ -68,7 +69,7 @@ def _build_file_reasons(data: dict[str, Any], where: str) -> FileReasons:
     for key, raw in data.get("reden", {}).items():
         here = f"{where}, reden {key}"
         _require(isinstance(raw, dict) and isinstance(raw.get("tekst"), str), here, "tekst ontbreekt")
-        _require(raw.get("soort") in kinds, here, f"onbekende soort {raw.get('soort')!r} (bekend: {', '.join(kinds)})")
+        _require(raw.get("soort") in kinds, here, f"onbekende soort {quoted(raw.get('soort'))} (bekend: {', '.join(kinds)})")
         try:
             names = {name for _, name, _, _ in string.Formatter().parse(raw["tekst"]) if name}
         except ValueError as exc:

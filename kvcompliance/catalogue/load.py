@@ -38,6 +38,7 @@ from kvcompliance.catalogue.model import (
 )
 from kvcompliance.catalogue.overrides import PLACE, apply_overrides, escalation_ladder
 from kvcompliance.errors import CatalogueError, KvError
+from kvcompliance.text import quoted
 
 FIELDS_FILE = "velden.toml"
 RULES_FILE = "regels.toml"
@@ -162,8 +163,8 @@ def _build_fields(data: dict[str, Any], where: str) -> tuple[tuple[Section, ...]
     for i, raw in enumerate(data.get("veld", []), start=1):
         here = f"{where}, veld {i} ({raw.get('key', '?')})"
         _require(raw.get("key") not in seen, here, "deze sleutel komt twee keer voor")
-        _require(raw.get("type") in FIELD_TYPES, here, f"onbekend type {raw.get('type')!r}")
-        _require(raw.get("sectie") in section_keys, here, f"onbekende sectie {raw.get('sectie')!r}")
+        _require(raw.get("type") in FIELD_TYPES, here, f"onbekend type {quoted(raw.get('type'))}")
+        _require(raw.get("sectie") in section_keys, here, f"onbekende sectie {quoted(raw.get('sectie'))}")
         seen.add(raw["key"])
         fields.append(
             Field(
@@ -205,8 +206,8 @@ def _build_params(raw: dict[str, Any]) -> dict[str, ParamSpec]:
 
 
 def _check_number(value: Any, where: str, *, fraction: bool = False) -> None:
-    _require(isinstance(value, (int, float)) and not isinstance(value, bool), where, f"moet een getal zijn, niet {value!r}")
-    _require(math.isfinite(value), where, f"moet een eindig getal zijn, niet {value!r}")
+    _require(isinstance(value, (int, float)) and not isinstance(value, bool), where, f"moet een getal zijn, niet {quoted(value)}")
+    _require(math.isfinite(value), where, f"moet een eindig getal zijn, niet {quoted(value)}")
     _require(value >= 0, where, f"mag niet negatief zijn ({value})")
     if fraction:
         _require(value <= 1, where, f"moet tussen 0 en 1 liggen (een deel of kans), niet {value}")
@@ -216,13 +217,13 @@ def _check_number(value: Any, where: str, *, fraction: bool = False) -> None:
 
 def check_param(key: str, spec: ParamSpec | None, value: Any, sector_keys: set[str], where: str) -> None:
     """A parameter value as its spec says: numbers finite and in range, lists of sectors known."""
-    _require(spec is not None, where, f"parameter {key!r} heeft geen label en opmaak in [parameters]")
+    _require(spec is not None, where, f"parameter {quoted(key)} heeft geen label en opmaak in [parameters]")
     if isinstance(value, dict):
         for sub, subvalue in value.items():
             check_param(key, spec, subvalue, sector_keys, f"{where}.{sub}")
         return
     if spec.format == "janee":
-        _require(isinstance(value, bool), where, f"moet true of false zijn, niet {value!r}")
+        _require(isinstance(value, bool), where, f"moet true of false zijn, niet {quoted(value)}")
     elif spec.format == "sectoren":
         _require(isinstance(value, list), where, "moet een lijst met sectoren zijn")
         bad = [s for s in value if s not in sector_keys]
@@ -235,18 +236,18 @@ def _check_level_value(op: str, value: Any, kind: str, column: str, column_type:
     numeric = ("getal", "geheel", "procent", "kans", "jaar")
     if op in ("kleiner_dan", "groter_dan"):
         _require(kind in numeric, where, f"{column} is geen getal; gebruik gelijk_aan of in")
-        _require(isinstance(value, (int, float)) and not isinstance(value, bool), where, f"moet een getal zijn, niet {value!r}")
-        _require(math.isfinite(value), where, f"moet een eindig getal zijn, niet {value!r}")
+        _require(isinstance(value, (int, float)) and not isinstance(value, bool), where, f"moet een getal zijn, niet {quoted(value)}")
+        _require(math.isfinite(value), where, f"moet een eindig getal zijn, niet {quoted(value)}")
         _check_level_range(value, kind, where)
     elif op in ("gelijk_aan", "niet_gelijk_aan"):
         if kind == "janee":
-            _require(isinstance(value, bool), where, f"moet true of false zijn, niet {value!r}")
+            _require(isinstance(value, bool), where, f"moet true of false zijn, niet {quoted(value)}")
         elif kind in numeric:
-            _require(isinstance(value, (int, float)) and not isinstance(value, bool), where, f"moet een getal zijn, niet {value!r}")
-            _require(math.isfinite(value), where, f"moet een eindig getal zijn, niet {value!r}")
+            _require(isinstance(value, (int, float)) and not isinstance(value, bool), where, f"moet een getal zijn, niet {quoted(value)}")
+            _require(math.isfinite(value), where, f"moet een eindig getal zijn, niet {quoted(value)}")
             _check_level_range(value, kind, where)
         else:
-            _require(isinstance(value, str), where, f"moet tekst zijn, niet {value!r}")
+            _require(isinstance(value, str), where, f"moet tekst zijn, niet {quoted(value)}")
     elif op == "in":
         _require(isinstance(value, list) and value, where, "moet een lijst met waarden zijn")
         if column_type == "sector":
@@ -279,9 +280,9 @@ def build_level(raw: Any, where: str, columns: dict[str, str], column_types: dic
     _require(isinstance(raw, dict), where, "een norm moet een tabel zijn")
     unknown = set(raw) - LEVEL_KEYS
     _require(not unknown, where, f"onbekende sleutel {', '.join(sorted(unknown))} (voorwaarden: {', '.join(OPERATORS)})")
-    _require(raw.get("status") in {s.value for s in LEVEL_STATUSES}, where, f"status moet rood, oranje of grijs zijn, niet {raw.get('status')!r}")
+    _require(raw.get("status") in {s.value for s in LEVEL_STATUSES}, where, f"status moet rood, oranje of grijs zijn, niet {quoted(raw.get('status'))}")
     column = raw.get("kolom")
-    _require(column in columns, where, f"onbekende kolom {column!r} (bekend: {', '.join(sorted(columns))})")
+    _require(column in columns, where, f"onbekende kolom {quoted(column)} (bekend: {', '.join(sorted(columns))})")
     ops = [op for op in OPERATORS if op in raw]
     _require(len(ops) == 1, where, f"geef precies één voorwaarde ({', '.join(OPERATORS)})")
     op = ops[0]
@@ -314,7 +315,7 @@ def build_rule(
     here = f"{where}, regel {rule_id}"
     for key in ("titel", "waarde", "grondslag"):
         _text(raw, key, here)
-    _require(raw["grondslag"] in bases, here, f"onbekende grondslag {raw['grondslag']!r} (bekend: {', '.join(sorted(bases))})")
+    _require(raw["grondslag"] in bases, here, f"onbekende grondslag {quoted(raw['grondslag'])} (bekend: {', '.join(sorted(bases))})")
     inputs = raw.get("velden", [])
     _require(isinstance(inputs, list), here, "velden moet een lijst zijn")
     bad = [k for k in inputs if k not in fields]
@@ -327,7 +328,7 @@ def build_rule(
         bad = [s for s in sectors if s not in sector_keys]
         _require(not bad, here, f"onbekende sector {', '.join(map(str, bad))} (bekend: {', '.join(sorted(sector_keys))})")
     active = raw.get("actief", True)
-    _require(isinstance(active, bool), here, f"actief moet true of false zijn, niet {active!r}")
+    _require(isinstance(active, bool), here, f"actief moet true of false zijn, niet {quoted(active)}")
     params = raw.get("parameters", {})
     _require(isinstance(params, dict), here, "parameters moet een tabel zijn")
     for key, value in params.items():
@@ -336,7 +337,7 @@ def build_rule(
     for key, spec in raw.get("metrieken", {}).items():
         mwhere = f"{here}, metriek {key}"
         _require(isinstance(spec, dict) and "label" in spec, mwhere, "label ontbreekt")
-        _require(spec.get("opmaak", "getal") in METRIC_FORMATS, mwhere, f"onbekende opmaak {spec.get('opmaak')!r}")
+        _require(spec.get("opmaak", "getal") in METRIC_FORMATS, mwhere, f"onbekende opmaak {quoted(spec.get('opmaak'))}")
         metric_inputs = spec.get("velden", [])
         _require(all(k in fields for k in metric_inputs), mwhere, "onbekend veld in velden")
         metrics.append(Metric(key, spec["label"], spec.get("opmaak", "getal"), tuple(metric_inputs)))
@@ -392,14 +393,14 @@ def placeholders(template: str) -> list[str]:
         parsed = list(string.Formatter().parse(template))
     except ValueError:
         raise CatalogueError(
-            f"ongeldige accolades in {template[:60]!r}: elke {{ hoort bij een }} rond een naam; schrijf {{{{ of }}}} voor een losse accolade"
+            f"ongeldige accolades in {quoted(template[:60])}: elke {{ hoort bij een }} rond een naam; schrijf {{{{ of }}}} voor een losse accolade"
         ) from None
     names = []
     for _, name, spec, conversion in parsed:
         if name is None:
             continue
         if spec or conversion:
-            raise CatalogueError(f"in {template[:60]!r}: gebruik {{naam}} zonder opmaak (geen ':' of '!')")
+            raise CatalogueError(f"in {quoted(template[:60])}: gebruik {{naam}} zonder opmaak (geen ‘:’ of ‘!’)")
         names.append(name.split("|", 1)[0])
     return names
 
@@ -427,8 +428,8 @@ def _build_key_figures(raw: list[dict[str, Any]], rules: dict[str, Rule]) -> tup
         for key in ("key", "label", "regel", "metriek", "uitleg"):
             _text(entry, key, here)
         rule = rules.get(entry["regel"])
-        _require(rule is not None, here, f"onbekende regel {entry['regel']!r}")
-        _require(rule.metric(entry["metriek"]) is not None, here, f"regel {rule.id} heeft geen metriek {entry['metriek']!r}")
+        _require(rule is not None, here, f"onbekende regel {quoted(entry['regel'])}")
+        _require(rule.metric(entry["metriek"]) is not None, here, f"regel {rule.id} heeft geen metriek {quoted(entry['metriek'])}")
         figures.append(KeyFigure(entry["key"], entry["label"], entry["regel"], entry["metriek"], entry["uitleg"]))
     return tuple(figures)
 
@@ -487,8 +488,12 @@ def _load_catalogue(rules_file: str | None, stamp: tuple[int, int] | None) -> Ca
     for key, template in contradictions.items():
         bad = [n for n in placeholders(template) if n not in field_index]
         _require(not bad, f"{RULES_FILE}, tegenstrijdigheden.{key}", f"onbekende plaatshouder {', '.join(bad)}")
+    names = field_data.get("eigennamen", [])
+    _require(isinstance(names, list) and all(isinstance(n, str) and n.strip() for n in names), FIELDS_FILE,
+             "eigennamen moet een lijst met namen zijn, bijvoorbeeld [\"Veilig Thuis\"]")
     return Catalogue(
         form_version=str(field_data["formulierversie"]),
+        names=tuple(names),
         sections=sections,
         fields=fields,
         sectors=sectors,

@@ -248,6 +248,7 @@ class Catalogue:
     contradictions: Mapping[str, str] = field(default_factory=dict)
     key_figures: tuple[KeyFigure, ...] = ()
     escalation: tuple[EscalationStep, ...] = ()  # the ladder, first step first
+    names: tuple[str, ...] = ()  # proper names that keep their capital inside a sentence ('Veilig Thuis')
     rules_file: str | None = None
     warnings: tuple[str, ...] = ()  # Dutch: what an own rules file may not have meant
     _field_index: Mapping[str, Field] = field(default_factory=dict, repr=False)
@@ -269,6 +270,13 @@ class Catalogue:
             if rule.id == rule_id:
                 return rule
         raise KeyError(rule_id)
+
+    @property
+    def proper_names(self) -> tuple[str, ...]:
+        """Names that keep their capital inside a sentence: the declared ones ('Veilig Thuis',
+        'Verwijsindex') and every sector whose label does ('Wmo')."""
+        sectors = tuple(s.label_in_sentence for s in self.sectors if s.label_in_sentence[:1].isupper())
+        return self.names + tuple(n for n in sectors if n not in self.names)
 
     @property
     def active_rules(self) -> tuple[Rule, ...]:

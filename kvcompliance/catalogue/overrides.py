@@ -18,6 +18,7 @@ from typing import Any
 
 from kvcompliance.catalogue.model import EscalationStep
 from kvcompliance.errors import CatalogueError
+from kvcompliance.text import quoted
 
 #: What an own rules file may change per rule.
 OVERRIDE_KEYS = {
@@ -59,7 +60,7 @@ def apply_overrides(rules: list[dict[str, Any]], override: dict[str, Any], where
         here = f"{where}, [[regel]] nummer {n}"
         _require(isinstance(entry, dict) and "id" in entry, here, "id ontbreekt")
         rule_id = entry["id"]
-        _require(rule_id in by_id, here, f"onbekende regel {rule_id!r} (bekend: {', '.join(by_id)})")
+        _require(rule_id in by_id, here, f"onbekende regel {quoted(rule_id)} (bekend: {', '.join(by_id)})")
         _require(rule_id not in seen, here, f"regel {rule_id} staat twee keer in het bestand")
         seen.add(rule_id)
         rules[by_id[rule_id]] = _merge_rule(rules[by_id[rule_id]], entry, f"{where}, regel {rule_id}", warnings)
@@ -72,7 +73,7 @@ def apply_overrides(rules: list[dict[str, Any]], override: dict[str, Any], where
 def _merge_rule(base: dict[str, Any], override: dict[str, Any], where: str, warnings: list[str]) -> dict[str, Any]:
     merged = copy.deepcopy(base)
     for key in override:
-        _require(key in OVERRIDE_KEYS, where, f"onbekende sleutel {key!r} (toegestaan: {', '.join(sorted(OVERRIDE_KEYS))})")
+        _require(key in OVERRIDE_KEYS, where, f"onbekende sleutel {quoted(key)} (toegestaan: {', '.join(sorted(OVERRIDE_KEYS))})")
     for key, value in override.items():
         if key in ("id", "norm", "norm_vervangen"):
             continue
@@ -97,7 +98,7 @@ def _merge_params(default: Any, given: Any, where: str) -> Any:
     _require(isinstance(given, dict), where, "moet een tabel zijn")
     merged = copy.deepcopy(default)
     for key, value in given.items():
-        _require(key in default, where, f"onbekende parameter {key!r} (bekend: {', '.join(sorted(default)) or 'geen'})")
+        _require(key in default, where, f"onbekende parameter {quoted(key)} (bekend: {', '.join(sorted(default)) or 'geen'})")
         if isinstance(default[key], dict):
             merged[key] = _merge_params(default[key], value, f"{where}.{key}")
         else:
@@ -150,7 +151,7 @@ def escalation_ladder(raw: Any, where: str) -> tuple[EscalationStep, ...]:
         _require(
             isinstance(step, int) and not isinstance(step, bool) and step == n,
             here,
-            f"trede moet {n} zijn: de treden lopen op van 1, in volgorde (nu: {step!r})",
+            f"trede moet {n} zijn: de treden lopen op van 1, in volgorde (nu: {quoted(step)})",
         )
         name, explanation = entry.get("naam"), entry.get("uitleg", "")
         _require(isinstance(name, str) and name.strip(), here, "naam ontbreekt of is geen tekst (bijvoorbeeld \"verbeterplan\")")

@@ -15,6 +15,7 @@ from typing import Mapping
 
 from kvcompliance.catalogue.load import read_toml, schemas_dir
 from kvcompliance.errors import CatalogueError
+from kvcompliance.text import quoted
 
 SKIPPED_FILE = "overgeslagen.toml"
 #: The placeholders a reason may use.
@@ -62,7 +63,7 @@ def skip_catalogue() -> SkipCatalogue:
         kind = SkipKind(str(entry["soort"]), str(entry["titel"]), str(entry["reden"]))
         unknown = {name for _, name, _, _ in string.Formatter().parse(kind.reason) if name is not None} - PLACEHOLDERS
         if unknown:
-            raise CatalogueError(f"{SKIPPED_FILE}: onbekende plaatshouder {', '.join(sorted(unknown))} bij '{kind.kind}'.")
+            raise CatalogueError(f"{SKIPPED_FILE}: onbekende plaatshouder {', '.join(sorted(unknown))} bij {quoted(kind.kind)}.")
         kinds[kind.kind] = kind
     missing = set(KINDS) - set(kinds)
     if missing:

@@ -23,6 +23,7 @@ from kvcompliance.dossier.schema import Dossier, dutch_reason
 from kvcompliance.errors import DossierError, KvError
 from kvcompliance.outputs import OVERVIEW_FILE, is_internal_name
 from kvcompliance.report.conversation import AGENDA_NAME, AGREEMENT_COLUMNS, OTHER_KEY
+from kvcompliance.text import quoted
 
 #: A provider workbook is some 100 kB; anything this big is something else.
 MAX_SIZE = 20 * 1024 * 1024
@@ -177,7 +178,7 @@ def _agreements(book: Any, path: Path, data: bytes, catalogue: Catalogue) -> Agr
     try:
         year = int(str(props["kv_controlejaar"]).strip())
     except ValueError:
-        raise KvError(f"het kenmerk kv_controlejaar is geen jaartal ({props['kv_controlejaar']!r})") from None
+        raise KvError(f"het kenmerk kv_controlejaar is geen jaartal ({quoted(props['kv_controlejaar'])})") from None
     if not kvk or kvk == "onbekend":
         raise KvError("het werkboek hoort bij een opgave zonder KvK-nummer; de afspraken zijn niet aan een aanbieder te koppelen")
     if contract == "onbekend":
@@ -215,7 +216,7 @@ def _agreements(book: Any, path: Path, data: bytes, catalogue: Catalogue) -> Agr
         rule_id = key if key in rule_ids else ""
         field_key = key[5:] if key.startswith("veld:") and catalogue.has_field(key[5:]) else ""
         if not rule_id and not field_key and key != OTHER_KEY:
-            notes.append(f"rij {number}: {'geen sleutel' if not key else f'onbekende sleutel {key!r}'}; opgeslagen als overige afspraak")
+            notes.append(f"rij {number}: {'geen sleutel' if not key else f'onbekende sleutel {quoted(key)}'}; opgeslagen als overige afspraak")
             key = OTHER_KEY
         topic = _text(cells[at[TOPIC_HEADER]].value) or "Overige afspraak"
         agreements.append(Agreement(number, key, rule_id, field_key, topic, agreement, who, deadline))

@@ -129,13 +129,16 @@ def discover(inbox: Path) -> list[Path]:
 
 
 def display_name(name: str) -> str:
-    """A file name as text: bytes that are not UTF-8 (kept by the OS as surrogates) shown
-    as the replacement character, so a name never stops the audit or its log."""
+    """A file name as text: each byte that is not UTF-8 (kept by the OS as a surrogate)
+    shown escaped, ``opgave-\\xe9.xlsx``, so a name never stops the audit or its log, is
+    plain ASCII where it was not text (safe on a terminal and in a spreadsheet), and two
+    such files (``\\xe9`` and ``\\xe8``) stay two names in the log, the overview and
+    on screen. The web pages find a file back by this name."""
     try:
         name.encode("utf-8")
         return name
     except UnicodeEncodeError:
-        return os.fsencode(name).decode("utf-8", "replace")
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 def relative_path(path: Path, inbox: Path) -> str:

@@ -25,6 +25,7 @@ from kvcompliance.ingest.references import cell_name
 from kvcompliance.ingest.scans import SheetScan, SheetTooLarge, too_large
 from kvcompliance.ingest.sniff import sniff
 from kvcompliance.model import CellRef, ReturnRecord, SourceFile
+from kvcompliance.text import quoted
 
 #: Rust panics of python-calamine that mean memory ran out: a block too large to describe, an
 #: allocation that failed, a Python object that could not be made (pyo3 gets NULL).
@@ -194,7 +195,7 @@ def _notes(
         )
     for key in dict.fromkeys(no_value):
         notes.append(
-            f"Bij '{catalogue.field(key).label}' staat een formule zonder berekende uitkomst; dit antwoord is als leeg "
+            f"Bij {quoted(catalogue.field(key).label)} staat een formule zonder berekende uitkomst; dit antwoord is als leeg "
             "behandeld. Open het bestand in Excel of LibreOffice, sla het op en stuur het opnieuw."
         )
     if form_version is None:

@@ -16,6 +16,7 @@ from kvcompliance.errors import MailError
 from kvcompliance.outputs import LOG_FILE, MAILING_FILE, PROVIDER_DIR
 from kvcompliance.report.csvout import DELIMITER, unguard_formula
 from kvcompliance.report.logbook import MAILING_COLUMNS
+from kvcompliance.text import quoted
 from kvcompliance.values import plural
 
 #: A mailing list larger than this is not the audit's (10,000 providers take some 5 MB).
@@ -107,7 +108,7 @@ def workbook_problem(out_dir: Path, row: MailRow) -> str:
     file in ``accountgesprek/``, as the audit wrote it."""
     folder, _, name = row.workbook.rpartition("/")
     if folder != PROVIDER_DIR or not name or name in (".", "..") or "\\" in name:
-        return f"het werkboek {row.workbook!r} staat niet in {PROVIDER_DIR}/"
+        return f"het werkboek {quoted(row.workbook)} staat niet in {PROVIDER_DIR}/"
     path = Path(out_dir) / PROVIDER_DIR / name
     if path.is_symlink() or not path.is_file():
         return f"het werkboek {name} staat niet (meer) in {PROVIDER_DIR}/; draai de controle opnieuw"

@@ -34,6 +34,7 @@ from kvcompliance.mail.messages import WRITE_POLICY, build_message
 from kvcompliance.mail.plan import Outgoing
 from kvcompliance.outputs import MAIL_DIR, SENT_LOG
 from kvcompliance.settings import Letterhead
+from kvcompliance.text import quoted
 
 TLS, STARTTLS, PLAIN = "tls", "starttls", "geen"
 TLS_PORT, SUBMISSION_PORT = 465, 587
@@ -67,7 +68,7 @@ def server_from(text: str, security: str | None, user: str | None = None, passwo
     elif text.count(":") == 1:
         host, port = text.split(":")
     if not host or (port is not None and not (port.isdigit() and 0 < int(port) < 65536)):
-        raise MailError(f"--smtp {text!r} is geen server; schrijf SERVER of SERVER:POORT, bijvoorbeeld smtp.gemeente.nl:587.")
+        raise MailError(f"--smtp {quoted(text)} is geen server; schrijf SERVER of SERVER:POORT, bijvoorbeeld smtp.gemeente.nl:587.")
     number = int(port) if port is not None else (TLS_PORT if security == TLS else SUBMISSION_PORT)
     chosen = security or (TLS if number == TLS_PORT else STARTTLS)
     if user and chosen == PLAIN and host.lower() not in LOCAL_HOSTS:

@@ -130,10 +130,10 @@ COLUMNS = (
     ("Actie", 18),
     ("Aanbieder", 22),
     ("Sector", 12),
-    ("Meldcode-plicht", 10),
-    ("Eind-oordeel", 9),
+    ("Meldcodeplicht", 14),
+    ("Eindoordeel", 11),
     ("Inhoud", 9),
-    ("Aan-levering", 9),
+    ("Aanlevering", 11),
     ("Rood", 5),
     ("Oranje", 6),
     ("Eerste agendapunt", 24),
@@ -142,8 +142,8 @@ COLUMNS = (
     ("Werkboek", 9),
 )
 TREND_COLUMN = ("Ten opzichte van vorig jaar", 22)
-#: With --dossier, after Aan-levering: consecutive years Inhoud rood, the escalation step and why.
-DOSSIER_COLUMNS = (("Jaren rood op rij", 8), ("Escalatie-trede", 12), ("Waarom deze trede", 26))
+#: With --dossier, after Aanlevering: consecutive years Inhoud rood, the escalation step and why.
+DOSSIER_COLUMNS = (("Jaren rood op rij", 8), ("Escalatietrede", 14), ("Waarom deze trede", 26))
 #: The text of every workbook link (the file name is the link's tooltip).
 LINK_TEXT = "openen"
 
@@ -189,10 +189,10 @@ def write_call_list_sheet(workbook: Any, styles: Styles, result: AuditResult, fi
         sheet.write_string(row, at["Actie"], entry.action, styles.get(*action_kind) if action_kind[1] else text)
         sheet.write_string(row, at["Aanbieder"], who.name or "onbekend", text)
         sheet.write_string(row, at["Sector"], who.sector_label, text)
-        sheet.write_string(row, at["Meldcode-plicht"], duty, text)
-        styles.status_cell(sheet, row, at["Eind-oordeel"], entry.verdict.overall)
+        sheet.write_string(row, at["Meldcodeplicht"], duty, text)
+        styles.status_cell(sheet, row, at["Eindoordeel"], entry.verdict.overall)
         styles.status_cell(sheet, row, at["Inhoud"], entry.verdict.content)
-        styles.status_cell(sheet, row, at["Aan-levering"], entry.verdict.delivery)
+        styles.status_cell(sheet, row, at["Aanlevering"], entry.verdict.delivery)
         if result.dossier is not None:
             years, step, why = (name for name, _ in DOSSIER_COLUMNS)
             sheet.write_number(row, at[years], entry.red_years or 0, number)

@@ -326,7 +326,7 @@ def sector_comparisons(result: "AuditResult") -> dict[str, tuple[SectorFigure, .
                 count = len(ordered) - (left_out is not None)
                 if count >= MIN_OTHER_PROVIDERS:
                     median = median_without(ordered, left_out)
-                    note = f"Mediaan van {count} andere aanbieders in de sector {who.sector_label} in deze controle."
+                    note = f"Mediaan van {count} andere aanbieders in de sector {catalogue.sector(who.sector_key).label_in_sentence} in deze controle."
                 else:
                     note = FEW_PROVIDERS
             figures.append(

@@ -122,7 +122,7 @@ def write_sector_section(sheet: Any, styles: Styles, view: "ProviderView", row: 
     sheet.write_string(
         row,
         0,
-        f"Uw kengetallen naast de mediaan van de andere aanbieders in uw sector ({view.sector_label}) in deze controle."
+        f"Uw kengetallen naast de mediaan van de andere aanbieders in uw sector ({view.sector_in_sentence}) in deze controle."
         f" De mediaan staat er alleen bij als ten minste {MIN_OTHER_PROVIDERS} andere aanbieders in de sector een waarde"
         " hebben, zodat geen andere aanbieder herkenbaar is.",
         styles.get("subtitle"),

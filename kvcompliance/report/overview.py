@@ -38,7 +38,7 @@ from kvcompliance.report.calllist import rule_trend, write_call_list_sheet
 from kvcompliance.report.sectors import write_sector_sheet
 from kvcompliance.report.supervision import write_supervision_sheet
 from kvcompliance.settings import Letterhead
-from kvcompliance.report.tables import FINDINGS_COLUMNS
+from kvcompliance.report.tables import FINDINGS_COLUMNS, FINDINGS_HEADERS
 
 RULE_WIDTH = 7
 #: From this many findings (about 3,000 returns) the overview is streamed to disk row by
@@ -336,7 +336,7 @@ def _findings_sheet(
     sheet = workbook.add_worksheet("Bevindingen")
     set_widths(sheet, [FINDINGS_LAYOUT[c][0] for c in FINDINGS_COLUMNS])
     for col, name in enumerate(FINDINGS_COLUMNS):
-        sheet.write_string(0, col, name, styles.get("header"))
+        sheet.write_string(0, col, FINDINGS_HEADERS[name], styles.get("header"))
     status_col = FINDINGS_COLUMNS.index("status")
     # (column, format) of the text cells; (column, width, lines per text) of those that wrap
     texts = [

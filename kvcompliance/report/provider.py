@@ -52,6 +52,7 @@ class ProviderView:
     kvk: str
     contract: str
     sector_label: str
+    sector_in_sentence: str  # the sector's label inside a sentence ('jeugdhulp', 'Wmo')
     obligation: str
     reporting_year: int | str | None
     source_name: str
@@ -97,6 +98,7 @@ def provider_view(
         kvk=who.kvk,
         contract=who.contract,
         sector_label=who.sector_label,
+        sector_in_sentence=result.catalogue.sector(who.sector_key).label_in_sentence if who.sector_key else who.sector_label,
         obligation=who.obligation,
         reporting_year=who.year,
         source_name=who.source_name,

@@ -13,21 +13,24 @@ from typing import Iterator
 from kvcompliance.catalogue import Status
 from kvcompliance.model import AuditResult
 
-#: The columns of the Bevindingen table (sheet and CSV), in order.
-FINDINGS_COLUMNS = (
-    "aanbieder",
-    "kvk_nummer",
-    "contractnummer",
-    "regel",
-    "omschrijving",
-    "status",
-    "waarde",
-    "norm",
-    "toelichting",
-    "grondslag",
-    "herkomst",
-    "bestand",
-)
+#: The columns of the Bevindingen table, in order: the stable name the CSV keeps as its
+#: header (other tools read it) and the Dutch header the officer reads on the sheet.
+FINDINGS_HEADERS = {
+    "aanbieder": "Aanbieder",
+    "kvk_nummer": "KvK-nummer",
+    "contractnummer": "Contractnummer",
+    "regel": "Regel",
+    "omschrijving": "Omschrijving",
+    "status": "Status",
+    "waarde": "Waarde",
+    "norm": "Norm",
+    "toelichting": "Toelichting",
+    "grondslag": "Grondslag",
+    "herkomst": "Herkomst norm",
+    "bestand": "Bestand",
+}
+#: The stable column names (the CSV's header), in order.
+FINDINGS_COLUMNS = tuple(FINDINGS_HEADERS)
 
 
 @dataclass(frozen=True)

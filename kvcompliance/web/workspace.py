@@ -63,7 +63,7 @@ class InputKind:
 INPUT_KINDS = (
     InputKind("instellingen", "Instellingen", (".toml",), "instellingen", "geen",
               "Afzender, verslagjaar en gespreksperiode (kvcompliance.toml). De werkboeken en formulieren noemen ze;"
-              " zonder instellingen staat er 'de gemeente'."),
+              " zonder instellingen staat er ‘de gemeente’."),
     InputKind("regels", "Regels", (".toml",), "regels", "de standaardregels",
               "Een eigen regelbestand (TOML) met de normen van uw regio."),
     InputKind("contracten", "Contractregister", (".xlsx", ".xls", ".ods", ".csv"), "contracten", "geen",
