@@ -47,6 +47,7 @@ from kvcompliance.folderlock import FolderLock as _Lock
 from kvcompliance.folderlock import read_json as _read_json
 from kvcompliance.folderlock import sync_dir as _sync_dir
 from kvcompliance.folderlock import write_json as _write_json
+from kvcompliance.stops import LateStops
 
 OVERVIEW_FILE = "overzicht.xlsx"
 FINDINGS_FILE = "bevindingen.csv"
@@ -149,7 +150,7 @@ class OutputFolder:
     it was; either way the staging folder is removed and the lock released.
     """
 
-    def __init__(self, path: Path, inbox: Path | None = None):
+    def __init__(self, path: Path, inbox: Path | None = None, *, hold_stops: bool = False):
         self.path = Path(path)
         self.inbox = Path(inbox) if inbox is not None else None
         self.run_id = f"{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
@@ -160,6 +161,15 @@ class OutputFolder:
         self.committed = False
         self._lock: _Lock | None = None
         self._created = False
+        #: with ``hold_stops``: from the commit point on, Ctrl-C and SIGTERM are noted here
+        #: (:attr:`late_stop`) instead of stopping the run (:mod:`kvcompliance.stops`)
+        self._late = LateStops() if hold_stops else None
+
+    @property
+    def late_stop(self) -> int | None:
+        """The stop (signal number) that arrived after the commit point and was not obeyed,
+        because the new output was in place already (only with ``hold_stops``)."""
+        return self._late.signum if self._late is not None else None
 
     def __enter__(self) -> OutputFolder:
         self.open()
@@ -249,8 +259,12 @@ class OutputFolder:
             _write_json(self.staging / MANIFEST_FILE, manifest)
             _write_json(self.path / JOURNAL_FILE, journal, durable=True)
             _swap(self.path, journal)
+            if self._late is not None:  # a stop from here on can no longer undo the run: noted, not obeyed
+                self._late.hold()
             (self.path / JOURNAL_FILE).unlink()  # the commit point
         except BaseException as exc:
+            if self._late is not None:
+                self._late.release()
             if os.path.lexists(self.path / JOURNAL_FILE):
                 _roll_back_or_report(self.path, journal)
             if isinstance(exc, OSError):

@@ -84,8 +84,9 @@ def audit(
     # A dossier this run made is removed again if the run ends before storing in it.
     with discarded_unless_used(dossier):
         # Opened before anything is read: an output folder that would touch the inbox, or
-        # one another run is writing into, is refused at once.
-        with OutputFolder(out_dir, inbox=inbox) as folder:
+        # one another run is writing into, is refused at once. Once the new output is in
+        # place, Ctrl-C no longer stops the run: it stores in the dossier and reports.
+        with OutputFolder(out_dir, inbox=inbox, hold_stops=True) as folder:
             result = run_audit(
                 inbox,
                 year=jaar,
@@ -166,4 +167,9 @@ def audit(
             + ". Bewaar de afspraken met kvcompliance afspraken.", fg="yellow", err=True)
     for line in stored.summary(result.dossier) if stored is not None else ():
         click.echo(printable(line))
+    if folder.late_stop is not None:
+        click.secho(
+            "Let op: de controle is niet gestopt, want toen het verzoek daartoe kwam, stond de nieuwe uitvoer al op zijn"
+            " plaats. De uitvoermap bevat deze controle" + (" en het dossier is bijgewerkt" if stored is not None else "")
+            + ", zoals hierboven staat.", fg="yellow", err=True)
     sys.exit(EXIT_NOT_ALL_PROCESSED if result.rejected else EXIT_OK)

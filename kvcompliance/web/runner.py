@@ -160,12 +160,12 @@ def _run(conn: Any, request: RunRequest) -> None:
             if request.write:
                 from kvcompliance.outputs import OutputFolder
 
-                # opened before anything is read: another run writing into this folder is refused at once
-                with OutputFolder(Path(request.out_dir), inbox=Path(request.inbox)) as folder:
+                # opened before anything is read: another run writing into this folder is refused at once;
+                # from the moment the new output is in place a stop is no longer obeyed (it would leave the
+                # dossier a year behind the output, and the page saying nothing changed): the run finishes
+                with OutputFolder(Path(request.out_dir), inbox=Path(request.inbox), hold_stops=True) as folder:
                     result = audited()
                     reports = write_reports(result, folder, progress=progress, jobs=request.jobs, letterhead=settings.letterhead())
-                    # the new output is in place: a stop now would leave the dossier a year behind it
-                    signal.signal(signal.SIGTERM, signal.SIG_IGN)
                     if dossier is not None:  # once every report is written and swapped in; one transaction
                         from kvcompliance.dossier.store import store_audit
 
