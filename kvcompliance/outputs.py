@@ -21,7 +21,7 @@ disk, a crash) or the new one, never a mix. How:
   the journal and rolls back the same way (a run that did not finish never counts).
   Staging and backup folders left by a killed run are removed by the next run.
 * **Readers.** Whatever reads an earlier run's folder (``verzend``, the web app's e-mail
-  drafts, ``afspraken``, ``audit --vorige``) holds its lock meanwhile and first rolls back
+  drafts and downloads, ``afspraken``, ``audit --vorige``) holds its lock meanwhile and first rolls back
   a swap that a run died in (:func:`settled_output`): it reads the last whole run.
 
 The files the tool writes and the names it keeps for itself are defined here, once (the
@@ -36,6 +36,7 @@ import hashlib
 import os
 import secrets
 import shutil
+import time
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator
@@ -282,8 +283,15 @@ class OutputFolder:
         return new
 
 
+def run_id(path: Path) -> str | None:
+    """The id of the run whose files the output folder holds (by its manifest), or None."""
+    manifest = _read_json(Path(path) / MANIFEST_FILE, "run")
+    run = manifest.get("run") if manifest is not None and manifest.get("programma") == PROGRAM else None
+    return run if isinstance(run, str) else None
+
+
 @contextlib.contextmanager
-def settled_output(path: Path, who: str, *, reading: bool = False) -> Iterator[Path]:
+def settled_output(path: Path, who: str, *, reading: bool = False, wait: float = 0.0) -> Iterator[Path]:
     """Hold the output folder of an earlier audit while ``who`` (a command, in the words
     of the messages) reads from it and writes beside it: take the folder's lock, so that
     no audit swaps its files in meanwhile (and an audit started now is refused, naming
@@ -292,7 +300,10 @@ def settled_output(path: Path, who: str, *, reading: bool = False) -> Iterator[P
 
     ``reading``: ``who`` only reads. A folder it may not write in (an archived year on a
     read-only share) is read as it is, since no lock can be taken there; unless an audit
-    died in its swap there, which cannot be put back then: that is refused."""
+    died in its swap there, which cannot be put back then: that is refused.
+
+    ``wait``: seconds to wait for an audit (or another reader) that holds the folder to
+    let go, before refusing (a page that reads a file waits a moment; a command does not)."""
     path = Path(path)
     if reading and os.path.isdir(path) and not os.access(path, os.W_OK):
         if os.path.lexists(path / JOURNAL_FILE):
@@ -303,7 +314,15 @@ def settled_output(path: Path, who: str, *, reading: bool = False) -> Iterator[P
             )
         yield path
         return
-    lock = _Lock.take(path, who)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            lock = _Lock.take(path, who)
+            break
+        except OutputError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
     try:
         _recover(path)
         yield path
