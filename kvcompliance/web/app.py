@@ -31,6 +31,10 @@ from kvcompliance.web.workspace import INPUT_KINDS, Workspace
 
 __all__ = ["YEAR_GIVEN", "create_app"]
 
+#: Starting an audit without returns: what to do instead.
+NO_RETURNS = ("Voeg eerst opgaven toe: sleep de ingevulde formulieren in het vak bij stap 3, of kies ze met"
+              " Bestanden kiezen of Map kiezen.")
+
 
 def _kinds(state: WebState) -> list:
     return [k for k in INPUT_KINDS if k.key != "dossier" or state.features.dossier]
@@ -103,7 +107,7 @@ async def start_run(request: Request) -> Response:
     state = web(request)
     audit = audit_or_404(request)
     if not audit.inbox_files():
-        return JSONResponse({"fout": "Voeg eerst opgaven toe."}, status_code=400)
+        return JSONResponse({"fout": NO_RETURNS}, status_code=400)
     errors = audit.input_errors()
     if errors:
         return JSONResponse({"fout": "Kies eerst andere bestanden: " + " ".join(errors)}, status_code=400)
