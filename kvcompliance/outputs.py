@@ -151,7 +151,7 @@ class OutputFolder:
     it was; either way the staging folder is removed and the lock released.
     """
 
-    def __init__(self, path: Path, inbox: Path | None = None, *, hold_stops: bool = False):
+    def __init__(self, path: Path, inbox: Path | None = None, *, stops: LateStops | None = None):
         self.path = Path(path)
         self.inbox = Path(inbox) if inbox is not None else None
         self.run_id = f"{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
@@ -162,15 +162,10 @@ class OutputFolder:
         self.committed = False
         self._lock: _Lock | None = None
         self._created = False
-        #: with ``hold_stops``: from the commit point on, Ctrl-C and SIGTERM are noted here
-        #: (:attr:`late_stop`) instead of stopping the run (:mod:`kvcompliance.stops`)
-        self._late = LateStops() if hold_stops else None
-
-    @property
-    def late_stop(self) -> int | None:
-        """The stop (signal number) that arrived after the commit point and was not obeyed,
-        because the new output was in place already (only with ``hold_stops``)."""
-        return self._late.signum if self._late is not None else None
+        #: ``stops``: held from the commit point on, so that Ctrl-C and SIGTERM no longer stop
+        #: the run once its output is in place (:mod:`kvcompliance.stops`); the caller
+        #: releases them when what belongs to the run (the dossier, the report) is done
+        self._late = stops
 
     def __enter__(self) -> OutputFolder:
         self.open()

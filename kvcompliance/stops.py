@@ -3,12 +3,13 @@ everything as it was; from it on, a stop is noted and the run finishes, with no 
 in between in which a stop would be reported as "nothing changed" although the new
 output is in place.
 
-:class:`LateStops` is used by :meth:`kvcompliance.outputs.OutputFolder.commit`
-(``hold_stops=True``): it replaces the handlers of SIGINT and SIGTERM just before the
+A command gives a :class:`LateStops` to :class:`kvcompliance.outputs.OutputFolder`
+(``stops=``); its commit replaces the handlers of SIGINT and SIGTERM just before the
 commit point, so that a stop that arrives later can no longer cut short what belongs to
 the committed run (storing it in the dossier, the report), and the command can say that
-the stop came too late. The handlers are only replaced in the main thread, where Python
-runs them.
+the stop came too late. The command puts the handlers back (:meth:`LateStops.release`)
+when it is done. The handlers are only replaced in the main thread, where Python runs
+them.
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ class LateStops:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
         self._previous.clear()
+
+    def __enter__(self) -> LateStops:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
     def _note(self, signum: int, frame: object) -> None:
         if self.signum is None:

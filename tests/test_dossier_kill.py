@@ -173,3 +173,8 @@ def test_ctrl_c_at_the_moment_the_new_output_is_in_place_is_reported_truthfully(
     assert len(list((out / PROVIDER_DIR).glob("*.xlsx"))) == 3
     with sqlite3.connect(dossier) as db:
         assert db.execute("SELECT controlejaar FROM controles ORDER BY controlejaar").fetchall() == [(2024,), (2025,)]
+    # in a process that goes on after the command (a test, a script), Ctrl-C is Ctrl-C again afterwards
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    again = CliRunner().invoke(main, ["audit", str(inbox), "-o", str(out), "--stil"])
+    assert again.exit_code == 0, again.output
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before

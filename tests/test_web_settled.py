@@ -68,8 +68,9 @@ def test_while_an_audit_holds_the_folder_a_download_says_so_in_dutch_and_waits_a
             assert status == 409, path
             assert time.monotonic() - started >= 4  # it waited a moment for the audit to finish
             page = body.decode()
-            assert "Even geduld: er loopt een controle" in page
-            assert "worden op dit moment vervangen" in page and "Probeer het over een minuut opnieuw" in page
+            assert "Even geduld: de uitvoer is in gebruik" in page
+            assert "een controle vervangt er de bestanden" in page and "Probeer het over een minuut opnieuw" in page
+            assert "loopt al een controle (proces" in page  # who holds it
             assert f'href="/controles/{audit_id}">Terug naar de controle' in page
         # an audit that ends within that moment: the download gets the folder as it left it
         answer: dict = {}

@@ -146,7 +146,7 @@ async def kv_error(request: Request, exc: Exception) -> Response:
     logging.getLogger(__name__).debug("%s %s: refused", request.method, request.url.path, exc_info=exc)  # with --debug
     if request.method != "GET":
         return JSONResponse({"fout": str(exc)}, status_code=status)
-    title = {404: "Niet gevonden", 409: "Even geduld: er loopt een controle"}.get(status, "Dat lukte niet")
+    title = {404: "Niet gevonden", 409: "Even geduld: de uitvoer is in gebruik"}.get(status, "Dat lukte niet")
     back = None
     if "audit_id" in request.path_params and web(request).workspace.audit(request.path_params["audit_id"]) is not None:
         back = f"/controles/{request.path_params['audit_id']}"  # the audit's page: from there on to its outcome

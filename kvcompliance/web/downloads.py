@@ -45,8 +45,9 @@ SETTLE_SECONDS = 5.0
 READER = "een download in kvcompliance web"
 #: Private folders in downloads/ with the copies of one download (removed once sent).
 SNAPSHOT_PREFIX = ".kopie-"
-BUSY = ("De bestanden van deze controle worden op dit moment vervangen, dus u kunt ze nu niet downloaden (u zou anders"
-        " een mengsel van twee controles krijgen). Probeer het over een minuut opnieuw.")
+BUSY = ("De uitvoermap van deze controle is op dit moment in gebruik: een controle vervangt er de bestanden, of ze worden"
+        " er gelezen. Zolang dat duurt, kunt u niet downloaden (u zou anders een mengsel van twee controles kunnen krijgen)."
+        " Probeer het over een minuut opnieuw.")
 DRAFTS_ZIP = "e-mailconcepten.zip"
 FORMS_ZIP = "formulieren.zip"
 

@@ -167,7 +167,10 @@ def _run(conn: Any, request: RunRequest) -> None:
                 # opened before anything is read: another run writing into this folder is refused at once;
                 # from the moment the new output is in place a stop is no longer obeyed (it would leave the
                 # dossier a year behind the output, and the page saying nothing changed): the run finishes
-                with OutputFolder(Path(request.out_dir), inbox=Path(request.inbox), hold_stops=True) as folder:
+                from kvcompliance.stops import LateStops
+
+                # (held until this process ends: it ends once the result is sent)
+                with OutputFolder(Path(request.out_dir), inbox=Path(request.inbox), stops=LateStops()) as folder:
                     result = audited()
                     reports = write_reports(result, folder, progress=progress, jobs=request.jobs, letterhead=settings.letterhead())
                     if dossier is not None:  # once every report is written and swapped in; one transaction

@@ -41,6 +41,7 @@ class Shown:
     rows: list[dict[str, Any]] | None = None  # the call list as the table shows it (pages.call_rows)
     comparisons: Any = None  # every return's sector comparison, made when a provider page first needs it
     run: str | None = None  # the run whose files the output folder held (its manifest): the files to download
+    manifest: tuple | None = None  # that manifest file as last seen holding ``run`` (pages._same_run)
 
 
 class WebState:
