@@ -21,7 +21,7 @@ disk, a crash) or the new one, never a mix. How:
   the journal and rolls back the same way (a run that did not finish never counts).
   Staging and backup folders left by a killed run are removed by the next run.
 * **Readers.** Whatever reads an earlier run's folder (``verzend``, the web app's e-mail
-  drafts, ``afspraken``, ``audit --vorige``) holds its lock meanwhile and first rolls back
+  drafts and downloads, ``afspraken``, ``audit --vorige``) holds its lock meanwhile and first rolls back
   a swap that a run died in (:func:`settled_output`): it reads the last whole run.
 
 The files the tool writes and the names it keeps for itself are defined here, once (the
@@ -36,6 +36,7 @@ import hashlib
 import os
 import secrets
 import shutil
+import time
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator
@@ -47,6 +48,7 @@ from kvcompliance.folderlock import FolderLock as _Lock
 from kvcompliance.folderlock import read_json as _read_json
 from kvcompliance.folderlock import sync_dir as _sync_dir
 from kvcompliance.folderlock import write_json as _write_json
+from kvcompliance.stops import LateStops
 
 OVERVIEW_FILE = "overzicht.xlsx"
 FINDINGS_FILE = "bevindingen.csv"
@@ -149,7 +151,7 @@ class OutputFolder:
     it was; either way the staging folder is removed and the lock released.
     """
 
-    def __init__(self, path: Path, inbox: Path | None = None):
+    def __init__(self, path: Path, inbox: Path | None = None, *, stops: LateStops | None = None):
         self.path = Path(path)
         self.inbox = Path(inbox) if inbox is not None else None
         self.run_id = f"{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
@@ -160,6 +162,10 @@ class OutputFolder:
         self.committed = False
         self._lock: _Lock | None = None
         self._created = False
+        #: ``stops``: held from the commit point on, so that Ctrl-C and SIGTERM no longer stop
+        #: the run once its output is in place (:mod:`kvcompliance.stops`); the caller
+        #: releases them when what belongs to the run (the dossier, the report) is done
+        self._late = stops
 
     def __enter__(self) -> OutputFolder:
         self.open()
@@ -249,8 +255,12 @@ class OutputFolder:
             _write_json(self.staging / MANIFEST_FILE, manifest)
             _write_json(self.path / JOURNAL_FILE, journal, durable=True)
             _swap(self.path, journal)
+            if self._late is not None:  # a stop from here on can no longer undo the run: noted, not obeyed
+                self._late.hold()
             (self.path / JOURNAL_FILE).unlink()  # the commit point
         except BaseException as exc:
+            if self._late is not None:
+                self._late.release()
             if os.path.lexists(self.path / JOURNAL_FILE):
                 _roll_back_or_report(self.path, journal)
             if isinstance(exc, OSError):
@@ -268,8 +278,15 @@ class OutputFolder:
         return new
 
 
+def run_id(path: Path) -> str | None:
+    """The id of the run whose files the output folder holds (by its manifest), or None."""
+    manifest = _read_json(Path(path) / MANIFEST_FILE, "run")
+    run = manifest.get("run") if manifest is not None and manifest.get("programma") == PROGRAM else None
+    return run if isinstance(run, str) else None
+
+
 @contextlib.contextmanager
-def settled_output(path: Path, who: str, *, reading: bool = False) -> Iterator[Path]:
+def settled_output(path: Path, who: str, *, reading: bool = False, wait: float = 0.0) -> Iterator[Path]:
     """Hold the output folder of an earlier audit while ``who`` (a command, in the words
     of the messages) reads from it and writes beside it: take the folder's lock, so that
     no audit swaps its files in meanwhile (and an audit started now is refused, naming
@@ -278,7 +295,10 @@ def settled_output(path: Path, who: str, *, reading: bool = False) -> Iterator[P
 
     ``reading``: ``who`` only reads. A folder it may not write in (an archived year on a
     read-only share) is read as it is, since no lock can be taken there; unless an audit
-    died in its swap there, which cannot be put back then: that is refused."""
+    died in its swap there, which cannot be put back then: that is refused.
+
+    ``wait``: seconds to wait for an audit (or another reader) that holds the folder to
+    let go, before refusing (a page that reads a file waits a moment; a command does not)."""
     path = Path(path)
     if reading and os.path.isdir(path) and not os.access(path, os.W_OK):
         if os.path.lexists(path / JOURNAL_FILE):
@@ -289,7 +309,15 @@ def settled_output(path: Path, who: str, *, reading: bool = False) -> Iterator[P
             )
         yield path
         return
-    lock = _Lock.take(path, who)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            lock = _Lock.take(path, who)
+            break
+        except OutputError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
     try:
         _recover(path)
         yield path

@@ -132,3 +132,49 @@ def test_killing_an_audit_halfway_through_storing_it_adds_nothing(last_year, bla
     assert "4 opgaven over 2025 bewaard; jaren in het dossier: 2024, 2025" in again.output
     assert not journal.exists()
     assert len(rows(dossier)["opgaven"]) == len(content["opgaven"]) + 4
+
+
+#: ``kvcompliance audit`` as the console runs it, with Ctrl-C arriving the moment the
+#: output folder's swap is committed (its journal removed): the narrowest window there is.
+CTRL_C_AT_COMMIT = """
+import os, pathlib, signal, sys
+from kvcompliance.outputs import JOURNAL_FILE
+
+unlink = pathlib.Path.unlink
+
+def committing(self, *args, **kwargs):
+    unlink(self, *args, **kwargs)
+    if self.name == JOURNAL_FILE:
+        os.kill(os.getpid(), signal.SIGINT)
+
+pathlib.Path.unlink = committing
+sys.argv = ["kvcompliance", *sys.argv[1:]]
+from kvcompliance.cli import run
+run()
+"""
+
+
+def test_ctrl_c_at_the_moment_the_new_output_is_in_place_is_reported_truthfully(last_year, blank_form):  # noqa: F811
+    """Ctrl-C after the swap is committed cannot undo it: the run stores the year in the
+    dossier and reports the new output, and says the stop came too late; never "Afgebroken"
+    with the new output in place and the dossier a year behind."""
+    tmp_path, dossier = last_year
+    inbox = tmp_path / "opgaven-2025"
+    inbox.mkdir()
+    for n in range(3):
+        fill(blank_form, inbox / f"o{n}.xlsx", {**BASE, "kvk_nummer": f"2000000{n}", "contractnummer": f"C-{n}"})
+    out = tmp_path / "uit-2025"
+    done = subprocess.run([sys.executable, "-c", CTRL_C_AT_COMMIT, "audit", str(inbox), "-o", str(out), "--dossier",
+                           str(dossier), "--jobs", "1", "--stil"], env=_env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "Afgebroken" not in done.stderr
+    assert "niet gestopt" in done.stderr and "het dossier is bijgewerkt" in done.stderr
+    assert "3 opgaven over 2025 bewaard" in done.stdout
+    assert len(list((out / PROVIDER_DIR).glob("*.xlsx"))) == 3
+    with sqlite3.connect(dossier) as db:
+        assert db.execute("SELECT controlejaar FROM controles ORDER BY controlejaar").fetchall() == [(2024,), (2025,)]
+    # in a process that goes on after the command (a test, a script), Ctrl-C is Ctrl-C again afterwards
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    again = CliRunner().invoke(main, ["audit", str(inbox), "-o", str(out), "--stil"])
+    assert again.exit_code == 0, again.output
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before

@@ -320,6 +320,72 @@ def test_export_never_overwrites_a_csv_it_did_not_write_and_replaces_its_own(yea
     assert (out / "kengetallen.csv").read_text(encoding="utf-8").endswith("met de hand toegevoegd\n")
 
 
+#: ``kvcompliance dossier export`` as the console runs it, with Ctrl-C arriving once the
+#: second table is written.
+CTRL_C_AFTER_TWO_TABLES = """
+import os, signal, sys
+from kvcompliance.report import csvout
+
+write, written = csvout.write_csv, []
+
+def writing(path, header, rows):
+    write(path, header, rows)
+    written.append(path)
+    if len(written) == 2:
+        os.kill(os.getpid(), signal.SIGINT)
+
+csvout.write_csv = writing
+sys.argv = ["kvcompliance", *sys.argv[1:]]
+from kvcompliance.cli import run
+run()
+"""
+
+
+def test_an_export_stopped_halfway_leaves_the_previous_export_whole_or_none_at_all(years, tmp_path):
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+    def files(folder: Path) -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+    def stopped(folder: Path) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", CTRL_C_AFTER_TWO_TABLES, "dossier", "export", "--csv", str(folder),
+                               "--dossier", str(years.dossier)], env=env, capture_output=True, text=True, timeout=120)
+
+    # last month's export, from the dossier as it was before any audit: the tables had no rows yet
+    empty = tmp_path / "leeg.sqlite"
+    shutil.copy(years.dossier, empty)
+    with sqlite3.connect(empty) as conn:
+        for table in reversed(TABLES):
+            conn.execute(f"DELETE FROM {table}")
+    out = tmp_path / "csv"
+    assert CliRunner().invoke(main, ["dossier", "export", "--csv", str(out), "--dossier", str(empty)]).exit_code == 0
+    before = files(out)
+    (out / "notitie.txt").write_text("van de adviseur", encoding="utf-8")
+
+    done = stopped(out)
+    assert done.returncode == 130 and "Afgebroken" in done.stderr, done.stderr
+    assert files(out) == {**before, "notitie.txt": b"van de adviseur"}  # every table of last month's export, no mix
+
+    fresh = tmp_path / "nieuw" / "csv"
+    assert stopped(fresh).returncode == 130
+    assert not fresh.exists()  # none at all
+
+    again = CliRunner().invoke(main, ["dossier", "export", "--csv", str(out), "--dossier", str(years.dossier)])
+    assert again.exit_code == 0, again.output
+    assert sorted(files(out)) == sorted([*before, "notitie.txt"])
+    with sqlite3.connect(years.dossier) as conn:
+        for table in TABLES:
+            with (out / f"{table}.csv").open(encoding="utf-8-sig", newline="") as handle:
+                rows = list(csv.reader(handle, delimiter=";"))
+            assert len(rows) - 1 == conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0], table
+
+
 def test_the_documented_queries_run_and_every_column_is_documented(years):
     doc = (Path(__file__).resolve().parent.parent / "docs" / "DOSSIER.md").read_text(encoding="utf-8")
     with sqlite3.connect(years.dossier) as conn:

@@ -299,6 +299,29 @@ class _Foreign(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def test_starting_before_any_return_says_what_to_do_and_the_message_goes_once_they_are_added(chromium, tmp_path):
+    from playwright.sync_api import expect
+
+    from kvcompliance.web.app import NO_RETURNS
+
+    server = RunningServer(tmp_path / "werkmap", jobs=1)
+    try:
+        page = chromium.new_page(viewport=WIDE)
+        page.goto(server.url)
+        page.click("text=Controle aanmaken")
+        page.wait_for_url("**/controles/controle-2025")
+        page.click("#start")
+        message = page.locator("#melding-start")
+        expect(message).to_have_text(NO_RETURNS)
+        assert "stap 3" in NO_RETURNS and "Bestanden kiezen" in NO_RETURNS  # where, and how
+        page.set_input_files("#kies-bestanden", [str(SAMPLES / "02_horizon-jeugdzorg-b-v.xlsx")])
+        _added(page, "1 bestand toegevoegd.")
+        expect(message).to_be_hidden()  # it no longer holds: not left saying there are none
+        page.close()
+    finally:
+        server.stop()
+
+
 def test_a_run_started_by_mistake_is_stopped_and_nothing_is_written(chromium, tmp_path):
     """Start, then Stoppen: the page says so in a neutral colour, the output folder gets
     nothing, and the run can be started again. The inbox is large (300 returns, one

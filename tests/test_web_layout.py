@@ -24,14 +24,16 @@ REGISTER = (
     "EV-2025-XX-9999;Aanbieder Zonder Opgave;11223344;wmo;info@zonder.example\n"
 )
 
-#: Elements wider than the window, as (tag.class#id, right edge); those inside a box that
-#: scrolls sideways on its own do not count.
+#: Elements wider than the window or sticking out of their card, as (tag.class#id, right
+#: edge); those inside a box that scrolls sideways on its own do not count.
 SPILLING = """() => {
     const spilling = [];
     for (const element of document.querySelectorAll("body *")) {
         if (element.closest(".tabelvak")) continue;
         const box = element.getBoundingClientRect();
-        if (box.width && box.right > window.innerWidth + 1) {
+        const card = element.closest(".kaart");
+        const edge = card ? card.getBoundingClientRect().right : window.innerWidth;
+        if (box.width && box.right > Math.min(edge, window.innerWidth) + 1) {
             spilling.push(`${element.tagName}.${element.className}#${element.id} ${Math.round(box.right)}`);
         }
     }
@@ -62,9 +64,9 @@ def test_no_page_is_wider_than_a_phone(tmp_path):
                          f"/controles/{audit_id}/opgave/R0001", f"/controles/{audit_id}/bestaat-niet"):
                 page.goto(server.base + path)
                 page.locator("details").evaluate_all("(all) => all.forEach((d) => { d.open = true; })")
-                width = page.evaluate("document.documentElement.scrollWidth")
-                if width > PHONE["width"]:
-                    found[path] = (width, page.evaluate(SPILLING)[:5])
+                width, spilling = page.evaluate("document.documentElement.scrollWidth"), page.evaluate(SPILLING)
+                if width > PHONE["width"] or spilling:
+                    found[path] = (width, spilling[:5])
             # on a phone each download's explanation sits below its button, in the card's
             # whole width (beside it, it was a column of two or three words a line)
             page.goto(f"{server.base}/controles/{audit_id}/resultaten")

@@ -25,11 +25,15 @@ from kvcompliance.ingest.inbox import display_name
 from kvcompliance.web import agreements, downloads, inputs, intake, pages
 from kvcompliance.web.extras import Features
 from kvcompliance.web.security import Guard
-from kvcompliance.web.state import HERE, YEAR_GIVEN, NotFound, WebState, audit_or_404, form_fields, run_request, web
+from kvcompliance.web.state import HERE, YEAR_GIVEN, Busy, NotFound, WebState, audit_or_404, form_fields, run_request, web
 from kvcompliance.web.uploads import Limits, too_big
 from kvcompliance.web.workspace import INPUT_KINDS, Workspace
 
 __all__ = ["YEAR_GIVEN", "create_app"]
+
+#: Starting an audit without returns: what to do instead.
+NO_RETURNS = ("Voeg eerst opgaven toe: sleep de ingevulde formulieren in het vak bij stap 3, of kies ze met"
+              " Bestanden kiezen of Map kiezen.")
 
 
 def _kinds(state: WebState) -> list:
@@ -103,7 +107,7 @@ async def start_run(request: Request) -> Response:
     state = web(request)
     audit = audit_or_404(request)
     if not audit.inbox_files():
-        return JSONResponse({"fout": "Voeg eerst opgaven toe."}, status_code=400)
+        return JSONResponse({"fout": NO_RETURNS}, status_code=400)
     errors = audit.input_errors()
     if errors:
         return JSONResponse({"fout": "Kies eerst andere bestanden: " + " ".join(errors)}, status_code=400)
@@ -138,12 +142,15 @@ async def progress(request: Request) -> Response:
 
 async def kv_error(request: Request, exc: Exception) -> Response:
     """A project error (a Dutch message): a page, or ``{"fout": ...}`` for a script."""
-    status = 404 if isinstance(exc, NotFound) else 400
+    status = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, Busy) else 400
     logging.getLogger(__name__).debug("%s %s: refused", request.method, request.url.path, exc_info=exc)  # with --debug
     if request.method != "GET":
         return JSONResponse({"fout": str(exc)}, status_code=status)
-    title = "Niet gevonden" if status == 404 else "Dat lukte niet"
-    return web(request).render("fout.html", status=status, title=title, message=str(exc))
+    title = {404: "Niet gevonden", 409: "Even geduld: de uitvoer is in gebruik"}.get(status, "Dat lukte niet")
+    back = None
+    if "audit_id" in request.path_params and web(request).workspace.audit(request.path_params["audit_id"]) is not None:
+        back = f"/controles/{request.path_params['audit_id']}"  # the audit's page: from there on to its outcome
+    return web(request).render("fout.html", status=status, title=title, message=str(exc), back=back)
 
 
 async def unexpected(request: Request, exc: Exception) -> Response:

@@ -11,18 +11,22 @@ settings, as ``kvcompliance template`` writes them.
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from kvcompliance.errors import OutputError
 from kvcompliance.outputs import FINDINGS_FILE, LOG_FILE, MAILING_FILE, OVERVIEW_FILE, PROVIDER_DIR
 from kvcompliance.web import extras
-from kvcompliance.web.state import NotFound, audit_or_404, dossier_path, web
+from kvcompliance.web.state import Busy, NotFound, audit_or_404, dossier_path, web
 
 OUTPUT_FILES = (OVERVIEW_FILE, FINDINGS_FILE, MAILING_FILE, LOG_FILE)
 MEDIA = {
@@ -34,6 +38,16 @@ MEDIA = {
     ".sqlite": "application/vnd.sqlite3",
 }
 WORKBOOKS_ZIP = "werkboeken.zip"
+NOT_IN_OUTPUT = "Dit bestand staat niet in de uitvoer van deze controle."
+#: How long a download waits for an audit that is swapping its files into the folder.
+SETTLE_SECONDS = 5.0
+#: Who holds the output folder while a download copies from it, in the words of the messages.
+READER = "een download in kvcompliance web"
+#: Private folders in downloads/ with the copies of one download (removed once sent).
+SNAPSHOT_PREFIX = ".kopie-"
+BUSY = ("De uitvoermap van deze controle is op dit moment in gebruik: een controle vervangt er de bestanden, of ze worden"
+        " er gelezen. Zolang dat duurt, kunt u niet downloaden (u zou anders een mengsel van twee controles kunnen krijgen)."
+        " Probeer het over een minuut opnieuw.")
 DRAFTS_ZIP = "e-mailconcepten.zip"
 FORMS_ZIP = "formulieren.zip"
 
@@ -58,7 +72,7 @@ def _listed(folder: Path, name: str, suffix: str) -> Path | None:
 def make_zip(files: list[tuple[Path, str]], target: Path) -> Path:
     """``files`` (path, name in the zip) as one zip file ``target`` (written, then renamed)."""
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for path, name in files:
             archive.write(path, name)
@@ -66,54 +80,122 @@ def make_zip(files: list[tuple[Path, str]], target: Path) -> Path:
     return target
 
 
-def _fresh(target: Path, sources: list[Path]) -> bool:
-    """Whether ``target`` was made after every one of ``sources`` last changed."""
-    if not target.is_file():
-        return False
-    made = target.stat().st_mtime_ns
-    return all(p.stat().st_mtime_ns <= made for p in sources)
+# ------------------------------------------------------------------ a settled output folder
+def settled_copies(audit: Any, pick: Callable[[Path], list[tuple[Path, str]]]) -> tuple[Path, list[tuple[Path, str]]]:
+    """Copies of the files ``pick(output folder)`` chooses (path, name to give), taken while
+    the audit's output folder is settled: no audit is swapping its files in meanwhile (a
+    moment is waited for one), and a swap an audit died in is put back first, as
+    ``kvcompliance verzend`` does. So a download is always one whole run, never a mix of
+    two. The copies are hard links where the file system allows (instant, whatever the
+    size) in a private folder of ``downloads/``; remove it when they are sent.
+    Raises :class:`~kvcompliance.web.state.Busy` while an audit holds the folder."""
+    from kvcompliance.folderlock import LOCK_FILE
+    from kvcompliance.outputs import settled_output
+
+    audit.downloads.mkdir(parents=True, exist_ok=True, mode=0o700)
+    snapshot = audit.downloads / f"{SNAPSHOT_PREFIX}{secrets.token_hex(6)}"
+    copies = []
+    try:
+        with settled_output(audit.output, READER, reading=True, wait=SETTLE_SECONDS):
+            chosen = pick(audit.output)
+            snapshot.mkdir(mode=0o700)
+            for n, (path, name) in enumerate(chosen):
+                copy = snapshot / f"{n}{path.suffix}"
+                try:
+                    os.link(path, copy)
+                except OSError:  # a file system without hard links
+                    shutil.copyfile(path, copy)
+                copies.append((copy, name))
+    except OutputError as exc:
+        remove_copies(snapshot)
+        if os.path.lexists(audit.output / LOCK_FILE):
+            raise Busy(f"{BUSY} {exc}") from None
+        raise
+    except BaseException:
+        remove_copies(snapshot)
+        raise
+    return snapshot, copies
 
 
-def workbooks_zip(audit: Any) -> Path:
-    folder = audit.output / PROVIDER_DIR
-    books = sorted(p for p in folder.iterdir() if p.suffix == ".xlsx" and p.is_file()) if folder.is_dir() else []
-    target = audit.downloads / WORKBOOKS_ZIP
-    if not _fresh(target, books + [folder]):
-        make_zip([(p, f"{PROVIDER_DIR}/{p.name}") for p in books], target)
-    return target
+def remove_copies(snapshot: Path) -> None:
+    shutil.rmtree(snapshot, ignore_errors=True)
+
+
+def _send_copy(snapshot: Path, copies: list[tuple[Path, str]], missing: str) -> Response:
+    if not copies:
+        remove_copies(snapshot)
+        raise NotFound(missing)
+    (path, name), = copies
+    response = send_file(path, name)
+    response.background = BackgroundTask(remove_copies, snapshot)
+    return response
+
+
+def _zip_copies(audit: Any, pick: Callable[[Path], list[tuple[Path, str]]], zip_name: str) -> Path:
+    """The files ``pick`` chooses, from a settled output folder, in one new zip file."""
+    snapshot, copies = settled_copies(audit, pick)
+    try:
+        return make_zip(copies, snapshot.with_name(f"{snapshot.name}-{zip_name}"))
+    finally:
+        remove_copies(snapshot)
+
+
+def _workbooks(output: Path) -> list[tuple[Path, str]]:
+    folder = output / PROVIDER_DIR
+    if not folder.is_dir():
+        raise NotFound("Deze controle heeft nog geen werkboeken.")
+    books = sorted(p for p in folder.iterdir() if p.suffix == ".xlsx" and p.is_file() and not p.is_symlink())
+    return [(p, f"{PROVIDER_DIR}/{p.name}") for p in books]
+
+
+def _drafts(output: Path) -> list[tuple[Path, str]]:
+    drafts = extras.draft_files(output)
+    if not drafts:
+        raise NotFound("Er zijn (nog) geen e-mailconcepten.")
+    return [(p, f"{p.parent.name}/{p.name}") for p in drafts]
+
+
+def _send_zip(path: Path, name: str) -> Response:
+    response = send_file(path, name)
+    response.background = BackgroundTask(path.unlink, missing_ok=True)
+    return response
 
 
 async def output_file(request: Request) -> Response:
     audit = audit_or_404(request)
     name = request.path_params["name"]
     if name == WORKBOOKS_ZIP:
-        if not (audit.output / PROVIDER_DIR).is_dir():
-            raise NotFound("Deze controle heeft nog geen werkboeken.")
-        return send_file(await run_in_threadpool(workbooks_zip, audit), f"werkboeken-{audit.id}.zip")
+        return _send_zip(await run_in_threadpool(_zip_copies, audit, _workbooks, WORKBOOKS_ZIP), f"werkboeken-{audit.id}.zip")
     if name == DRAFTS_ZIP:
-        drafts = extras.draft_files(audit.output) if web(request).features.drafts else []
-        if not drafts:
+        if not web(request).features.drafts:
             raise NotFound("Er zijn (nog) geen e-mailconcepten.")
-        target = audit.downloads / DRAFTS_ZIP
-        await run_in_threadpool(make_zip, [(p, f"{p.parent.name}/{p.name}") for p in drafts], target)
-        return send_file(target, f"e-mailconcepten-{audit.id}.zip")
+        return _send_zip(await run_in_threadpool(_zip_copies, audit, _drafts, DRAFTS_ZIP), f"e-mailconcepten-{audit.id}.zip")
     if name == "dossier":
         path = dossier_path(web(request), audit)
         if path is None or not path.is_file():
             raise NotFound("Er is geen dossier bij deze controle.")
         return send_file(path)
-    path = _listed(audit.output, name, "") if name in OUTPUT_FILES else None
-    if path is None:
-        raise NotFound("Dit bestand staat niet in de uitvoer van deze controle.")
-    return send_file(path)
+    if name not in OUTPUT_FILES:
+        raise NotFound(NOT_IN_OUTPUT)
+
+    def pick(output: Path) -> list[tuple[Path, str]]:
+        path = _listed(output, name, "")
+        return [(path, name)] if path is not None else []
+
+    snapshot, copies = await run_in_threadpool(settled_copies, audit, pick)
+    return _send_copy(snapshot, copies, NOT_IN_OUTPUT)
 
 
 async def workbook(request: Request) -> Response:
     audit = audit_or_404(request)
-    path = _listed(audit.output / PROVIDER_DIR, request.path_params["name"], ".xlsx")
-    if path is None:
-        raise NotFound("Dit werkboek staat niet in de uitvoer van deze controle.")
-    return send_file(path)
+    name = request.path_params["name"]
+
+    def pick(output: Path) -> list[tuple[Path, str]]:
+        path = _listed(output / PROVIDER_DIR, name, ".xlsx")
+        return [(path, name)] if path is not None else []
+
+    snapshot, copies = await run_in_threadpool(settled_copies, audit, pick)
+    return _send_copy(snapshot, copies, "Dit werkboek staat niet in de uitvoer van deze controle.")
 
 
 async def make_drafts(request: Request) -> Response:

@@ -7,6 +7,7 @@ findings, agenda, sector comparison, year on year). Nothing is decided here.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Any
 
@@ -16,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from kvcompliance.catalogue import Status
-from kvcompliance.outputs import FINDINGS_FILE, LOG_FILE, MAILING_FILE, OVERVIEW_FILE
+from kvcompliance.outputs import FINDINGS_FILE, LOG_FILE, MAILING_FILE, MANIFEST_FILE, OVERVIEW_FILE, run_id
 from kvcompliance.web import agreements, extras
 from kvcompliance.web.state import NotFound, audit_or_404, dossier_path, run_request, web
 
@@ -61,16 +62,36 @@ def _shown_or_wait(request: Request):
     audit = audit_or_404(request)
     shown = state.results.get(audit.id)
     if shown is not None:
-        return audit, shown
+        if _same_run(shown, audit.output):
+            return audit, shown
+        # The output folder holds another run now (an audit run into it from elsewhere, or
+        # one busy swapping its files in): never show one run's outcome beside another's files.
+        state.results.pop(audit.id, None)
     job = state.runner.job(audit.id)
     if job is not None and job.state == "bezig":
         return _waiting(state, audit, reading=not job.write)
     if not audit.has_output() or audit.changed_since_run() or audit.inputs_changed_since_run():
         return RedirectResponse(f"/controles/{audit.id}", status_code=303)
-    if job is not None and job.state == "fout" and not job.write:
-        return state.render("fout.html", title="De uitkomst kon niet worden ingelezen", message=job.error)
+    if job is not None and job.state == "fout" and not job.write and not state.runner.forget(audit.id, job):
+        return state.render("fout.html", title="De uitkomst kon niet worden ingelezen", message=job.error,
+                            back=f"/controles/{audit.id}")
     state.runner.start(audit.id, run_request(state, audit, write=False))
     return _waiting(state, audit, reading=True)
+
+
+def _same_run(shown: Any, output: Any) -> bool:
+    """Whether the output folder still holds the run ``shown`` was read with (by the run id
+    in its manifest; read again only when the manifest file is another one)."""
+    try:
+        found = os.stat(output / MANIFEST_FILE)
+        key = (found.st_ino, found.st_mtime_ns, found.st_size)
+    except OSError:
+        return False
+    if key != shown.manifest:
+        if shown.run != run_id(output):
+            return False
+        shown.manifest = key
+    return True
 
 
 def _downloads(state: Any, audit: Any) -> list[dict[str, str]]:

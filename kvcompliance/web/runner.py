@@ -30,6 +30,10 @@ PREPARING = "Voorbereiden"
 JUDGING = "Opgaven beoordelen"
 FINISHING = "Overzicht en logboek afronden"
 READING = "Bestanden lezen"
+#: Who holds the output folder while a run that does not write reads its log (in messages).
+READER = "het inlezen van de uitkomst in kvcompliance web"
+#: How long that waits for an audit that is swapping its files into the folder (seconds).
+READ_WAIT = 10.0
 
 
 @dataclass(frozen=True)
@@ -160,21 +164,28 @@ def _run(conn: Any, request: RunRequest) -> None:
             if request.write:
                 from kvcompliance.outputs import OutputFolder
 
-                # opened before anything is read: another run writing into this folder is refused at once
-                with OutputFolder(Path(request.out_dir), inbox=Path(request.inbox)) as folder:
+                # opened before anything is read: another run writing into this folder is refused at once;
+                # from the moment the new output is in place a stop is no longer obeyed (it would leave the
+                # dossier a year behind the output, and the page saying nothing changed): the run finishes
+                from kvcompliance.stops import LateStops
+
+                # (held until this process ends: it ends once the result is sent)
+                with OutputFolder(Path(request.out_dir), inbox=Path(request.inbox), stops=LateStops()) as folder:
                     result = audited()
                     reports = write_reports(result, folder, progress=progress, jobs=request.jobs, letterhead=settings.letterhead())
-                    # the new output is in place: a stop now would leave the dossier a year behind it
-                    signal.signal(signal.SIGTERM, signal.SIG_IGN)
                     if dossier is not None:  # once every report is written and swapped in; one transaction
                         from kvcompliance.dossier.store import store_audit
 
                         store_audit(dossier, result, sender=settings.letterhead().sender, progress=progress)
-                files = dict(reports.provider_files)
+                files, run = dict(reports.provider_files), folder.run_id
             else:
                 result = audited()
-                files = files_from_log(Path(request.out_dir))
-        conn.send(("klaar", result, files))
+                from kvcompliance.outputs import run_id, settled_output
+
+                # the names of the workbooks as the last whole run wrote them: not while an audit swaps its files in
+                with settled_output(Path(request.out_dir), READER, reading=True, wait=READ_WAIT):
+                    files, run = files_from_log(Path(request.out_dir)), run_id(Path(request.out_dir))
+        conn.send(("klaar", result, files, run))
     except KvError as exc:
         logging.getLogger(__name__).debug("the audit stopped", exc_info=True)  # what caused it: with --debug
         conn.send(("fout", str(exc)))
@@ -210,6 +221,7 @@ class Job:
     finished: float | None = None
     stages: list[tuple[str, float]] = field(default_factory=list)  # (label, seconds since start)
     stopped: bool = False  # the officer stopped it
+    reported: bool = False  # its error was shown on a page (see Runner.forget)
 
     def as_json(self) -> dict[str, Any]:
         end = self.finished if self.finished is not None else time.monotonic()
@@ -226,7 +238,7 @@ class Job:
 class Runner:
     """Starts runs and keeps, per audit, the running or last job and the last result."""
 
-    def __init__(self, on_result: Callable[[str, Job, Any, dict[str, str]], None]):
+    def __init__(self, on_result: Callable[[str, Job, Any, dict[str, str], str | None], None]):
         self._on_result = on_result
         self._jobs: dict[str, Job] = {}
         self._processes: dict[str, Any] = {}
@@ -255,6 +267,18 @@ class Runner:
         threading.Thread(target=self._pump, args=(job, receiver, process), name=f"voortgang-{audit_id}", daemon=True).start()
         return job
 
+    def forget(self, audit_id: str, job: Job) -> bool:
+        """For a run that failed: False the first time (its error is shown), True after, when
+        it is forgotten, so that the next visit tries again (an audit that held the folder
+        may be done by now)."""
+        with self._lock:
+            if not job.reported:
+                job.reported = True
+                return False
+            if self._jobs.get(audit_id) is job:
+                del self._jobs[audit_id]
+            return True
+
     def stop(self, audit_id: str) -> bool:
         """Stop the running audit of ``audit_id`` as Ctrl+C stops the CLI (SIGTERM): its
         staging folder and lock are cleaned up, the output folder and the dossier keep what
@@ -268,7 +292,7 @@ class Runner:
         return True
 
     def _pump(self, job: Job, conn: Any, process: Any) -> None:
-        result = files = None
+        result = files = run = None
         try:
             while True:
                 try:
@@ -282,7 +306,7 @@ class Runner:
                 elif kind == "stap":
                     job.done += message[1]
                 elif kind == "klaar":
-                    result, files = message[1], message[2]
+                    result, files, run = message[1], message[2], message[3]
                     job.stages.append(("uitkomst ontvangen", round(time.monotonic() - job.started, 2)))
                     break
                 elif kind == "fout":
@@ -293,7 +317,7 @@ class Runner:
         job.finished = time.monotonic()
         if result is not None:
             try:
-                self._on_result(job.audit_id, job, result, files or {})
+                self._on_result(job.audit_id, job, result, files or {}, run)
                 job.stages.append(("uitkomst bewaard", round(time.monotonic() - job.started, 2)))
             except Exception:  # noqa: BLE001
                 log.exception("keeping the result failed")

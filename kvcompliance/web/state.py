@@ -40,6 +40,8 @@ class Shown:
     order: list[str] | None = None  # return ids in call-list order (pages.call_rows)
     rows: list[dict[str, Any]] | None = None  # the call list as the table shows it (pages.call_rows)
     comparisons: Any = None  # every return's sector comparison, made when a provider page first needs it
+    run: str | None = None  # the run whose files the output folder held (its manifest): the files to download
+    manifest: tuple | None = None  # that manifest file as last seen holding ``run`` (pages._same_run)
 
 
 class WebState:
@@ -62,12 +64,12 @@ class WebState:
         self.env.filters["getal"] = lambda n: format_number(n, 0)
         self.env.filters["datum"] = date_text
 
-    def _keep(self, audit_id: str, job: Job, result: Any, files: dict[str, str]) -> None:
+    def _keep(self, audit_id: str, job: Job, result: Any, files: dict[str, str], run: str | None = None) -> None:
         from kvcompliance.audit import status_counts
 
         from kvcompliance.web.pages import call_rows
 
-        shown = Shown(result, files, job.write)
+        shown = Shown(result, files, job.write, run=run)
         call_rows(shown)  # here, so the results page is quick when the browser asks for it
         self.results[audit_id] = shown
         self.results.move_to_end(audit_id)
@@ -117,6 +119,10 @@ def audit_or_404(request: Request) -> Audit:
 
 class NotFound(KvError):
     """A page or file that is not there; the message is Dutch."""
+
+
+class Busy(KvError):
+    """An audit is writing the files asked for right now; try again in a moment (Dutch)."""
 
 
 async def form_fields(request: Request) -> dict[str, str]:

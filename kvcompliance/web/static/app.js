@@ -288,6 +288,8 @@ function initSleepvak() {
     tekst.textContent = samenvatting + ".";
     balk.hidden = true;
     if (start) start.disabled = false;
+    // a message from starting before these arrived ("Voeg eerst opgaven toe") no longer holds
+    if (toegevoegd) toon(document.getElementById("melding-start"), "");
   }
 
   // the drop zone is a keyboard stop too: Enter or Space there opens the file chooser
