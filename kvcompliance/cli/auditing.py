@@ -182,6 +182,9 @@ def audit(
         sys.exit(EXIT_NOT_ALL_PROCESSED if result.rejected else EXIT_OK)
 
 
+SHELL_QUOTE = '"'
+
+
 def _next_steps(result, out: Path, dossier_file: Path | None, settings_file: Path | None) -> None:
     """What the officer does next (DOMAIN §6): triage on the call list, send the workbooks,
     chase missing and incomplete returns, and after the conversations keep the agreements
@@ -189,9 +192,9 @@ def _next_steps(result, out: Path, dossier_file: Path | None, settings_file: Pat
     from kvcompliance.report.calllist import needs_data
     from kvcompliance.values import plural
 
-    def argument(path: Path) -> str:
+    def argument(path: Path) -> str:  # a path with a space, in the double quotes a shell (and PowerShell) wants
         text = printable(path)
-        return f'"{text}"' if " " in text else text
+        return SHELL_QUOTE + text + SHELL_QUOTE if " " in text else text
 
     click.echo(f"Volgende stap: begin bij de Bellijst in {printable(out / 'overzicht.xlsx')}.")
     settings = f" --instellingen {argument(settings_file)}" if settings_file else ""  # the letters' sender and dates
