@@ -45,6 +45,7 @@ from kvcompliance import __version__
 from kvcompliance.errors import OutputError, os_reason
 from kvcompliance.folderlock import LOCK_FILE, PROGRAM, WORK_PREFIX
 from kvcompliance.folderlock import FolderLock as _Lock
+from kvcompliance.values import listing
 from kvcompliance.folderlock import read_json as _read_json
 from kvcompliance.folderlock import sync_dir as _sync_dir
 from kvcompliance.folderlock import write_json as _write_json
@@ -219,7 +220,7 @@ class OutputFolder:
             foreign.append(PROVIDER_DIR)
         if foreign:
             one = len(foreign) == 1
-            names = foreign[0] if one else ", ".join(foreign[:-1]) + " en " + foreign[-1]
+            names = listing(foreign)
             why = ("gewijzigd sinds de vorige controle" if set(foreign) <= set(self.changed) else
                    "niet geschreven door een eerdere controle met deze versie van kvcompliance")
             raise OutputError(

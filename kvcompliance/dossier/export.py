@@ -27,6 +27,7 @@ from typing import Any
 
 from kvcompliance.dossier.schema import TABLES, Dossier, columns, dutch_reason
 from kvcompliance.errors import DossierError, OutputError, os_reason
+from kvcompliance.values import listing
 
 #: The files the last export wrote into a folder, with their SHA-256.
 RECORD_FILE = ".kvcompliance-export.json"
@@ -151,7 +152,7 @@ def _refuse_foreign(folder: Path, foreign: list[str]) -> None:
     if not foreign:
         return
     one = len(foreign) == 1
-    names = foreign[0] if one else ", ".join(foreign[:-1]) + " en " + foreign[-1]
+    names = listing(foreign)
     raise OutputError(
         f"In {folder} {'staat' if one else 'staan'} al {names}, niet geschreven door kvcompliance dossier export"
         f" (of daarna gewijzigd). {'Dat wordt' if one else 'Die worden'} niet overschreven: verplaats of verwijder"
