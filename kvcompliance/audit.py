@@ -160,22 +160,24 @@ def _skipped_file(entry, inbox: Path) -> RejectedFile:
     return RejectedFile(source, skip_reason(entry.kind, **values), entry.kind)
 
 
-def choose_year(frame, year: int | None, given: str = "opgegeven met --jaar") -> tuple[int, str, str]:
+def choose_year(frame, year: int | None, given: str = "opgegeven met --jaar", year_rule: str = "") -> tuple[int, str, str]:
     """The audit year, where it came from, and a warning ('' if none) (DOMAIN §5.1.4):
     ``--jaar``, else the verslagjaar most returns state. With ``--jaar`` matching fewer
-    than half of the returns, the warning says so."""
+    than half of the returns, the warning says so, and which rule (``year_rule``, e.g.
+    'KV92 (verslagjaar)'; none when the region switched it off) makes the others grijs."""
     counts = Counter(int(y) for y in frame["verslagjaar"].dropna()) if len(frame) else Counter()
     if year is not None:
         total, matching = len(frame), counts.get(year, 0)
         warning = ""
         if total and matching * 2 < total:
             if total == 1:
-                said = f"de enige opgave gaat niet over {year}. Die wordt"
+                said, others = f"de enige opgave gaat niet over {year}.", "Die wordt"
             elif matching == 0:
-                said = f"geen van de {total} opgaven gaat over {year}. Die worden alle"
+                said, others = f"geen van de {total} opgaven gaat over {year}.", "Die worden alle"
             else:
-                said = f"maar {matching} van de {total} opgaven {'gaat' if matching == 1 else 'gaan'} over {year}. De andere worden"
-            warning = f"LET OP: {said} grijs op KV92 (verslagjaar). Klopt het controlejaar {year} ({given})?"
+                said, others = f"maar {matching} van de {total} opgaven {'gaat' if matching == 1 else 'gaan'} over {year}.", "De andere worden"
+            grey = f" {others} grijs op {year_rule}." if year_rule else ""
+            warning = f"LET OP: {said}{grey} Klopt het controlejaar {year} ({given})?"
         return year, given, warning
     if not counts:
         fallback = datetime.now().year - 1
@@ -235,7 +237,9 @@ def run_audit(
     from kvcompliance.validate import evaluate
 
     with stopwatch.stage("normaliseren"):
-        normalised = normalise(collected.records, catalogue, register, lambda frame: choose_year(frame, year, year_given))
+        year_rule = next((f"{r.id} ({r.title.lower()})" for r in catalogue.rules if r.active and r.inputs == ("verslagjaar",)), "")
+        normalised = normalise(collected.records, catalogue, register,
+                               lambda frame: choose_year(frame, year, year_given, year_rule))
     audit_year, year_source, year_warning = normalised.year
     with stopwatch.stage("valideren"):
         evaluation = evaluate(normalised.frame, list(normalised.issues), catalogue, audit_year)

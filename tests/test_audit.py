@@ -283,13 +283,16 @@ def test_a_given_audit_year_that_few_returns_state_is_said_loudly():
     from kvcompliance.audit import choose_year
 
     frame = pd.DataFrame({"verslagjaar": pd.array([2025, 2025, 2024], dtype="Int64")})
-    assert choose_year(frame, 2025) == (2025, "opgegeven met --jaar", "")
-    year, source, warning = choose_year(frame, 2024)
+    rule = "KV92 (verslagjaar)"
+    assert choose_year(frame, 2025, year_rule=rule) == (2025, "opgegeven met --jaar", "")
+    year, source, warning = choose_year(frame, 2024, year_rule=rule)
     assert (year, source) == (2024, "opgegeven met --jaar")
     assert warning.startswith("LET OP: maar 1 van de 3 opgaven gaat over 2024. De andere worden grijs op KV92")
-    assert choose_year(frame, 2030)[2].startswith("LET OP: geen van de 3 opgaven gaat over 2030. Die worden alle grijs")
+    assert choose_year(frame, 2030, year_rule=rule)[2].startswith("LET OP: geen van de 3 opgaven gaat over 2030. Die worden alle grijs")
     one = pd.DataFrame({"verslagjaar": pd.array([2025], dtype="Int64")})
-    assert choose_year(one, 2030)[2].startswith("LET OP: de enige opgave gaat niet over 2030. Die wordt grijs op KV92")
+    assert choose_year(one, 2030, year_rule=rule)[2].startswith("LET OP: de enige opgave gaat niet over 2030. Die wordt grijs op KV92")
+    # a region that switched the year rule off: still warned, but nothing said about grijs
+    assert choose_year(frame, 2024)[2] == "LET OP: maar 1 van de 3 opgaven gaat over 2024. Klopt het controlejaar 2024 (opgegeven met --jaar)?"
 
 
 def test_a_file_that_kills_the_reader_is_listed_and_the_others_are_audited(tmp_path, blank_form, monkeypatch):
@@ -433,3 +436,16 @@ def test_without_a_usable_return_no_path_is_printed_that_is_not_there(tmp_path, 
         for prefix in ("Overzicht:", "Bevindingen:", "Werkboeken:"):
             if line.startswith(prefix) and "geen" not in line:
                 assert Path(line.split(":", 1)[1].strip().split(" (")[0]).exists(), line
+
+
+def test_the_year_warning_names_the_year_rule_of_the_catalogue_in_use(tmp_path):
+    from kvcompliance.audit import run_audit
+
+    samples = Path(__file__).resolve().parent.parent / "sample_workbooks"
+    result = run_audit(samples, year=2030)
+    assert "Die worden alle grijs op KV92 (verslagjaar)." in result.audit_year_warning
+    rules = tmp_path / "regels.toml"
+    rules.write_text('[[regel]]\nid = "KV92"\nactief = false\n', encoding="utf-8")
+    switched_off = run_audit(samples, year=2030, rules_file=str(rules))
+    assert switched_off.audit_year_warning.startswith("LET OP: geen van de 19 opgaven gaat over 2030.")
+    assert "grijs" not in switched_off.audit_year_warning
