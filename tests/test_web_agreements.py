@@ -69,6 +69,10 @@ def test_the_officer_stores_the_agreements_from_the_results_page(tmp_path):
             expect(melding).to_contain_text("notulen.txt is geen werkboek")
             expect(page.locator("#afspraken-wachtend")).to_have_text(f"Klaar om te bewaren: {typed.name}.")
             expect(knop).to_be_enabled()
+            page.locator("#afspraken-bestanden").set_input_files([str(not_a_workbook)])  # only a file that is refused
+            expect(melding).to_contain_text("notulen.txt is geen werkboek")
+            expect(page.locator("#afspraken-wachtend")).to_have_text(f"Klaar om te bewaren: {typed.name}.")
+            expect(knop).to_be_enabled()  # what waited still waits
             knop.click()
             expect(melding).to_contain_text("1 werkboek gelezen: 1 afspraak van 1 aanbieder bewaard in dossier.sqlite.")
             expect(page.locator("#afspraken-wachtend")).to_have_text("")
@@ -170,6 +174,42 @@ def test_a_zip_bomb_named_xlsx_is_refused_at_once_and_the_other_workbooks_are_st
         assert any("bom.xlsx" in line and "zip-bom" in line and "niet geopend" in line for line in answer["problemen"]), answer
         with sqlite3.connect(server.state.workspace.root / "dossier.sqlite") as db:
             assert db.execute("SELECT sleutel, werkboek FROM afspraken").fetchall() == [(key, typed.name)]
+    finally:
+        server.stop()
+
+
+def test_a_workbook_added_while_others_are_stored_still_waits_afterwards(tmp_path):
+    import json
+    import threading
+    import time
+
+    server = RunningServer(tmp_path / "werkmap", jobs=1)
+    try:
+        audit_id = _audit(server, dossier="nieuw:dossier.sqlite")
+        first, first_key = _typed(server, audit_id, tmp_path / "eerste", 0, "Meldcode vaststellen")
+        second, _ = _typed(server, audit_id, tmp_path / "tweede", 1, "Aandachtsfunctionaris benoemen")
+        assert _add(server, audit_id, first)[0] == 200
+        answers = []
+        # another program writes to the dossier: storing waits for it, as it would for a slow disk
+        db = sqlite3.connect(server.state.workspace.root / "dossier.sqlite", isolation_level=None)
+        db.execute("BEGIN IMMEDIATE")
+        storing = threading.Thread(target=lambda: answers.append(server.post(f"/controles/{audit_id}/afspraken")))
+        storing.start()
+        time.sleep(2)  # the first workbook has been read; storing waits for the dossier
+        status, _, body = _add(server, audit_id, second)  # the officer adds the next one meanwhile
+        assert status == 200 and second.name in json.loads(body)["wachtend"]
+        db.execute("COMMIT")
+        db.close()
+        storing.join(30)
+        status, _, body = answers[0]
+        answer = json.loads(body)
+        assert status == 200 and answer["wachtend"] == [second.name], answer
+        waiting = server.state.workspace.audit(audit_id).folder / "afspraken"
+        assert [p.name for p in waiting.iterdir() if not p.name.startswith(".")] == [second.name]
+        status, _, page = server.request("GET", f"/controles/{audit_id}/resultaten")
+        assert f"Klaar om te bewaren: {second.name}." in page.decode()
+        with sqlite3.connect(server.state.workspace.root / "dossier.sqlite") as check:
+            assert (first_key,) in check.execute("SELECT sleutel FROM afspraken").fetchall()  # (the second too, if read in time)
     finally:
         server.stop()
 

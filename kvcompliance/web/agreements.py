@@ -10,7 +10,7 @@ audit's dossier exactly as ``kvcompliance afspraken`` does
 
 from __future__ import annotations
 
-import shutil
+import contextlib
 from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
@@ -38,7 +38,10 @@ def _dossier(state: WebState, audit: Audit) -> Path | None:
 
 def waiting(audit: Audit) -> list[str]:
     """The names of the workbooks added and not yet stored, by name."""
-    folder = audit.folder / AGREEMENTS_DIR
+    return waiting_in(audit.folder / AGREEMENTS_DIR)
+
+
+def waiting_in(folder: Path) -> list[str]:
     if not folder.is_dir():
         return []
     return sorted((p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")), key=str.casefold)
@@ -102,13 +105,33 @@ async def store(request: Request) -> Response:
     folder = audit.folder / AGREEMENTS_DIR
     if not waiting(audit):
         return JSONResponse({"fout": "Voeg eerst de werkboeken toe waarin u de afspraken invulde."}, status_code=400)
+    read = _files(folder)  # before reading: a workbook added while these are stored waits for the next time
     try:
         answer = await run_in_threadpool(_store, folder, dossier)
     except KvError as exc:  # the dossier could not be written: the workbooks stay for another try
         return JSONResponse({"fout": str(exc)}, status_code=400)
-    shutil.rmtree(folder, ignore_errors=True)  # only the copies this page received
+    for path, seen in read.items():  # only the copies this page received and that were read
+        with contextlib.suppress(OSError):
+            if _identity(path) == seen:
+                path.unlink()
+    with contextlib.suppress(OSError):
+        folder.rmdir()  # empty: nothing waits
     recount(folder)
-    return JSONResponse({"fout": None, **answer})
+    return JSONResponse({"fout": None, **answer, "wachtend": waiting(audit)})
+
+
+def _identity(path: Path) -> tuple[int, int, int]:
+    stat = path.stat()
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _files(folder: Path) -> dict[Path, tuple[int, int, int]]:
+    """The workbooks waiting in ``folder``, each with what tells it apart from a later one."""
+    found = {}
+    for name in waiting_in(folder):
+        with contextlib.suppress(OSError):
+            found[folder / name] = _identity(folder / name)
+    return found
 
 
 def routes(audit: str) -> list[Route]:
