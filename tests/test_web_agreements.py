@@ -213,3 +213,23 @@ def test_a_workbook_added_while_others_are_stored_still_waits_afterwards(tmp_pat
     finally:
         server.stop()
 
+
+def test_a_dossier_moved_away_after_the_audit_is_named_not_denied(tmp_path):
+    server = RunningServer(tmp_path / "werkmap", jobs=1)
+    try:
+        audit_id = _audit(server, dossier="nieuw:dossier.sqlite")
+        typed, _ = _typed(server, audit_id, tmp_path / "na het gesprek", 0, "Meldcode vaststellen")
+        dossier = server.state.workspace.root / "dossier.sqlite"
+        dossier.rename(tmp_path / "elders.sqlite")
+        status, _, body = _add(server, audit_id, typed)
+        text = body.decode()
+        assert status == 400 and "Het dossier dossier.sqlite is niet meer te vinden" in text and "geen dossier" not in text
+        status, _, page = server.request("GET", f"/controles/{audit_id}/resultaten")
+        assert "Het dossier dossier.sqlite is niet meer te vinden" in page.decode()
+        assert "Deze controle heeft geen dossier" not in page.decode()
+        (tmp_path / "elders.sqlite").rename(dossier)  # put back: storing works again
+        assert _add(server, audit_id, typed)[0] == 200
+        status, _, body = server.post(f"/controles/{audit_id}/afspraken")
+        assert status == 200 and "1 afspraak van 1 aanbieder bewaard" in body.decode()
+    finally:
+        server.stop()

@@ -30,10 +30,22 @@ NO_DOSSIER = ("Deze controle heeft geen dossier, dus de afspraken kunnen nergens
 BUSY = "Er loopt een controle; bewaar de afspraken als die klaar is."
 
 
+def gone(name: str) -> str:
+    """The refusal when the audit's dossier was moved or deleted after the audit."""
+    return (f"Het dossier {name} is niet meer te vinden: het is verplaatst, hernoemd of verwijderd. Zet het terug en probeer"
+            " het opnieuw; dan kunt u hier de afspraken bewaren.")
+
+
 def _dossier(state: WebState, audit: Audit) -> Path | None:
     """The audit's dossier, once its audit has made it."""
     path = dossier_path(state, audit)
     return path if path is not None and path.is_file() else None
+
+
+def _refusal(state: WebState, audit: Audit) -> JSONResponse:
+    """Why nothing can be stored: no dossier chosen, or the one chosen is gone."""
+    path = dossier_path(state, audit)
+    return JSONResponse({"fout": NO_DOSSIER if path is None else gone(path.name)}, status_code=400)
 
 
 def waiting(audit: Audit) -> list[str]:
@@ -54,7 +66,7 @@ async def add_workbook(request: Request) -> Response:
     state = web(request)
     audit = audit_or_404(request)
     if _dossier(state, audit) is None:
-        return JSONResponse({"fout": NO_DOSSIER}, status_code=400)
+        return _refusal(state, audit)
     sent = request.query_params.get("naam", "")[:255]
     if Path(sent).suffix.lower() not in (*WORKBOOK_SUFFIXES, *OTHER_SPREADSHEETS):
         return JSONResponse({"fout": f"{sent} is geen werkboek: kies het werkboek voor het accountgesprek (.xlsx) waarin u de"
@@ -99,7 +111,7 @@ async def store(request: Request) -> Response:
     audit = audit_or_404(request)
     dossier = _dossier(state, audit)
     if dossier is None:
-        return JSONResponse({"fout": NO_DOSSIER}, status_code=400)
+        return _refusal(state, audit)
     if state.runner.busy(audit.id):
         return JSONResponse({"fout": BUSY}, status_code=409)
     folder = audit.folder / AGREEMENTS_DIR
