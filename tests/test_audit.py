@@ -394,6 +394,25 @@ def test_last_years_return_beside_this_years_for_the_same_contract_is_set_aside(
     assert next(f for f in result.findings_for(b) if f.rule_id == "KV92").status == Status.GRIJS
 
 
+def test_the_audit_year_warning_does_not_count_the_returns_set_aside_as_another_years(tmp_path, blank_form):
+    """Last year's and the year before's files left beside this year's return for the same
+    contract are set aside, not judged: the warning that most returns are grijs on KV92
+    (verslagjaar) must not count them. A return over another year that is judged is counted."""
+    from kvcompliance.audit import run_audit
+
+    inbox = tmp_path / "opgaven"
+    inbox.mkdir()
+    for year in (2024, 2025, 2026):
+        fill(blank_form, inbox / f"a-{year}.xlsx", {**BASE, "verslagjaar": year})
+    result = run_audit(inbox, year=2026)
+    assert [r.source.path for r in result.returns] == ["a-2026.xlsx"] and len(result.rejected) == 2
+    assert result.audit_year_warning == ""
+    fill(blank_form, inbox / "b-2025.xlsx", {**BASE, "contractnummer": "B-1", "verslagjaar": 2025})
+    fill(blank_form, inbox / "c-2025.xlsx", {**BASE, "contractnummer": "C-1", "verslagjaar": 2025})
+    result = run_audit(inbox, year=2026)
+    assert result.audit_year_warning.startswith("LET OP: maar 1 van de 3 opgaven gaat over 2026. De andere worden grijs")
+
+
 def test_a_file_name_that_is_not_utf8_is_read_and_reported_never_fatal(tmp_path, blank_form):
     """Undecodable bytes are shown escaped: two such files stay two names wherever the
     officer reads them (terminal, log, overview), in plain ASCII."""

@@ -154,6 +154,7 @@ def read_workbook(path: Path, catalogue: Catalogue) -> AgreementWorkbook:
         raise KvError(f"kan niet worden gelezen: {os_reason(exc)}") from None
     if data is None:
         raise KvError(f"is te groot voor een werkboek voor het accountgesprek (meer dan {MAX_SIZE // 1024 // 1024} MB)")
+    _refuse_zip_bomb(path)
     try:
         book = openpyxl.load_workbook(path, data_only=True, read_only=True)
     except Exception as exc:  # noqa: BLE001 - whatever a broken file raises, it is a Dutch reason
@@ -166,6 +167,22 @@ def read_workbook(path: Path, catalogue: Catalogue) -> AgreementWorkbook:
         raise KvError(f"de gespreksagenda is zo veranderd dat ze niet meer te lezen is ({exc.__class__.__name__})") from None
     finally:
         book.close()
+
+
+def _refuse_zip_bomb(path: Path) -> None:
+    """Refuse a workbook that would unpack far beyond any provider workbook, before openpyxl
+    unpacks it (a 1 MB file can hold gigabytes of shared strings: minutes and gigabytes of
+    memory, in the web server's own process). The reader's container guards decide."""
+    from kvcompliance.errors import UnreadableFile
+    from kvcompliance.ingest.containers import open_zip
+
+    try:
+        open_zip(path).close()
+    except UnreadableFile as exc:
+        if exc.kind == "te groot":
+            raise KvError("wordt uitgepakt veel groter dan een werkboek voor het accountgesprek ooit is (mogelijk een"
+                          " ‘zip-bom’); het is voor de veiligheid niet geopend") from None
+        # damaged or protected: openpyxl says so in the reason below
 
 
 def _agreements(book: Any, path: Path, data: bytes, catalogue: Catalogue) -> AgreementWorkbook:

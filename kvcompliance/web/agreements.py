@@ -10,7 +10,7 @@ audit's dossier exactly as ``kvcompliance afspraken`` does
 
 from __future__ import annotations
 
-import shutil
+import contextlib
 from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
@@ -30,15 +30,30 @@ NO_DOSSIER = ("Deze controle heeft geen dossier, dus de afspraken kunnen nergens
 BUSY = "Er loopt een controle; bewaar de afspraken als die klaar is."
 
 
+def gone(name: str) -> str:
+    """The refusal when the audit's dossier was moved or deleted after the audit."""
+    return (f"Het dossier {name} is niet meer te vinden: het is verplaatst, hernoemd of verwijderd. Zet het terug en probeer"
+            " het opnieuw; dan kunt u hier de afspraken bewaren.")
+
+
 def _dossier(state: WebState, audit: Audit) -> Path | None:
     """The audit's dossier, once its audit has made it."""
     path = dossier_path(state, audit)
     return path if path is not None and path.is_file() else None
 
 
+def _refusal(state: WebState, audit: Audit) -> JSONResponse:
+    """Why nothing can be stored: no dossier chosen, or the one chosen is gone."""
+    path = dossier_path(state, audit)
+    return JSONResponse({"fout": NO_DOSSIER if path is None else gone(path.name)}, status_code=400)
+
+
 def waiting(audit: Audit) -> list[str]:
     """The names of the workbooks added and not yet stored, by name."""
-    folder = audit.folder / AGREEMENTS_DIR
+    return waiting_in(audit.folder / AGREEMENTS_DIR)
+
+
+def waiting_in(folder: Path) -> list[str]:
     if not folder.is_dir():
         return []
     return sorted((p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")), key=str.casefold)
@@ -51,7 +66,7 @@ async def add_workbook(request: Request) -> Response:
     state = web(request)
     audit = audit_or_404(request)
     if _dossier(state, audit) is None:
-        return JSONResponse({"fout": NO_DOSSIER}, status_code=400)
+        return _refusal(state, audit)
     sent = request.query_params.get("naam", "")[:255]
     if Path(sent).suffix.lower() not in (*WORKBOOK_SUFFIXES, *OTHER_SPREADSHEETS):
         return JSONResponse({"fout": f"{sent} is geen werkboek: kies het werkboek voor het accountgesprek (.xlsx) waarin u de"
@@ -96,19 +111,39 @@ async def store(request: Request) -> Response:
     audit = audit_or_404(request)
     dossier = _dossier(state, audit)
     if dossier is None:
-        return JSONResponse({"fout": NO_DOSSIER}, status_code=400)
+        return _refusal(state, audit)
     if state.runner.busy(audit.id):
         return JSONResponse({"fout": BUSY}, status_code=409)
     folder = audit.folder / AGREEMENTS_DIR
     if not waiting(audit):
         return JSONResponse({"fout": "Voeg eerst de werkboeken toe waarin u de afspraken invulde."}, status_code=400)
+    read = _files(folder)  # before reading: a workbook added while these are stored waits for the next time
     try:
         answer = await run_in_threadpool(_store, folder, dossier)
     except KvError as exc:  # the dossier could not be written: the workbooks stay for another try
         return JSONResponse({"fout": str(exc)}, status_code=400)
-    shutil.rmtree(folder, ignore_errors=True)  # only the copies this page received
+    for path, seen in read.items():  # only the copies this page received and that were read
+        with contextlib.suppress(OSError):
+            if _identity(path) == seen:
+                path.unlink()
+    with contextlib.suppress(OSError):
+        folder.rmdir()  # empty: nothing waits
     recount(folder)
-    return JSONResponse({"fout": None, **answer})
+    return JSONResponse({"fout": None, **answer, "wachtend": waiting(audit)})
+
+
+def _identity(path: Path) -> tuple[int, int, int]:
+    stat = path.stat()
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _files(folder: Path) -> dict[Path, tuple[int, int, int]]:
+    """The workbooks waiting in ``folder``, each with what tells it apart from a later one."""
+    found = {}
+    for name in waiting_in(folder):
+        with contextlib.suppress(OSError):
+            found[folder / name] = _identity(folder / name)
+    return found
 
 
 def routes(audit: str) -> list[Route]:

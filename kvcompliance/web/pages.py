@@ -172,6 +172,7 @@ def results_view(state: Any, audit: Any, shown: Any) -> dict[str, Any]:
         "downloads": _downloads(state, audit),
         "drafts": drafts,
         "dossier": dossier if (dossier := dossier_path(state, audit)) is not None and dossier.is_file() else None,
+        "dossier_gone": agreements.gone(dossier.name) if dossier is not None and not dossier.is_file() else None,
         "agreements_waiting": agreements.waiting(audit) if state.features.dossier else [],
         "run_date": result.run_date,
         "written": shown.written,

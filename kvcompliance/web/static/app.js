@@ -478,7 +478,7 @@ function initAfspraken() {
       else namen = antwoord.data.wachtend;
     }
     if (namen) wachtend.textContent = namen.length ? `Klaar om te bewaren: ${namen.join(", ")}.` : "";
-    knop.disabled = !(namen && namen.length);
+    knop.disabled = namen ? !namen.length : !wachtend.textContent;  // none added: what waited still waits
     if (fouten.length) toon(melding, fouten.join(" "), "fout");
     else toon(melding, "Klik op Afspraken bewaren om ze in het dossier te zetten.", "goed");
   });
@@ -506,7 +506,9 @@ function initAfspraken() {
     melding.replaceChildren(...delen);
     melding.className = rest.length ? "melding let-op" : "melding goed";
     melding.hidden = false;
-    wachtend.textContent = "";
+    const namen = data.wachtend || [];  // added while these were stored: they wait for the next time
+    wachtend.textContent = namen.length ? `Klaar om te bewaren: ${namen.join(", ")}.` : "";
+    knop.disabled = !namen.length;
   });
 }
 
