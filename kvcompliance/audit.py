@@ -242,7 +242,7 @@ def run_audit(
                                lambda frame: choose_year(frame, year, year_given, year_rule))
     audit_year, year_source, year_warning = normalised.year
     if year is not None and year_warning:  # counted again without the returns set aside as another year's (not judged)
-        year_warning = choose_year(normalised.frame, year, year_given)[2]
+        year_warning = choose_year(normalised.frame, year, year_given, year_rule)[2]
     with stopwatch.stage("valideren"):
         evaluation = evaluate(normalised.frame, list(normalised.issues), catalogue, audit_year)
     trends = None
