@@ -12,11 +12,10 @@ import openpyxl
 import pytest
 
 from tests.test_dossier_years import type_agreement
-from tests.webtools import RunningServer, launch_chromium, need_chromium, new_audit, upload, wait_for_run
+from tests.webtools import RunningServer, audit_samples, launch_chromium, need_chromium
 
 pytestmark = pytest.mark.browser
 
-SAMPLES = Path(__file__).resolve().parent.parent / "sample_workbooks"
 
 
 def _first_agenda_key(path: Path) -> str:
@@ -27,12 +26,7 @@ def _first_agenda_key(path: Path) -> str:
 
 
 def _audit(server: RunningServer, **choices: str) -> str:
-    audit_id = new_audit(server, 2025, **choices)
-    for path in sorted(SAMPLES.glob("0[1-3]_*.xlsx")):
-        upload(server, audit_id, path)
-    assert server.post(f"/controles/{audit_id}/start")[0] == 200
-    assert wait_for_run(server, audit_id)["toestand"] == "klaar"
-    return audit_id
+    return audit_samples(server, **choices)
 
 
 def test_the_officer_stores_the_agreements_from_the_results_page(tmp_path):

@@ -25,7 +25,7 @@ from kvcompliance.web.security import CSP
 from kvcompliance.web.uploads import Limits
 from tests.test_audit import blank_form, fill  # noqa: F401 - blank_form is a fixture
 from tests.test_validate import BASE
-from tests.webtools import RunningServer, new_audit, upload, wait_for_run
+from tests.webtools import RunningServer, audit_samples, new_audit, upload, wait_for_run
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_workbooks"
 HOSTILE = '<script>alert("x")</script> & =HYPERLINK("http://evil.example")'
@@ -494,11 +494,7 @@ def test_e_mail_drafts_wait_for_an_audit_in_the_folder_and_put_back_one_that_die
 
     server = RunningServer(tmp_path / "werkmap", jobs=1)
     try:
-        audit_id = new_audit(server, 2025)
-        for path in sorted(SAMPLES.glob("0[1-3]_*.xlsx")):
-            upload(server, audit_id, path)
-        server.post(f"/controles/{audit_id}/start")
-        assert wait_for_run(server, audit_id)["toestand"] == "klaar"
+        audit_id = audit_samples(server)
         output = server.state.workspace.audit(audit_id).output
         books = sorted(p.name for p in (output / "accountgesprek").iterdir())
 

@@ -11,16 +11,14 @@ import sys
 import threading
 import time
 import zipfile
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 from kvcompliance.outputs import JOURNAL_FILE, MANIFEST_FILE, PROVIDER_DIR
 from tests.test_outputs import CRASHING_SWAP, ROOT
-from tests.webtools import RunningServer, new_audit, upload, wait_for_run
+from tests.webtools import RunningServer, audit_samples, wait_for_run
 
-SAMPLES = Path(__file__).resolve().parent.parent / "sample_workbooks"
 
 #: An audit from the command line (another process) holding the output folder until told.
 HOLDING = """
@@ -38,12 +36,7 @@ def audited(tmp_path):
     """A web server with one audit of two sample returns, run; and that audit's id."""
     server = RunningServer(tmp_path / "werkmap", jobs=1)
     try:
-        audit_id = new_audit(server, 2025)
-        for path in sorted(SAMPLES.glob("0[1-2]_*.xlsx")):
-            upload(server, audit_id, path)
-        server.post(f"/controles/{audit_id}/start")
-        assert wait_for_run(server, audit_id)["toestand"] == "klaar"
-        yield server, audit_id
+        yield server, audit_samples(server, "0[1-2]_*.xlsx")
     finally:
         server.stop()
 

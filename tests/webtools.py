@@ -171,3 +171,15 @@ def same_workbook(web: Path, cli: Path, replacements: dict[str, str]) -> list:
     a = {k: normal(v) for k, v in sheet_values(web).items()}
     b = {k: normal(v) for k, v in sheet_values(cli).items()}
     return [(key, a.get(key), b.get(key)) for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key)]
+
+
+def audit_samples(server: RunningServer, pattern: str = "0[1-3]_*.xlsx", year: int = 2025, **choices: str) -> str:
+    """A new audit (``choices`` as on the start page) of the sample returns matching
+    ``pattern``, uploaded and run to the end; its id."""
+    samples = Path(__file__).resolve().parent.parent / "sample_workbooks"
+    audit_id = new_audit(server, year, **choices)
+    for path in sorted(samples.glob(pattern)):
+        upload(server, audit_id, path)
+    assert server.post(f"/controles/{audit_id}/start")[0] == 200
+    assert wait_for_run(server, audit_id)["toestand"] == "klaar"
+    return audit_id
