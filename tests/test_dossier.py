@@ -495,3 +495,15 @@ def test_no_workbook_shows_another_providers_years_or_agreements(tmp_path):
                         for row in ws.iter_rows() for c in row if c.value is not None)
         assert f"afspraak-van-{n}" in text  # its own agreement is there ...
         assert not any(f"afspraak-van-{m}" in text for m in range(1, 5) if m != n)  # ... and no other
+
+
+def test_afspraken_into_a_dossier_that_did_not_exist_says_so_loudly(tmp_path, blank_form):  # noqa: F811
+    out, dossier, _ = _two_providers_audited(tmp_path, blank_form)
+    typo = tmp_path / "dosier.sqlite"  # a typing error: the audits are in dossier.sqlite
+    result = CliRunner().invoke(main, ["afspraken", str(out / "accountgesprek"), "--dossier", str(typo)])
+    assert result.exit_code == 0, result.output
+    assert f"Let op: {typo} bestond nog niet en is nu als nieuw dossier gemaakt. Staan de controles in een ander" \
+        " dossier, geef dat dan op met --dossier" in result.output
+    # into the dossier of its audits: no such remark
+    again = CliRunner().invoke(main, ["afspraken", str(out / "accountgesprek"), "--dossier", str(dossier)])
+    assert again.exit_code == 0 and "bestond nog niet" not in again.output and "1 afspraak van 1 aanbieder bewaard" in again.output

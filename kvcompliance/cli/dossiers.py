@@ -37,9 +37,14 @@ def afspraken(folder: Path, dossier_file: Path | None, settings_file: Path | Non
     from kvcompliance.outputs import output_folders_around, settled_outputs
 
     settings = load_settings_for(settings_file)
-    dossier = open_dossier_for(dossier_file, settings)
+    dossier = open_dossier_for(dossier_file, settings, announce=False)
     if dossier is None:
         fail("Geef het dossier op met --dossier BESTAND (of met [dossier] pad in de instellingen).", EXIT_USAGE)
+    if dossier.new_file:  # a mistyped path would split the agreements from the audits they belong to
+        click.secho(
+            f"Let op: {printable(dossier.path)} bestond nog niet en is nu als nieuw dossier gemaakt. Staan de controles in"
+            " een ander dossier, geef dat dan op met --dossier; afspraken horen in het dossier van hun controles.",
+            fg="yellow", err=True)
     # no audit swaps its files in while the workbooks are read; a run that died in its swap is put back first
     with settled_outputs(output_folders_around(folder), "kvcompliance afspraken"):
         found = read_folder(folder, load_catalogue())
