@@ -4,6 +4,7 @@ which the officer typed the agreements and stores them in the audit's dossier, a
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -94,6 +95,11 @@ def test_agreements_are_refused_in_dutch_without_a_dossier_or_without_workbooks(
         with_dossier = _audit(server, dossier="nieuw:dossier.sqlite")
         status, _, body = server.post(f"/controles/{with_dossier}/afspraken")
         assert status == 400 and "Voeg eerst de werkboeken toe" in body.decode()
+        # Excel's lock file beside an open workbook: said at once, not passed over later without a word
+        status, _, body = server.post(f"/controles/{with_dossier}/afspraken/bestand?naam=~$werkboek.xlsx", b"lock",
+                                      {"Content-Type": "application/octet-stream"})
+        assert status == 400
+        assert json.loads(body)["fout"] == "~$werkboek.xlsx is niet toegevoegd: het is een tijdelijk bestand van Excel of Word, geen werkboek."
         # a file with a workbook's name that is no workbook: named, nothing stored, nothing lost
         status, _, body = server.post(f"/controles/{with_dossier}/afspraken/bestand?naam=kapot.xlsx", b"geen zip",
                                       {"Content-Type": "application/octet-stream"})

@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from kvcompliance.errors import KvError
 from kvcompliance.web.state import WebState, audit_or_404, dossier_path, web
-from kvcompliance.web.uploads import Outcome, UploadRefused, place, receive, recount, temp_path, too_big
+from kvcompliance.web.uploads import Outcome, UploadRefused, place, receive, recount, skip_reason, temp_path, too_big
 from kvcompliance.web.workspace import Audit
 
 #: Under the audit's folder: the workbooks added, until they are stored.
@@ -68,6 +68,9 @@ async def add_workbook(request: Request) -> Response:
     if _dossier(state, audit) is None:
         return _refusal(state, audit)
     sent = request.query_params.get("naam", "")[:255]
+    not_one = skip_reason(sent, "werkboek")  # Excel's ~$ lock file: the reader would pass it over without a word
+    if not_one:
+        return JSONResponse({"fout": not_one}, status_code=400)
     if Path(sent).suffix.lower() not in (*WORKBOOK_SUFFIXES, *OTHER_SPREADSHEETS):
         return JSONResponse({"fout": f"{sent} is geen werkboek: kies het werkboek voor het accountgesprek (.xlsx) waarin u de"
                                      " afspraken invulde."}, status_code=400)

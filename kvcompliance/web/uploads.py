@@ -113,14 +113,14 @@ def safe_name(sent: str, fallback: str = "bestand") -> str:
     return f"{stem}.{suffix}" if suffix else stem
 
 
-def skip_reason(sent: str) -> str | None:
-    """Why a file is not a return at all (None: it may be one). The reader would skip it
-    silently; here the officer is told."""
+def skip_reason(sent: str, what: str = "opgave") -> str | None:
+    """Why a file is not a return (or ``what`` else is asked for) at all (None: it may be
+    one). The reader would skip it silently; here the officer is told."""
     name = re.split(r"[\\/]", sent or "")[-1]
     if name.startswith("~$"):
-        return f"{name} is niet toegevoegd: het is een tijdelijk bestand van Excel of Word, geen opgave."
+        return f"{name} is niet toegevoegd: het is een tijdelijk bestand van Excel of Word, geen {what}."
     if name.lower() in SYSTEM_FILES or name == ".DS_Store":
-        return f"{name} is niet toegevoegd: het is een systeembestand, geen opgave."
+        return f"{name} is niet toegevoegd: het is een systeembestand, geen {what}."
     if name.startswith("."):
         return f"{name} is niet toegevoegd: het is een verborgen bestand (de naam begint met een punt)."
     return None
